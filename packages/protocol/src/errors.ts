@@ -1,0 +1,46 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Every error the API answers with carries one of these codes and a human sentence. */
+export const ErrorCode = {
+  BadRequest: 'BAD_REQUEST',
+  Unauthorized: 'UNAUTHORIZED',
+  Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  InvalidInvite: 'INVALID_INVITE',
+  UsernameTaken: 'USERNAME_TAKEN',
+  InvalidUsername: 'INVALID_USERNAME',
+  InvalidLinkCode: 'INVALID_LINK_CODE',
+  LinkState: 'LINK_STATE',
+  TooManyDevices: 'TOO_MANY_DEVICES',
+  InvalidSignature: 'INVALID_SIGNATURE',
+  MismatchedDevices: 'MISMATCHED_DEVICES',
+  StaleDevices: 'STALE_DEVICES',
+  NotPrimary: 'NOT_PRIMARY',
+  Unavailable: 'UNAVAILABLE',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ErrorBody = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+});
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** 409: the sender's device list for the destination is out of date. */
+export const MismatchedDevicesBody = Type.Object({
+  code: Type.Literal(ErrorCode.MismatchedDevices),
+  message: Type.String(),
+  missingDevices: Type.Array(Type.Integer()),
+  extraDevices: Type.Array(Type.Integer()),
+});
+export type MismatchedDevicesBody = Static<typeof MismatchedDevicesBody>;
+
+/** 410: these devices were re-registered (registration id changed). */
+export const StaleDevicesBody = Type.Object({
+  code: Type.Literal(ErrorCode.StaleDevices),
+  message: Type.String(),
+  staleDevices: Type.Array(Type.Integer()),
+});
+export type StaleDevicesBody = Static<typeof StaleDevicesBody>;
