@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { loadServerConfig, serverConfigHelp, startServer } from '@kluis/server';
+import type { CliIo } from '../io.js';
+import { line } from '../io.js';
+
+/** Turns "--data" / "--data <dir>" into commander's attribute name ("data", "envelopeTtlDays"). */
+function attributeName(flag: string): string {
+  return flag
+    .replace(/^--/, '')
+    .split(/\s/)[0]!
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function registerServerCommand(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('server')
+    .description('run a kluis server (embedded default: SQLite in --data, in-process bus)');
+  for (const opt of serverConfigHelp) {
+    const flag = opt.flag.includes('<') ? opt.flag : `${opt.flag} <value>`;
+    const env = opt.env ? ` [env ${opt.env}]` : '';
+    const dflt = opt.default !== undefined ? ` (default ${opt.default})` : '';
+    cmd.option(flag, `${opt.description}${env}${dflt}`);
+  }
+  cmd.action(async (opts: Record<string, string | undefined>) => {
+    const flags: Record<string, string | undefined> = {};
+    for (const opt of serverConfigHelp) flags[attributeName(opt.flag)] = opts[attributeName(opt.flag)];
+    const config = loadServerConfig({ flags, env: io.env });
+    const server = await startServer(config, { log: (l) => line(io.stderr, l) });
+    line(io.stdout, `url: ${server.url}`);
+    if (server.firstStart) {
+      line(io.stdout, `operator-token-file: ${server.firstStart.operatorTokenFile}`);
+      line(io.stdout, `invite: ${server.firstStart.invite}`);
+    } else {
+      line(io.stderr, 'mint invites with: kluis admin invite create --data ' + config.dataDir);
+    }
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        line(io.stderr, `${signal}: draining and shutting down…`);
+        server.close().then(resolve, (err: unknown) => {
+          line(io.stderr, `error while shutting down: ${(err as Error).message}`);
+          process.exitCode = 1;
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  });
+}

@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import type { CliIo } from './io.js';
+import { registerAdminCommand } from './commands/admin.js';
+import { registerChatCommand } from './commands/chat.js';
+import { registerDevicesCommand } from './commands/devices.js';
+import { registerIdentityCommands } from './commands/identity.js';
+import { registerLinkCommand } from './commands/link.js';
+import { registerReceiveCommand } from './commands/receive.js';
+import { registerRegisterCommand } from './commands/register.js';
+import { registerSendCommand } from './commands/send.js';
+import { registerServerCommand } from './commands/server.js';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('kluis')
+    .description('kluis: invite-only, end-to-end encrypted messaging')
+    .option('--profile <name>', 'which local identity to use (several can live on one machine)', io.env.KLUIS_PROFILE ?? 'default')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    '\nEnvironment: KLUIS_HOME (profiles, default ~/.kluis), KLUIS_PASSPHRASE (local store), KLUIS_SERVER, KLUIS_PROFILE.',
+  );
+  registerServerCommand(program, io);
+  registerAdminCommand(program, io);
+  registerRegisterCommand(program, io);
+  registerLinkCommand(program, io);
+  registerDevicesCommand(program, io);
+  registerSendCommand(program, io);
+  registerReceiveCommand(program, io);
+  registerChatCommand(program, io);
+  registerIdentityCommands(program, io);
+  return program;
+}

@@ -1,0 +1,51 @@
+/**
+ * A mutex per key: `run(key, fn)` runs fn after every earlier fn for the same key settled.
+ * libsignal has no locking of its own; every operation on one remote account goes through here.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, fn: () => Promise<T> | T): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    try {
+      await prev;
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.tails.size;
+  }
+}
+
+/** Runs tasks one at a time in submission order; a failing task does not stop the queue. */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  push<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.pending++;
+    const run = this.tail.then(fn);
+    this.tail = run.then(
+      () => this.pending--,
+      () => this.pending--,
+    );
+    return run;
+  }
+
+  /** Resolves when everything queued so far has settled. */
+  idle(): Promise<void> {
+    return this.tail.then(() => undefined);
+  }
+
+  get size(): number {
+    return this.pending;
+  }
+}
