@@ -1,25 +1,20 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import Database, { setLogger } from '@signalapp/sqlcipher';
+import Database from '@signalapp/sqlcipher';
 import { WrongPassphraseError } from '../errors.js';
 import { migrate } from './migrations.js';
 
 export type Db = Database;
-
-let loggerSilenced = false;
 
 /**
  * Opens (creating if needed) the SQLCipher database at `path`, keyed by `passphrase`, and
  * runs pending migrations. A wrong passphrase throws WrongPassphraseError.
  */
 export function openDatabase(path: string, passphrase: string): Db {
-  if (!loggerSilenced) {
-    // sqlcipher prints HMAC failures on a wrong key to stderr; we report WrongPassphraseError instead.
-    setLogger(() => {});
-    loggerSilenced = true;
-  }
   const fresh = path !== ':memory:' && !existsSync(path);
   const db = new Database(path, { cacheStatements: true });
   try {
+    // sqlcipher prints HMAC failures on a wrong key to stderr; we report WrongPassphraseError instead.
+    db.pragma('cipher_log_level = NONE');
     db.pragma(`key = '${passphrase.replace(/'/g, "''")}'`);
     try {
       db.prepare('SELECT count(*) FROM sqlite_master').get();

@@ -1,0 +1,29 @@
+import type { SendRequest } from '@kluis/protocol';
+import type { AccountState } from './account.js';
+import type { KeyedMutex } from './mutex.js';
+import type { KeyManager } from './prekeys.js';
+import type { Adapters } from './store/adapters.js';
+import type { DataStore } from './store/data-store.js';
+import type { ProtocolStore, Zone } from './store/protocol-store.js';
+import type { HttpApi, RawResponse } from './transport/http.js';
+import type { ClientEvents } from './types.js';
+
+/** What the send and receive pipelines need from the Client (one per Client; no module state). */
+export interface Ctx {
+  readonly store: ProtocolStore;
+  readonly data: DataStore;
+  readonly keys: KeyManager;
+  /** Serializes every libsignal operation per remote account id. */
+  readonly locks: KeyedMutex;
+  now(): number;
+  me(): AccountState;
+  api(): HttpApi;
+  adapters(zone?: Zone): Adapters;
+  /** A send over the socket when it is open, else over HTTP. */
+  transmit(accountId: string, req: SendRequest): Promise<RawResponse>;
+  emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void;
+  /** Tracks a background task so close() can wait for it; failures are reported as 'error'. */
+  background(what: string, task: () => Promise<unknown>): void;
+  ownDevices(): number[];
+  setOwnDevices(ids: number[]): void;
+}

@@ -1,0 +1,15 @@
+export { Client, MAX_TEXT_BYTES } from './client.js';
+export type { ClientEvents, ClientHooks, ConnectionState, DeviceInfo, OpenOptions, StoredMessage } from './types.js';
+export {
+  AlreadyRegisteredError,
+  IdentityChangedError,
+  KluisError,
+  NetworkError,
+  NotRegisteredError,
+  ProtocolViolationError,
+  ServerError,
+  TimeoutError,
+  WrongPassphraseError,
+} from './errors.js';
+export { TypedEmitter } from './emitter.js';
+export type { Envelope } from '@kluis/protocol';

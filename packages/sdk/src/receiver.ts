@@ -1,0 +1,339 @@
+import {
+  CiphertextMessageType,
+  DecryptionErrorMessage,
+  ErrorCode as SignalErrorCode,
+  LibSignalErrorBase,
+  PlaintextContent,
+  PreKeySignalMessage,
+  ProtocolAddress,
+  SessionRecord,
+  SignalMessage,
+  signalDecrypt,
+  signalDecryptPreKey,
+} from '@signalapp/libsignal-client';
+import { EnvelopeType, type Envelope } from '@kluis/protocol';
+import { decodeContent, type Content } from './content.js';
+import type { Ctx } from './context.js';
+import { KluisError, ServerError } from './errors.js';
+import { b64, unb64 } from './keys.js';
+import { SerialQueue } from './mutex.js';
+import type { Sender } from './sender.js';
+import type { DecryptionErrorRow, MessageRow } from './store/data-store.js';
+import type { ClientHooks, StoredMessage } from './types.js';
+
+/** A sent message is resent at most this often in answer to resend requests. */
+export const MAX_RESENDS = 3;
+
+export function toStored(m: MessageRow): StoredMessage {
+  const s: StoredMessage = {
+    id: m.id,
+    conversation: m.conversation,
+    direction: m.direction,
+    from: { accountId: m.senderAccountId, username: m.senderUsername, deviceId: m.senderDevice },
+    timestamp: m.timestamp,
+    text: m.body,
+  };
+  if (m.serverTimestamp !== null) s.serverTimestamp = m.serverTimestamp;
+  if (m.sync) s.sync = true;
+  if (m.status) s.status = m.status;
+  return s;
+}
+
+type Outcome =
+  | { kind: 'stored'; message?: MessageRow; changed: string[] }
+  | { kind: 'duplicate' }
+  | { kind: 'failed'; error: unknown; registrationId: number | null };
+
+/**
+ * The receive pipeline. Envelopes are processed one at a time in arrival order:
+ * known guid → ack; decrypt inside a zone; commit the session state and the message in one
+ * transaction; emit; ack. A failure to decrypt records a resend request for the sender.
+ */
+export class Receiver {
+  private readonly queue = new SerialQueue();
+  private demFlush: Promise<void> | undefined;
+  private demFlushAgain = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly sender: Sender,
+    private readonly hooks: ClientHooks,
+    private readonly ack: (guid: string) => void,
+  ) {}
+
+  enqueue(envelope: Envelope): void {
+    void this.queue
+      .push(() => this.process(envelope))
+      .catch((e: unknown) => this.ctx.emit('error', asError(e)));
+  }
+
+  /** Runs fn once everything enqueued before it was processed. */
+  after(fn: () => void): void {
+    void this.queue.push(async () => fn()).catch((e: unknown) => this.ctx.emit('error', asError(e)));
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  async process(env: Envelope): Promise<void> {
+    const { data } = this.ctx;
+    if (data.isProcessed(env.guid)) return this.ack(env.guid);
+    switch (env.type) {
+      case EnvelopeType.Whisper:
+      case EnvelopeType.PreKey:
+        return this.processCiphertext(env);
+      case EnvelopeType.Plaintext:
+        return this.processPlaintext(env);
+      default:
+        await this.hooks.beforeCommit?.(env);
+        data.markProcessed(env.guid);
+        this.ack(env.guid);
+        this.ctx.emit('error', new KluisError('UNSUPPORTED_ENVELOPE', `envelope type ${env.type} is not supported yet`));
+    }
+  }
+
+  private async processCiphertext(env: Envelope): Promise<void> {
+    const { store, data } = this.ctx;
+    const me = this.ctx.me();
+    const src = env.sourceAccount;
+    const dev = env.sourceDevice;
+    if (!src || !dev) {
+      await this.hooks.beforeCommit?.(env);
+      data.markProcessed(env.guid);
+      this.ack(env.guid);
+      this.ctx.emit('error', new KluisError('UNSUPPORTED_ENVELOPE', 'sealed-sender envelopes are not supported yet'));
+      return;
+    }
+    const remote = ProtocolAddress.new(src, dev);
+    const local = ProtocolAddress.new(me.accountId, me.deviceId);
+    const bytes = unb64(env.content);
+
+    const outcome = await this.ctx.locks.run(src, async (): Promise<Outcome> => {
+      const zone = store.zone('receive');
+      const ad = this.ctx.adapters(zone);
+      let plaintext: Uint8Array;
+      try {
+        plaintext =
+          env.type === EnvelopeType.PreKey
+            ? await signalDecryptPreKey(
+                PreKeySignalMessage.deserialize(bytes),
+                remote,
+                local,
+                ad.sessions,
+                ad.identity,
+                ad.preKeys,
+                ad.signedPreKeys,
+                ad.kyberPreKeys,
+              )
+            : await signalDecrypt(SignalMessage.deserialize(bytes), remote, local, ad.sessions, ad.identity);
+      } catch (error) {
+        store.discard(zone);
+        if (error instanceof LibSignalErrorBase && error.code === SignalErrorCode.DuplicatedMessage) return { kind: 'duplicate' };
+        return { kind: 'failed', error, registrationId: this.registrationIdOf(remote.toString(), env.type, bytes) };
+      }
+
+      let content: Content | undefined;
+      let contentError: unknown;
+      try {
+        content = decodeContent(plaintext);
+      } catch (e) {
+        contentError = e;
+      }
+      let message: MessageRow | undefined;
+      let dedupeKey: string | null = null;
+      let contact: { accountId: string; username: string } | undefined;
+      if (content) {
+        dedupeKey = `${src}.${dev}.${content.timestamp}.${content.kind}`;
+        if (content.kind === 'text' && src !== me.accountId) {
+          const sender = await this.resolveSender(src, content.senderUsername);
+          if (sender.verified) contact = { accountId: src, username: sender.username };
+          message = {
+            id: env.guid,
+            conversation: sender.username,
+            peerAccountId: src,
+            direction: 'incoming',
+            senderAccountId: src,
+            senderUsername: sender.username,
+            senderDevice: dev,
+            timestamp: content.timestamp,
+            serverTimestamp: env.serverTimestamp,
+            body: content.text,
+            sync: false,
+            status: null,
+          };
+        } else if (content.kind === 'sync-sent' && src === me.accountId) {
+          contact = { accountId: content.destinationAccountId, username: content.destination };
+          message = {
+            id: env.guid,
+            conversation: content.destination,
+            peerAccountId: content.destinationAccountId,
+            direction: 'outgoing',
+            senderAccountId: me.accountId,
+            senderUsername: me.username,
+            senderDevice: dev,
+            timestamp: content.timestamp,
+            serverTimestamp: env.serverTimestamp,
+            body: content.text,
+            sync: true,
+            status: null,
+          };
+        }
+      }
+
+      await this.hooks.beforeCommit?.(env);
+      let inserted = false;
+      store.commit(zone, () => {
+        data.markProcessed(env.guid);
+        if (contact && contact.accountId !== me.accountId) data.putContact(contact.accountId, contact.username);
+        if (message) inserted = data.insertMessage(message, dedupeKey);
+      });
+      if (contentError) this.ctx.emit('error', asError(contentError));
+      return { kind: 'stored', message: inserted ? message : undefined, changed: ad.identity.changed.map((c) => c.accountId) };
+    });
+
+    if (outcome.kind === 'duplicate') {
+      await this.hooks.beforeCommit?.(env);
+      data.markProcessed(env.guid);
+      return this.ack(env.guid);
+    }
+    if (outcome.kind === 'failed') {
+      const request = PlaintextContent.from(
+        DecryptionErrorMessage.forOriginal(bytes, env.type as CiphertextMessageType, env.timestamp, dev),
+      ).serialize();
+      await this.hooks.beforeCommit?.(env);
+      store.transaction(() => {
+        data.putDecryptionError({
+          guid: env.guid,
+          accountId: src,
+          deviceId: dev,
+          timestamp: env.timestamp,
+          registrationId: outcome.registrationId,
+          request,
+          createdAt: this.ctx.now(),
+        });
+        data.markProcessed(env.guid);
+      });
+      this.ctx.emit('decryption-error', { accountId: src, deviceId: dev, timestamp: env.timestamp });
+      this.ack(env.guid);
+      this.flushResendRequests();
+      return;
+    }
+    for (const accountId of new Set(outcome.changed))
+      this.ctx.emit('identity-changed', { username: data.usernameOf(accountId) ?? accountId, accountId });
+    if (outcome.message) this.ctx.emit('message', toStored(outcome.message));
+    this.ack(env.guid);
+  }
+
+  /** Type 8: a DecryptionErrorMessage asking us to resend one of our messages. */
+  private async processPlaintext(env: Envelope): Promise<void> {
+    const { data } = this.ctx;
+    const me = this.ctx.me();
+    const src = env.sourceAccount;
+    const dev = env.sourceDevice;
+    let dem: DecryptionErrorMessage | undefined;
+    try {
+      dem = DecryptionErrorMessage.extractFromSerializedBody(PlaintextContent.deserialize(unb64(env.content)).body());
+    } catch (e) {
+      this.ctx.emit('error', new KluisError('BAD_RESEND_REQUEST', `unreadable resend request: ${(e as Error).message}`));
+    }
+    await this.hooks.beforeCommit?.(env);
+    data.markProcessed(env.guid);
+    this.ack(env.guid);
+    if (!dem || !src || !dev || dem.deviceId() !== me.deviceId) return;
+    const timestamp = dem.timestamp();
+    this.ctx.background('resend', () => this.resend(src, dev, timestamp));
+  }
+
+  /** Answers a resend request: drop the session with that device, resend the original over a fresh one. */
+  async resend(accountId: string, deviceId: number, timestamp: number): Promise<void> {
+    const { store, data } = this.ctx;
+    const address = ProtocolAddress.new(accountId, deviceId).toString();
+    await this.ctx.locks.run(accountId, () => store.deleteSession(address));
+    const sent = data.getSentContent(timestamp, accountId);
+    if (!sent || sent.resends >= MAX_RESENDS) return;
+    data.bumpResends(timestamp, accountId);
+    await this.sender.sendToAccount(accountId, sent.content, timestamp, {
+      onlyDevices: [deviceId],
+      freshDevices: [deviceId],
+    });
+  }
+
+  /** Sends every recorded, unsent resend request (envelope type 8, `resend: true`). */
+  flushResendRequests(): void {
+    if (this.demFlush) {
+      this.demFlushAgain = true;
+      return;
+    }
+    const run = async () => {
+      do {
+        this.demFlushAgain = false;
+        for (const row of this.ctx.data.unsentDecryptionErrors()) await this.sendResendRequest(row);
+      } while (this.demFlushAgain);
+    };
+    const p = run().finally(() => {
+      if (this.demFlush === p) this.demFlush = undefined;
+    });
+    this.demFlush = p;
+    this.ctx.background('resend request', () => p);
+  }
+
+  private async sendResendRequest(row: DecryptionErrorRow): Promise<void> {
+    let registrationId = row.registrationId;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (registrationId === null || attempt > 0) {
+        try {
+          const res = await this.ctx.api().fetchBundles(row.accountId, row.deviceId);
+          registrationId = res.devices.find((d) => d.deviceId === row.deviceId)?.registrationId ?? null;
+        } catch (e) {
+          if (!(e instanceof ServerError && e.status === 404)) throw e;
+          registrationId = null;
+        }
+        if (registrationId === null) break; // the device is gone
+      }
+      const res = await this.ctx.transmit(row.accountId, {
+        timestamp: this.ctx.now(),
+        resend: true,
+        messages: [{ deviceId: row.deviceId, registrationId, type: EnvelopeType.Plaintext, content: b64(row.request) }],
+      });
+      if (res.status === 410) continue;
+      if (res.status >= 300 && res.status !== 409)
+        throw new ServerError(res.status, 'RESEND_REQUEST_FAILED', `resend request answered ${res.status}`, res.body);
+      break;
+    }
+    this.ctx.data.markDecryptionErrorSent(row.guid);
+  }
+
+  private registrationIdOf(address: string, type: number, bytes: Uint8Array<ArrayBuffer>): number | null {
+    try {
+      if (type === EnvelopeType.PreKey) return PreKeySignalMessage.deserialize(bytes).registrationId();
+    } catch {
+      /* fall through */
+    }
+    try {
+      const rec = this.ctx.store.getSession(address);
+      if (rec) return SessionRecord.deserialize(rec).remoteRegistrationId();
+    } catch {
+      /* unknown */
+    }
+    return null;
+  }
+
+  /** The sender's username: our contact cache, else the claimed name checked against the server. */
+  private async resolveSender(accountId: string, claimed: string): Promise<{ username: string; verified: boolean }> {
+    const known = this.ctx.data.usernameOf(accountId);
+    if (known) return { username: known, verified: true };
+    try {
+      const r = await this.ctx.api().lookupUsername(claimed);
+      if (r.accountId === accountId) return { username: r.username, verified: true };
+      return { username: accountId, verified: false };
+    } catch (e) {
+      if (e instanceof ServerError && e.status === 404) return { username: accountId, verified: false };
+      return { username: claimed, verified: false };
+    }
+  }
+}
+
+export function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,220 @@
+import {
+  ErrorCode as SignalErrorCode,
+  KEMPublicKey,
+  LibSignalErrorBase,
+  PreKeyBundle,
+  ProtocolAddress,
+  PublicKey,
+  SessionRecord,
+  processPreKeyBundle,
+  signalEncrypt,
+} from '@signalapp/libsignal-client';
+import {
+  MismatchedDevicesBody,
+  SendResponse,
+  StaleDevicesBody,
+  type DeviceBundle,
+  type OutgoingMessage,
+  type SendRequest,
+} from '@kluis/protocol';
+import type { Ctx } from './context.js';
+import { IdentityChangedError, KluisError, ServerError } from './errors.js';
+import { b64, unb64 } from './keys.js';
+import { equal, type Adapters } from './store/adapters.js';
+import type { Bytes } from './store/protocol-store.js';
+import { toServerError } from './transport/http.js';
+import { check, expectShape } from './transport/validate.js';
+
+export const MAX_SEND_ATTEMPTS = 5;
+
+export interface SendOptions {
+  /** The peer's username, for errors and events. */
+  username?: string;
+  /** Send to exactly these devices, as an answer to a resend request (`resend: true`). */
+  onlyDevices?: number[];
+  /** Drop the sessions with these devices first and start fresh ones from new bundles. */
+  freshDevices?: number[];
+}
+
+export function bundleFor(identityKey: string, d: DeviceBundle): PreKeyBundle {
+  return PreKeyBundle.new(
+    d.registrationId,
+    d.deviceId,
+    d.preKey ? d.preKey.keyId : null,
+    d.preKey ? PublicKey.deserialize(unb64(d.preKey.publicKey)) : null,
+    d.signedPreKey.keyId,
+    PublicKey.deserialize(unb64(d.signedPreKey.publicKey)),
+    unb64(d.signedPreKey.signature),
+    PublicKey.deserialize(unb64(identityKey)),
+    d.kyberPreKey.keyId,
+    KEMPublicKey.deserialize(unb64(d.kyberPreKey.publicKey)),
+    unb64(d.kyberPreKey.signature),
+  );
+}
+
+function usable(record: Bytes | undefined): boolean {
+  if (!record) return false;
+  try {
+    return SessionRecord.deserialize(record).hasCurrentState();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The send pipeline: one ciphertext per destination device, sessions built from fetched
+ * bundles where missing, reconciliation on 409 (missing/extra) and 410 (stale).
+ * Session state is committed before the request leaves (never reuse a ratchet key).
+ */
+export class Sender {
+  constructor(private readonly ctx: Ctx) {}
+
+  /** Returns the server timestamp, or undefined when there was no device to send to. */
+  async sendToAccount(accountId: string, content: Bytes, timestamp: number, o: SendOptions = {}): Promise<number | undefined> {
+    const me = this.ctx.me();
+    const own = accountId === me.accountId;
+    const add = new Set<number>();
+    const remove = new Set<number>();
+    const fresh = new Set<number>(o.freshDevices ?? []);
+    let only = o.onlyDevices ? [...o.onlyDevices] : undefined;
+    for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
+      const req = await this.ctx.locks.run(accountId, () =>
+        this.encryptFor(accountId, content, timestamp, { own, only, add, remove, fresh, username: o.username }),
+      );
+      if (!req) return undefined;
+      const res = await this.ctx.transmit(accountId, req);
+      if (res.status >= 200 && res.status < 300) return expectShape(SendResponse, res.body, 'send').serverTimestamp;
+      if (res.status === 409 && check(MismatchedDevicesBody, res.body)) {
+        for (const d of res.body.missingDevices) {
+          add.add(d);
+          remove.delete(d);
+          fresh.add(d);
+        }
+        for (const d of res.body.extraDevices) {
+          remove.add(d);
+          add.delete(d);
+        }
+        if (own) {
+          const set = new Set([...this.ctx.ownDevices(), ...res.body.missingDevices]);
+          for (const d of res.body.extraDevices) set.delete(d);
+          set.add(me.deviceId);
+          this.ctx.setOwnDevices([...set]);
+        }
+        if (only) {
+          only = only.filter((d) => !remove.has(d));
+          if (only.length === 0) return undefined;
+        }
+        continue;
+      }
+      if (res.status === 410 && check(StaleDevicesBody, res.body)) {
+        for (const d of res.body.staleDevices) fresh.add(d);
+        continue;
+      }
+      throw toServerError(res);
+    }
+    throw new KluisError('DEVICES_CHANGING', `the device list of ${o.username ?? accountId} kept changing; try again`);
+  }
+
+  private async encryptFor(
+    accountId: string,
+    content: Bytes,
+    timestamp: number,
+    s: { own: boolean; only?: number[]; add: Set<number>; remove: Set<number>; fresh: Set<number>; username?: string },
+  ): Promise<SendRequest | undefined> {
+    const { store } = this.ctx;
+    const me = this.ctx.me();
+    const addr = (d: number) => ProtocolAddress.new(accountId, d);
+    const zone = store.zone('send');
+    const ad = this.ctx.adapters(zone);
+    try {
+      for (const d of [...s.remove, ...s.fresh]) store.deleteSession(addr(d).toString(), zone);
+      let targets: Set<number>;
+      const haveSession = (d: number) => usable(store.getSession(addr(d).toString(), zone));
+      if (s.only) targets = new Set(s.only);
+      else if (s.own) targets = new Set([...this.ctx.ownDevices(), ...s.add]);
+      else targets = new Set([...store.sessionsForAccount(accountId, zone).map((x) => x.deviceId), ...s.add]);
+      for (const d of s.remove) targets.delete(d);
+      if (s.own) targets.delete(me.deviceId);
+
+      if (!s.own && !s.only && targets.size === 0) {
+        // First contact: every device of the account.
+        const res = await this.ctx.api().fetchBundles(accountId, '*');
+        for (const d of res.devices) {
+          if (s.remove.has(d.deviceId)) continue;
+          await this.process(accountId, res.identityKey, d, ad);
+          targets.add(d.deviceId);
+        }
+      } else {
+        for (const d of [...targets].sort((x, y) => x - y)) {
+          if (haveSession(d) && !s.fresh.has(d)) continue;
+          let res;
+          try {
+            res = await this.ctx.api().fetchBundles(accountId, d);
+          } catch (e) {
+            if (e instanceof ServerError && e.status === 404) {
+              targets.delete(d);
+              s.remove.add(d);
+              continue;
+            }
+            throw e;
+          }
+          const b = res.devices.find((x) => x.deviceId === d);
+          if (!b) {
+            targets.delete(d);
+            continue;
+          }
+          await this.process(accountId, res.identityKey, b, ad);
+        }
+      }
+      s.fresh.clear();
+      if (targets.size === 0) {
+        store.discard(zone);
+        return undefined;
+      }
+      const local = ProtocolAddress.new(me.accountId, me.deviceId);
+      const messages: OutgoingMessage[] = [];
+      for (const d of [...targets].sort((x, y) => x - y)) {
+        const ct = await signalEncrypt(content, addr(d), local, ad.sessions, ad.identity);
+        const rec = SessionRecord.deserialize(store.getSession(addr(d).toString(), zone)!);
+        messages.push({
+          deviceId: d,
+          registrationId: rec.remoteRegistrationId(),
+          type: ct.type() as OutgoingMessage['type'],
+          content: b64(ct.serialize()),
+        });
+      }
+      store.commit(zone);
+      return { timestamp, messages, ...(s.only ? { resend: true } : {}) };
+    } catch (e) {
+      store.discard(zone);
+      if (e instanceof LibSignalErrorBase && e.code === SignalErrorCode.UntrustedIdentity) {
+        const u = ad.identity.untrusted.find((x) => x.accountId === accountId);
+        this.markPending(accountId, u?.key, s.username);
+        throw new IdentityChangedError(s.username ?? this.ctx.data.usernameOf(accountId) ?? accountId, accountId);
+      }
+      throw e;
+    }
+  }
+
+  private async process(accountId: string, identityKey: string, d: DeviceBundle, ad: Adapters): Promise<void> {
+    const me = this.ctx.me();
+    await processPreKeyBundle(
+      bundleFor(identityKey, d),
+      ProtocolAddress.new(accountId, d.deviceId),
+      ProtocolAddress.new(me.accountId, me.deviceId),
+      ad.sessions,
+      ad.identity,
+    );
+  }
+
+  /** Records a refused identity key as pending (outside any zone) and reports it once. */
+  markPending(accountId: string, key: Uint8Array<ArrayBuffer> | undefined, username?: string): void {
+    const { store } = this.ctx;
+    const row = store.getIdentity(accountId);
+    if (!row || !key) return;
+    // Already pending (sending stays blocked until trust()), or not actually a different key.
+    if (row.status === 'changed-pending' || equal(row.publicKey, key)) return;
+    store.putIdentity({ ...row, status: 'changed-pending', pendingKey: key, verified: false, updatedAt: this.ctx.now() });
+    this.ctx.emit('identity-changed', { username: username ?? this.ctx.data.usernameOf(accountId) ?? accountId, accountId });
+  }
+}

@@ -1,0 +1,212 @@
+import type { Db } from './db.js';
+import type { Bytes } from './protocol-store.js';
+
+/** Everything the client keeps besides libsignal state: kv, contacts, messages, outboxes. */
+
+export type MessageStatus = 'sending' | 'sent' | 'failed';
+
+export interface MessageRow {
+  id: string;
+  conversation: string;
+  peerAccountId: string | null;
+  direction: 'incoming' | 'outgoing';
+  senderAccountId: string;
+  senderUsername: string;
+  senderDevice: number;
+  timestamp: number;
+  serverTimestamp: number | null;
+  body: string;
+  sync: boolean;
+  status: MessageStatus | null;
+}
+
+export interface SentContentRow {
+  timestamp: number;
+  accountId: string;
+  content: Bytes;
+  createdAt: number;
+  resends: number;
+}
+
+export interface DecryptionErrorRow {
+  guid: string;
+  accountId: string;
+  deviceId: number;
+  timestamp: number;
+  registrationId: number | null;
+  request: Bytes;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+const u8 = (v: unknown): Bytes => new Uint8Array(v as Uint8Array);
+
+export class DataStore {
+  constructor(
+    readonly db: Db,
+    private readonly now: () => number,
+  ) {}
+
+  // ---- kv (JSON values) ----
+  get<T>(key: string): T | undefined {
+    const r = this.db.prepare('SELECT value FROM kv WHERE key = ?').get([key]);
+    return r ? (JSON.parse(r.value as string) as T) : undefined;
+  }
+  set(key: string, value: unknown): void {
+    this.db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)').run([key, JSON.stringify(value)]);
+  }
+  delete(key: string): void {
+    this.db.prepare('DELETE FROM kv WHERE key = ?').run([key]);
+  }
+
+  // ---- contacts (username <-> account id cache) ----
+  putContact(accountId: string, username: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO contacts (account_id, username, updated_at) VALUES (?, ?, ?)')
+      .run([accountId, username, this.now()]);
+  }
+  accountIdOf(username: string): string | undefined {
+    const r = this.db
+      .prepare('SELECT account_id FROM contacts WHERE username = ? ORDER BY updated_at DESC LIMIT 1')
+      .get([username]);
+    return r ? (r.account_id as string) : undefined;
+  }
+  usernameOf(accountId: string): string | undefined {
+    const r = this.db.prepare('SELECT username FROM contacts WHERE account_id = ?').get([accountId]);
+    return r ? (r.username as string) : undefined;
+  }
+
+  // ---- processed envelopes (dedupe by server guid) ----
+  isProcessed(guid: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 AS x FROM processed_envelopes WHERE guid = ?').get([guid]) !== undefined ||
+      this.db.prepare('SELECT 1 AS x FROM messages WHERE id = ?').get([guid]) !== undefined
+    );
+  }
+  markProcessed(guid: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO processed_envelopes (guid, processed_at) VALUES (?, ?)').run([guid, this.now()]);
+  }
+
+  // ---- messages ----
+  /** Inserts unless the id or the dedupe key exists; returns whether a row was added. */
+  insertMessage(m: MessageRow, dedupeKey: string | null): boolean {
+    const r = this.db
+      .prepare(
+        'INSERT OR IGNORE INTO messages (id, conversation, peer_account_id, direction, sender_account_id, sender_username, ' +
+          'sender_device, timestamp, server_timestamp, body, sync, status, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run([
+        m.id,
+        m.conversation,
+        m.peerAccountId,
+        m.direction,
+        m.senderAccountId,
+        m.senderUsername,
+        m.senderDevice,
+        m.timestamp,
+        m.serverTimestamp,
+        m.body,
+        m.sync ? 1 : 0,
+        m.status,
+        dedupeKey,
+      ]);
+    return r.changes > 0;
+  }
+  setMessageStatus(id: string, status: MessageStatus, serverTimestamp?: number): void {
+    this.db
+      .prepare('UPDATE messages SET status = ?, server_timestamp = COALESCE(?, server_timestamp) WHERE id = ?')
+      .run([status, serverTimestamp ?? null, id]);
+  }
+  getMessage(id: string): MessageRow | undefined {
+    const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get([id]);
+    return r ? messageRow(r) : undefined;
+  }
+  /** The last `limit` messages (optionally of one conversation), oldest first, in arrival order. */
+  listMessages(o: { conversation?: string; limit?: number } = {}): MessageRow[] {
+    const limit = Math.max(1, Math.min(o.limit ?? 1000, 100_000));
+    const rows =
+      o.conversation !== undefined
+        ? this.db
+            .prepare('SELECT * FROM messages WHERE conversation = ? ORDER BY rowid DESC LIMIT ?')
+            .all([o.conversation, limit])
+        : this.db.prepare('SELECT * FROM messages ORDER BY rowid DESC LIMIT ?').all([limit]);
+    return rows.reverse().map(messageRow);
+  }
+
+  // ---- sent content (kept ~24 h to answer resend requests) ----
+  putSentContent(timestamp: number, accountId: string, content: Bytes): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO sent_content (timestamp, account_id, content, created_at, resends) VALUES (?, ?, ?, ?, 0)')
+      .run([timestamp, accountId, content, this.now()]);
+  }
+  getSentContent(timestamp: number, accountId: string): SentContentRow | undefined {
+    const r = this.db.prepare('SELECT * FROM sent_content WHERE timestamp = ? AND account_id = ?').get([timestamp, accountId]);
+    return r
+      ? {
+          timestamp: Number(r.timestamp),
+          accountId: r.account_id as string,
+          content: u8(r.content),
+          createdAt: Number(r.created_at),
+          resends: Number(r.resends),
+        }
+      : undefined;
+  }
+  bumpResends(timestamp: number, accountId: string): void {
+    this.db.prepare('UPDATE sent_content SET resends = resends + 1 WHERE timestamp = ? AND account_id = ?').run([timestamp, accountId]);
+  }
+
+  // ---- decryption errors (outbox of resend requests) ----
+  putDecryptionError(e: Omit<DecryptionErrorRow, 'sentAt'>): void {
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO decryption_errors (guid, account_id, device_id, timestamp, registration_id, request, created_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run([e.guid, e.accountId, e.deviceId, e.timestamp, e.registrationId, e.request, e.createdAt]);
+  }
+  unsentDecryptionErrors(): DecryptionErrorRow[] {
+    return this.db
+      .prepare('SELECT * FROM decryption_errors WHERE sent_at IS NULL ORDER BY created_at')
+      .all()
+      .map((r) => ({
+        guid: r.guid as string,
+        accountId: r.account_id as string,
+        deviceId: Number(r.device_id),
+        timestamp: Number(r.timestamp),
+        registrationId: r.registration_id === null ? null : Number(r.registration_id),
+        request: u8(r.request),
+        createdAt: Number(r.created_at),
+        sentAt: null,
+      }));
+  }
+  markDecryptionErrorSent(guid: string): void {
+    this.db.prepare('UPDATE decryption_errors SET sent_at = ? WHERE guid = ?').run([this.now(), guid]);
+  }
+  countDecryptionErrors(): number {
+    return Number(this.db.prepare('SELECT count(*) AS n FROM decryption_errors').get()!.n);
+  }
+
+  /** Drops what is only kept for a while: sent content (24 h), processed guids (45 d), sent resend requests (7 d). */
+  prune(now = this.now()): void {
+    this.db.prepare('DELETE FROM sent_content WHERE created_at < ?').run([now - 24 * 3600_000]);
+    this.db.prepare('DELETE FROM processed_envelopes WHERE processed_at < ?').run([now - 45 * 86400_000]);
+    this.db.prepare('DELETE FROM decryption_errors WHERE sent_at IS NOT NULL AND sent_at < ?').run([now - 7 * 86400_000]);
+  }
+}
+
+function messageRow(r: Record<string, unknown>): MessageRow {
+  return {
+    id: r.id as string,
+    conversation: r.conversation as string,
+    peerAccountId: (r.peer_account_id as string | null) ?? null,
+    direction: r.direction as 'incoming' | 'outgoing',
+    senderAccountId: r.sender_account_id as string,
+    senderUsername: r.sender_username as string,
+    senderDevice: Number(r.sender_device),
+    timestamp: Number(r.timestamp),
+    serverTimestamp: r.server_timestamp === null || r.server_timestamp === undefined ? null : Number(r.server_timestamp),
+    body: r.body as string,
+    sync: Number(r.sync) === 1,
+    status: (r.status as MessageStatus | null) ?? null,
+  };
+}

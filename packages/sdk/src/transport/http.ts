@@ -1,0 +1,179 @@
+import {
+  deviceAuthorization,
+  DeviceListResponse,
+  ErrorBody,
+  LinkCodeResponse,
+  LinkCompleteResponse,
+  LinkFetchResponse,
+  LinkStatusResponse,
+  PreKeyBundleResponse,
+  PreKeyCountResponse,
+  RegisterResponse,
+  Routes,
+  routeParts,
+  UsernameLookupResponse,
+  WhoAmIResponse,
+  type KeyUploadRequest,
+  type LinkCompleteRequest,
+  type RegisterRequest,
+  type ReregisterRequest,
+  type RouteName,
+  type SendRequest,
+} from '@kluis/protocol';
+import type { TSchema, Static } from '@sinclair/typebox';
+import { NetworkError, ServerError } from '../errors.js';
+import { check, expectShape } from './validate.js';
+
+export interface Credentials {
+  accountId: string;
+  deviceId: number;
+  password: string;
+}
+
+export interface RawResponse {
+  status: number;
+  body: unknown;
+}
+
+export interface HttpOptions {
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export function normalizeServerUrl(url: string): string {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`server URL must be http(s): ${url}`);
+  return u.toString().replace(/\/+$/, '');
+}
+
+/** HTTP client for the subscriber API. Every response body is checked against its schema. */
+export class HttpApi {
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly credentials?: () => Credentials | undefined,
+    opts: HttpOptions = {},
+  ) {
+    this.baseUrl = normalizeServerUrl(baseUrl);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  authorization(): string | undefined {
+    const c = this.credentials?.();
+    return c ? deviceAuthorization(c.accountId, c.deviceId, c.password) : undefined;
+  }
+
+  /** Performs a request and returns status + parsed body, without mapping errors. */
+  async raw(route: RouteName, o: { params?: Record<string, string | number>; body?: unknown; auth?: boolean } = {}): Promise<RawResponse> {
+    const { method, path } = routeParts(Routes[route]);
+    const url =
+      this.baseUrl +
+      path.replace(/:([a-zA-Z]+)/g, (_, k: string) => {
+        const v = o.params?.[k];
+        if (v === undefined) throw new Error(`missing path parameter ${k} for ${route}`);
+        return encodeURIComponent(String(v));
+      });
+    const headers: Record<string, string> = {};
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    if (o.auth !== false) {
+      const a = this.authorization();
+      if (a) headers.authorization = a;
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new NetworkError(`${method} ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (e) {
+      throw new NetworkError(`${method} ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    let body: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    return { status: res.status, body };
+  }
+
+  /** Performs a request; non-2xx becomes ServerError; a 2xx body is validated against `schema`. */
+  async call<S extends TSchema | undefined>(
+    route: RouteName,
+    schema: S,
+    o: { params?: Record<string, string | number>; body?: unknown; auth?: boolean } = {},
+  ): Promise<S extends TSchema ? Static<S> : unknown> {
+    const r = await this.raw(route, o);
+    if (r.status < 200 || r.status >= 300) throw toServerError(r);
+    if (!schema) return r.body as never;
+    return expectShape(schema, r.body, route) as never;
+  }
+
+  register(req: RegisterRequest) {
+    return this.call('register', RegisterResponse, { body: req, auth: false });
+  }
+  reregister(req: ReregisterRequest) {
+    return this.call('reregister', undefined, { body: req });
+  }
+  whoami() {
+    return this.call('whoami', WhoAmIResponse);
+  }
+  lookupUsername(username: string) {
+    return this.call('lookupUsername', UsernameLookupResponse, { params: { username } });
+  }
+  uploadKeys(req: KeyUploadRequest) {
+    return this.call('uploadKeys', undefined, { body: req });
+  }
+  keyCount() {
+    return this.call('keyCount', PreKeyCountResponse);
+  }
+  fetchBundles(accountId: string, deviceId: number | '*') {
+    return this.call('fetchBundles', PreKeyBundleResponse, { params: { accountId, deviceId } });
+  }
+  listDevices() {
+    return this.call('listDevices', DeviceListResponse);
+  }
+  removeDevice(deviceId: number) {
+    return this.call('removeDevice', undefined, { params: { deviceId } });
+  }
+  createLinkCode() {
+    return this.call('createLinkCode', LinkCodeResponse, { body: {} });
+  }
+  linkStatus(code: string) {
+    return this.call('linkStatus', LinkStatusResponse, { body: { code } });
+  }
+  provisionLink(code: string, sealed: string) {
+    return this.call('provisionLink', undefined, { body: { code, sealed } });
+  }
+  linkRequest(code: string, publicKey: string) {
+    return this.call('linkRequest', undefined, { body: { code, publicKey }, auth: false });
+  }
+  linkFetch(code: string) {
+    return this.call('linkFetch', LinkFetchResponse, { body: { code }, auth: false });
+  }
+  linkComplete(req: LinkCompleteRequest) {
+    return this.call('linkComplete', LinkCompleteResponse, { body: req, auth: false });
+  }
+  /** Returns the raw status: 200, 409 and 410 are handled by the send pipeline. */
+  sendMessage(accountId: string, req: SendRequest): Promise<RawResponse> {
+    return this.raw('sendMessage', { params: { accountId }, body: req });
+  }
+}
+
+export function toServerError(r: RawResponse): ServerError {
+  if (check(ErrorBody, r.body)) return new ServerError(r.status, r.body.code, r.body.message, r.body);
+  return new ServerError(r.status, `HTTP_${r.status}`, `server answered ${r.status}`, r.body);
+}

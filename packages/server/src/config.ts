@@ -1,0 +1,175 @@
+import { resolve } from 'node:path';
+
+/**
+ * Everything the server needs, validated once at the edge and then passed explicitly
+ * (no module state, so several servers can share one process). Fields after
+ * `envelopeTtlMs` are optional so a harness can build a config by hand; startServer
+ * fills them with `configDefaults`.
+ */
+export interface ServerConfig {
+  /** Directory holding kluis.db and operator-token (created on first start). */
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port; RunningServer.port tells which. */
+  port: number;
+  /** Undelivered envelopes are deleted after this long. */
+  envelopeTtlMs: number;
+  /** SQLite `synchronous`: FULL fsyncs the WAL on every commit (survives power loss). */
+  sqliteSync?: 'full' | 'normal';
+  /** argon2id cost for device passwords (see auth/password-hasher.ts for the reasoning). */
+  argon2MemoryKib?: number;
+  argon2Iterations?: number;
+  /** Verified device credentials kept in memory so a request does not pay argon2 again. */
+  authCacheSize?: number;
+  /** How often expired envelopes and link codes are deleted. */
+  expiryIntervalMs?: number;
+}
+
+export type ResolvedServerConfig = Required<ServerConfig>;
+
+export const configDefaults = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  port: 8470,
+  envelopeTtlDays: 30,
+  sqliteSync: 'full' as const,
+  argon2MemoryKib: 4096,
+  argon2Iterations: 2,
+  authCacheSize: 50_000,
+  expiryIntervalSeconds: 60,
+};
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigOption {
+  flag: string;
+  env: string;
+  default: string;
+  description: string;
+}
+
+export const serverConfigHelp: ConfigOption[] = [
+  { flag: '--data', env: 'KLUIS_DATA', default: configDefaults.dataDir, description: 'data directory (SQLite database, operator token)' },
+  { flag: '--host', env: 'KLUIS_HOST', default: configDefaults.host, description: 'address to listen on' },
+  { flag: '--port', env: 'KLUIS_PORT', default: String(configDefaults.port), description: 'TCP port to listen on (0 = any free port)' },
+  { flag: '--envelope-ttl-days', env: 'KLUIS_ENVELOPE_TTL_DAYS', default: String(configDefaults.envelopeTtlDays), description: 'days an undelivered message is kept before it expires' },
+  { flag: '--sqlite-sync', env: 'KLUIS_SQLITE_SYNC', default: configDefaults.sqliteSync, description: "SQLite synchronous mode: 'full' (fsync every commit) or 'normal' (survives process crashes, not power loss)" },
+  { flag: '--argon2-memory-kib', env: 'KLUIS_ARGON2_MEMORY_KIB', default: String(configDefaults.argon2MemoryKib), description: 'argon2id memory cost for device passwords, KiB' },
+  { flag: '--argon2-iterations', env: 'KLUIS_ARGON2_ITERATIONS', default: String(configDefaults.argon2Iterations), description: 'argon2id time cost (passes) for device passwords' },
+  { flag: '--auth-cache-size', env: 'KLUIS_AUTH_CACHE_SIZE', default: String(configDefaults.authCacheSize), description: 'verified device credentials kept in memory' },
+  { flag: '--expiry-interval-seconds', env: 'KLUIS_EXPIRY_INTERVAL_SECONDS', default: String(configDefaults.expiryIntervalSeconds), description: 'how often expired messages and link codes are deleted' },
+];
+
+type Raw = string | number | undefined;
+
+/** Accepts flag keys as the CLI may hand them over: 'envelope-ttl-days', 'envelopeTtlDays' or '--envelope-ttl-days'. */
+function flagLookup(flags: Record<string, Raw>): (name: string) => Raw {
+  const normalized = new Map<string, Raw>();
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined) continue;
+    const kebab = key.replace(/^-+/, '').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+    normalized.set(kebab, value);
+  }
+  return (name) => normalized.get(name);
+}
+
+interface Source {
+  value: Raw;
+  /** How the user would recognise where the bad value came from. */
+  origin: string;
+}
+
+export function loadServerConfig(input: {
+  flags: Record<string, Raw>;
+  env: NodeJS.ProcessEnv;
+}): ResolvedServerConfig {
+  const flag = flagLookup(input.flags);
+  const pick = (option: ConfigOption): Source | undefined => {
+    const name = option.flag.slice(2);
+    const fromFlag = flag(name);
+    if (fromFlag !== undefined && fromFlag !== '') return { value: fromFlag, origin: option.flag };
+    const fromEnv = input.env[option.env];
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, origin: option.env };
+    return undefined;
+  };
+  const option = (flagName: string): ConfigOption => serverConfigHelp.find((o) => o.flag === flagName)!;
+
+  const dataSrc = pick(option('--data'));
+  const dataDir = resolve(String(dataSrc?.value ?? configDefaults.dataDir));
+
+  const hostSrc = pick(option('--host'));
+  const host = String(hostSrc?.value ?? configDefaults.host).trim();
+  if (!host || /\s/.test(host)) throw new ConfigError('INVALID_HOST', `${hostSrc?.origin ?? '--host'} must be a host name or IP address`);
+
+  const port = integer(pick(option('--port')), configDefaults.port, 0, 65535, 'INVALID_PORT', '--port / KLUIS_PORT');
+  const ttlDays = number(pick(option('--envelope-ttl-days')), configDefaults.envelopeTtlDays, 'INVALID_TTL');
+  if (!(ttlDays > 0 && ttlDays <= 3650)) {
+    throw new ConfigError('INVALID_TTL', '--envelope-ttl-days / KLUIS_ENVELOPE_TTL_DAYS must be a number of days above 0 and at most 3650');
+  }
+
+  const syncSrc = pick(option('--sqlite-sync'));
+  const sync = String(syncSrc?.value ?? configDefaults.sqliteSync).toLowerCase();
+  if (sync !== 'full' && sync !== 'normal') {
+    throw new ConfigError('INVALID_SQLITE_SYNC', `${syncSrc?.origin ?? '--sqlite-sync'} must be 'full' or 'normal' (got '${sync}')`);
+  }
+
+  return {
+    dataDir,
+    host,
+    port,
+    envelopeTtlMs: Math.round(ttlDays * DAY_MS),
+    sqliteSync: sync,
+    argon2MemoryKib: integer(pick(option('--argon2-memory-kib')), configDefaults.argon2MemoryKib, 8, 4 * 1024 * 1024, 'INVALID_ARGON2', '--argon2-memory-kib / KLUIS_ARGON2_MEMORY_KIB'),
+    argon2Iterations: integer(pick(option('--argon2-iterations')), configDefaults.argon2Iterations, 1, 100, 'INVALID_ARGON2', '--argon2-iterations / KLUIS_ARGON2_ITERATIONS'),
+    authCacheSize: integer(pick(option('--auth-cache-size')), configDefaults.authCacheSize, 0, 10_000_000, 'INVALID_AUTH_CACHE_SIZE', '--auth-cache-size / KLUIS_AUTH_CACHE_SIZE'),
+    expiryIntervalMs:
+      integer(pick(option('--expiry-interval-seconds')), configDefaults.expiryIntervalSeconds, 1, 86_400, 'INVALID_EXPIRY_INTERVAL', '--expiry-interval-seconds / KLUIS_EXPIRY_INTERVAL_SECONDS') * 1000,
+  };
+}
+
+function number(src: Source | undefined, fallback: number, code: string): number {
+  if (!src) return fallback;
+  const text = String(src.value).trim();
+  const n = Number(text);
+  if (text === '' || !Number.isFinite(n)) throw new ConfigError(code, `${src.origin} must be a number (got '${text}')`);
+  return n;
+}
+
+function integer(src: Source | undefined, fallback: number, min: number, max: number, code: string, names: string): number {
+  if (!src) return fallback;
+  const text = String(src.value).trim();
+  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(code, `${names} must be an integer from ${min} to ${max} (got '${text}' from ${src.origin})`);
+  }
+  return Number(text);
+}
+
+/** Fills the optional fields of a hand-built config and checks the required ones. */
+export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
+  if (!config.dataDir) throw new ConfigError('INVALID_DATA_DIR', 'dataDir is required');
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    throw new ConfigError('INVALID_PORT', `port must be an integer from 0 to 65535 (got ${config.port})`);
+  }
+  if (!(config.envelopeTtlMs > 0)) throw new ConfigError('INVALID_TTL', 'envelopeTtlMs must be above 0');
+  return {
+    dataDir: resolve(config.dataDir),
+    host: config.host || configDefaults.host,
+    port: config.port,
+    envelopeTtlMs: config.envelopeTtlMs,
+    sqliteSync: config.sqliteSync ?? configDefaults.sqliteSync,
+    argon2MemoryKib: config.argon2MemoryKib ?? configDefaults.argon2MemoryKib,
+    argon2Iterations: config.argon2Iterations ?? configDefaults.argon2Iterations,
+    authCacheSize: config.authCacheSize ?? configDefaults.authCacheSize,
+    expiryIntervalMs: config.expiryIntervalMs ?? configDefaults.expiryIntervalSeconds * 1000,
+  };
+}

@@ -1,0 +1,133 @@
+import type { SendRequest, SendResponse } from '@kluis/protocol';
+import { AuthCache } from './auth/auth-cache.js';
+import { DeviceAuthenticator, type DeviceIdentity } from './auth/device-auth.js';
+import { OperatorAuthenticator } from './auth/operator-auth.js';
+import { createPasswordHasher, type PasswordHasher } from './auth/password-hasher.js';
+import type { ResolvedServerConfig } from './config.js';
+import type { DatabaseAdapter } from './db/database.js';
+import type { Db } from './db/schema.js';
+import { deviceKey, type Bus } from './delivery/bus.js';
+import { GroupCommitWriter } from './delivery/group-commit.js';
+import { sendMessage } from './delivery/send.js';
+import { SocketServer } from './delivery/socket-server.js';
+import { ApiError } from './errors.js';
+import type { Logger } from './logger.js';
+import { AccountStore } from './store/accounts.js';
+import { BrandStore } from './store/brands.js';
+import { DeviceStore } from './store/devices.js';
+import { EnvelopeStore } from './store/envelopes.js';
+import { InviteStore } from './store/invites.js';
+import { LinkCodeStore } from './store/link-codes.js';
+import { OperatorTokenStore } from './store/operator-tokens.js';
+import { PreKeyStore } from './store/prekeys.js';
+
+export interface Stores {
+  brands: BrandStore;
+  accounts: AccountStore;
+  devices: DeviceStore;
+  prekeys: PreKeyStore;
+  invites: InviteStore;
+  operatorTokens: OperatorTokenStore;
+  linkCodes: LinkCodeStore;
+  envelopes: EnvelopeStore;
+}
+
+export interface Delivery {
+  writer: GroupCommitWriter;
+  sockets: SocketServer;
+  /** The shared send path (HTTP route and socket frame). Throws ApiError. */
+  send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<SendResponse>;
+  /** After a device's removal committed: close its sockets everywhere (4001). */
+  deviceRemoved(accountId: string, deviceId: number): void;
+  /** After a re-registration committed: the old primary credentials are void (4000). */
+  deviceSuperseded(accountId: string, deviceId: number): void;
+}
+
+/** Everything a request handler may use, passed explicitly: no module-level state. */
+export interface AppContext {
+  config: ResolvedServerConfig;
+  adapter: DatabaseAdapter;
+  db: Db;
+  clock: () => number;
+  log: Logger;
+  hasher: PasswordHasher;
+  stores: Stores;
+  auth: { device: DeviceAuthenticator; operator: OperatorAuthenticator };
+  bus: Bus;
+  delivery: Delivery;
+}
+
+export function createAppContext(deps: {
+  config: ResolvedServerConfig;
+  adapter: DatabaseAdapter;
+  clock: () => number;
+  log: Logger;
+  bus: Bus;
+}): AppContext {
+  const { config, adapter, clock, log, bus } = deps;
+  const db = adapter.db;
+  const stores: Stores = {
+    brands: new BrandStore(),
+    accounts: new AccountStore(),
+    devices: new DeviceStore(db),
+    prekeys: new PreKeyStore(),
+    invites: new InviteStore(),
+    operatorTokens: new OperatorTokenStore(),
+    linkCodes: new LinkCodeStore(),
+    envelopes: new EnvelopeStore(db),
+  };
+  const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
+  const deviceAuth = new DeviceAuthenticator(db, stores.devices, hasher, new AuthCache(config.authCacheSize));
+  const writer = new GroupCommitWriter({
+    db,
+    devices: stores.devices,
+    envelopes: stores.envelopes,
+    bus,
+    clock,
+    envelopeTtlMs: config.envelopeTtlMs,
+    log,
+  });
+  const send = (sender: DeviceIdentity, destination: string, request: SendRequest) => sendMessage(writer, sender, destination, request);
+  const sockets = new SocketServer({
+    db,
+    envelopes: stores.envelopes,
+    bus,
+    writer,
+    clock,
+    log,
+    auth: deviceAuth,
+    async send(sender, destination, request) {
+      try {
+        return { status: 200, body: await send(sender, destination, request) };
+      } catch (err) {
+        if (err instanceof ApiError) return { status: err.status, body: err.toBody() };
+        log.error('socket send failed', err);
+        return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
+      }
+    },
+  });
+  return {
+    config,
+    adapter,
+    db,
+    clock,
+    log,
+    hasher,
+    stores,
+    auth: { device: deviceAuth, operator: new OperatorAuthenticator(db, stores.operatorTokens) },
+    bus,
+    delivery: {
+      writer,
+      sockets,
+      send,
+      deviceRemoved(accountId, deviceId) {
+        deviceAuth.forget(accountId, deviceId);
+        bus.publish(deviceKey(accountId, deviceId), { type: 'removed' });
+      },
+      deviceSuperseded(accountId, deviceId) {
+        deviceAuth.forget(accountId, deviceId);
+        bus.publish(deviceKey(accountId, deviceId), { type: 'superseded' });
+      },
+    },
+  };
+}

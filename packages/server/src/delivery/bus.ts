@@ -1,0 +1,41 @@
+/**
+ * Wakes whoever holds a device's socket. The database is the truth; the bus only says
+ * "look". In one process it is a Map (local-bus.ts); across nodes it will be NATS, and
+ * an 'envelopes' event may then arrive as a plain 'wake'.
+ */
+export interface LiveEnvelope {
+  /** Queue position: the socket's cursor, so live pushes never reorder or repeat. */
+  id: number;
+  guid: string;
+  type: number;
+  sourceAccount: string | null;
+  sourceDevice: number | null;
+  timestamp: number;
+  serverTimestamp: number;
+  content: Buffer;
+}
+
+export type DeviceEvent =
+  /** Committed for this device, in queue order. */
+  | { type: 'envelopes'; envelopes: LiveEnvelope[] }
+  /** Something was queued; read it from the database. */
+  | { type: 'wake' }
+  /** A connection of this device opened; any other connection must close (4000). */
+  | { type: 'connected'; connectionId: string }
+  /** The device was removed (4001). */
+  | { type: 'removed' }
+  /** The device's credentials were replaced by a re-registration (4000). */
+  | { type: 'superseded' };
+
+export type DeviceEventHandler = (event: DeviceEvent) => void;
+
+export interface Bus {
+  publish(key: string, event: DeviceEvent): void;
+  /** Returns the unsubscribe function. */
+  subscribe(key: string, handler: DeviceEventHandler): () => void;
+  close(): Promise<void>;
+}
+
+export function deviceKey(accountId: string, deviceId: number): string {
+  return `${accountId}.${deviceId}`;
+}

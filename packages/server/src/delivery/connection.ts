@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
+import type { SendRequest } from '@kluis/protocol';
+import { ErrorCode, SocketCloseCode } from '@kluis/protocol';
+import { ApiError } from '../errors.js';
+import type { DeviceIdentity } from '../auth/device-auth.js';
+import type { Db } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { EnvelopeStore } from '../store/envelopes.js';
+import { deviceKey, type Bus, type DeviceEvent } from './bus.js';
+import { envelopeFrame, errorFrame, parseClientFrame, PONG_FRAME, QUEUE_EMPTY_FRAME, responseFrame } from './frames.js';
+import type { GroupCommitWriter } from './group-commit.js';
+
+export interface ConnectionDeps {
+  db: Db;
+  envelopes: EnvelopeStore;
+  bus: Bus;
+  writer: GroupCommitWriter;
+  clock: () => number;
+  log: Logger;
+  /** The shared send implementation, answering like the HTTP route would. */
+  send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<{ status: number; body: unknown }>;
+}
+
+/** Backlog page size: one query per this many envelopes. */
+const PAGE_SIZE = 200;
+/** Above this many unsent bytes we stop pushing and wait for the socket to drain. */
+const HIGH_WATER = 512 * 1024;
+const MAX_INVALID_FRAMES = 20;
+/** Unanswered sends per socket before we stop reading from it (TCP backpressure). */
+const MAX_PENDING_SENDS = 256;
+
+/**
+ * One device's WebSocket. Delivery keeps a cursor (the last queue position pushed):
+ * the backlog is read from the database in pages, then 'queue-empty', then envelopes
+ * are pushed live as they commit. Whenever live pushing is not possible (backlog still
+ * draining, slow reader) events only mark the connection dirty and the database is
+ * read again from the cursor, so nothing is reordered, skipped or pushed twice.
+ */
+export class DeviceConnection {
+  readonly id = randomUUID();
+  readonly key: string;
+  /** Set by the heartbeat; cleared when a pong arrives. */
+  awaitingPong = false;
+  private cursor = 0;
+  private live = false;
+  private draining = false;
+  private dirty = false;
+  private queueEmptySent = false;
+  private closed = false;
+  private invalidFrames = 0;
+  private pendingSends = 0;
+  private paused = false;
+  private unsubscribe: (() => void) | undefined;
+  private writableWaiter: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: ConnectionDeps,
+    private readonly ws: WebSocket,
+    private readonly socket: Duplex,
+    readonly identity: DeviceIdentity,
+    private readonly onClosed: (connection: DeviceConnection) => void,
+  ) {
+    this.key = deviceKey(identity.accountId, identity.deviceId);
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.bus.subscribe(this.key, this.onEvent);
+    // Tell any older connection of this device (on any node) to close.
+    this.deps.bus.publish(this.key, { type: 'connected', connectionId: this.id });
+    this.ws.on('message', this.onMessage);
+    this.ws.on('close', this.onClose);
+    this.ws.on('error', this.onError);
+    this.ws.on('pong', this.onPong);
+    this.deps.writer.touch(this.identity.accountId, this.identity.deviceId, this.deps.clock());
+    void this.drain();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.shutdown();
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.shutdown();
+    this.ws.terminate();
+  }
+
+  /** Resolves when the WebSocket is fully closed (after the close handshake). */
+  closedPromise(): Promise<void> {
+    if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.ws.once('close', () => resolve()));
+  }
+
+  ping(): void {
+    this.awaitingPong = true;
+    if (!this.closed) this.ws.ping();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.wakeWriter();
+    this.onClosed(this);
+  }
+
+  private readonly onClose = (): void => {
+    this.shutdown();
+  };
+
+  private readonly onError = (): void => {
+    // ws closes the socket itself after an error (e.g. oversize frame → 1009).
+  };
+
+  private readonly onPong = (): void => {
+    this.awaitingPong = false;
+  };
+
+  private readonly onEvent = (event: DeviceEvent): void => {
+    if (this.closed) return;
+    switch (event.type) {
+      case 'envelopes':
+        if (!this.live) return this.markDirty();
+        for (const e of event.envelopes) {
+          if (e.id <= this.cursor) continue;
+          this.ws.send(envelopeFrame(e));
+          this.cursor = e.id;
+        }
+        if (this.ws.bufferedAmount > HIGH_WATER) void this.drain();
+        return;
+      case 'wake':
+        if (this.live) void this.drain();
+        else this.markDirty();
+        return;
+      case 'connected':
+        if (event.connectionId !== this.id) this.close(SocketCloseCode.ConnectedElsewhere, 'connected elsewhere');
+        return;
+      case 'removed':
+        this.close(SocketCloseCode.DeviceRemoved, 'device removed');
+        return;
+      case 'superseded':
+        this.close(SocketCloseCode.ConnectedElsewhere, 'credentials replaced by a re-registration');
+        return;
+    }
+  };
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (!this.draining) void this.drain();
+  }
+
+  /** Pushes the stored queue from the cursor on, then goes (back) to live pushing. */
+  private async drain(): Promise<void> {
+    if (this.draining) {
+      this.dirty = true;
+      return;
+    }
+    this.draining = true;
+    this.live = false;
+    try {
+      for (;;) {
+        if (this.ws.bufferedAmount > HIGH_WATER) await this.writable();
+        if (this.closed) return;
+        this.dirty = false;
+        const rows = await this.deps.envelopes.page(this.deps.db, this.identity.accountId, this.identity.deviceId, this.cursor, PAGE_SIZE);
+        if (this.closed) return;
+        for (const row of rows) {
+          if (row.id <= this.cursor) continue;
+          this.ws.send(envelopeFrame(row));
+          this.cursor = row.id;
+        }
+        if (rows.length < PAGE_SIZE && !this.dirty) break;
+      }
+      this.live = true;
+      if (!this.queueEmptySent) {
+        this.queueEmptySent = true;
+        this.ws.send(QUEUE_EMPTY_FRAME);
+      }
+    } catch (err) {
+      if (!this.closed) {
+        this.deps.log.error('socket delivery failed', err);
+        this.close(1011, 'internal error');
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private writable(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.writableWaiter = undefined;
+        resolve();
+      };
+      this.writableWaiter = done;
+      this.socket.on('drain', done);
+    });
+  }
+
+  private wakeWriter(): void {
+    this.writableWaiter?.();
+  }
+
+  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
+    if (this.closed) return;
+    if (isBinary) return this.rejectFrame(errorFrame(badFrame('binary frames are not accepted; send JSON text')));
+    // binaryType is 'nodebuffer' (the default), so text arrives as one Buffer.
+    const text = (data as Buffer).toString('utf8');
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      const frame = parsed.id !== undefined ? responseFrame(parsed.id, parsed.error.status, parsed.error.toBody()) : errorFrame(parsed.error);
+      return this.rejectFrame(frame);
+    }
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case 'ping':
+        this.ws.send(PONG_FRAME);
+        return;
+      case 'ack':
+        this.deps.writer.ack(this.identity.accountId, this.identity.deviceId, frame.guids);
+        return;
+      case 'send':
+        this.handleSend(frame.id, frame.destination, frame.body);
+        return;
+    }
+  };
+
+  private handleSend(id: number, destination: string, body: SendRequest): void {
+    this.pendingSends++;
+    if (this.pendingSends >= MAX_PENDING_SENDS && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+    }
+    void this.deps.send(this.identity, destination, body).then((result) => {
+      this.pendingSends--;
+      if (this.closed) return;
+      this.ws.send(responseFrame(id, result.status, result.body));
+      if (this.paused && this.pendingSends < MAX_PENDING_SENDS / 2) {
+        this.paused = false;
+        this.ws.resume();
+      }
+    });
+  }
+
+  private rejectFrame(frame: string): void {
+    this.ws.send(frame);
+    if (++this.invalidFrames > MAX_INVALID_FRAMES) this.close(SocketCloseCode.PolicyViolation, 'too many invalid frames');
+  }
+}
+
+function badFrame(message: string): ApiError {
+  return new ApiError(ErrorCode.BadRequest, message);
+}

@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, EnvelopeType, MAX_MESSAGE_BYTES, type SendRequest, type SendResponse } from '@kluis/protocol';
+import { ApiError } from '../errors.js';
+import type { DeviceIdentity } from '../auth/device-auth.js';
+
+/** A validated send, ciphertexts decoded: what the group-commit writer stores. */
+export interface SendCommand {
+  sender: DeviceIdentity;
+  destination: string;
+  timestamp: number;
+  resend: boolean;
+  messages: Array<{ deviceId: number; registrationId: number; type: number; content: Buffer; guid: string }>;
+}
+
+/** Checks what the schema cannot (duplicates, decoded size) and decodes the ciphertexts. */
+export function prepareSend(sender: DeviceIdentity, destination: string, request: SendRequest): SendCommand {
+  const seen = new Set<number>();
+  const messages: SendCommand['messages'] = [];
+  for (const m of request.messages) {
+    if (seen.has(m.deviceId)) throw new ApiError(ErrorCode.BadRequest, `device ${m.deviceId} is listed twice`);
+    seen.add(m.deviceId);
+    const content = Buffer.from(m.content, 'base64');
+    if (content.length === 0) throw new ApiError(ErrorCode.BadRequest, `the ciphertext for device ${m.deviceId} is empty`);
+    if (content.length > MAX_MESSAGE_BYTES) {
+      throw new ApiError(ErrorCode.PayloadTooLarge, `the ciphertext for device ${m.deviceId} is larger than ${MAX_MESSAGE_BYTES} bytes`);
+    }
+    messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, guid: randomUUID() });
+  }
+  return { sender, destination, timestamp: request.timestamp, resend: request.resend === true, messages };
+}
+
+/** Sealed-sender envelopes keep no sender: the server must not learn who wrote them. */
+export function isSealed(type: number): boolean {
+  return type === EnvelopeType.Sealed;
+}
+
+export type SendOutcome = { ok: true; response: SendResponse } | { ok: false; error: ApiError };
+
+export interface SendSubmitter {
+  submit(command: SendCommand): Promise<SendOutcome>;
+}
+
+/** The one send implementation behind PUT /v1/messages/:accountId and the socket's 'send' frame. */
+export async function sendMessage(writer: SendSubmitter, sender: DeviceIdentity, destination: string, request: SendRequest): Promise<SendResponse> {
+  const outcome = await writer.submit(prepareSend(sender, destination, request));
+  if (!outcome.ok) throw outcome.error;
+  return outcome.response;
+}

@@ -1,0 +1,101 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { ErrorCode, routeParts, Routes, SocketCloseCode } from '@kluis/protocol';
+import type { DeviceAuthenticator } from '../auth/device-auth.js';
+import { ApiError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { DeviceConnection, type ConnectionDeps } from './connection.js';
+
+/** A send frame carries at most 6 ciphertexts of 96 KiB as base64: 1 MiB is plenty. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+const HEARTBEAT_MS = 30_000;
+const CLOSE_GRACE_MS = 2_000;
+
+const SOCKET_PATH = routeParts(Routes.socket).path;
+
+/**
+ * WebSocket endpoint on the HTTP server's 'upgrade' event. Credentials are checked
+ * before the upgrade: a bad login gets a plain HTTP 401 with a JSON body and never a
+ * WebSocket.
+ */
+export class SocketServer {
+  readonly connections = new Set<DeviceConnection>();
+  private readonly wss: WebSocketServer;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(
+    private readonly deps: ConnectionDeps & { auth: DeviceAuthenticator; log: Logger },
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: MAX_FRAME_BYTES,
+      clientTracking: false,
+    });
+    // One timer for all sockets: a peer that misses a ping round is dropped.
+    this.heartbeat = setInterval(() => {
+      for (const c of this.connections) {
+        if (c.awaitingPong) c.terminate();
+        else c.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', ignore);
+    if (this.closing) return reject(socket, new ApiError(ErrorCode.Unavailable, 'the server is shutting down'));
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== SOCKET_PATH) return reject(socket, new ApiError(ErrorCode.NotFound, `no WebSocket endpoint at this path; use ${SOCKET_PATH}`));
+    if (req.method !== 'GET') return reject(socket, new ApiError(ErrorCode.BadRequest, 'WebSocket upgrades use GET'));
+    this.deps.auth.authenticate(req.headers.authorization).then(
+      (identity) => {
+        if (socket.destroyed) return;
+        if (this.closing) return reject(socket, new ApiError(ErrorCode.Unavailable, 'the server is shutting down'));
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          if (this.closing) {
+            ws.close(SocketCloseCode.GoingAway, 'server shutting down');
+            return;
+          }
+          const connection = new DeviceConnection(this.deps, ws, socket, identity, (c) => this.connections.delete(c));
+          this.connections.add(connection);
+          connection.start();
+        });
+      },
+      (err: unknown) => {
+        if (err instanceof ApiError) return reject(socket, err);
+        this.deps.log.error('socket authentication failed', err);
+        reject(socket, new ApiError(ErrorCode.Internal, 'internal error'));
+      },
+    );
+  };
+
+  /** Refuses new sockets and closes the open ones with 1001 (reconnect later / elsewhere). */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    const open = [...this.connections];
+    const closed = open.map((c) => c.closedPromise());
+    for (const c of open) c.close(SocketCloseCode.GoingAway, 'server shutting down');
+    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_GRACE_MS).unref());
+    if ((await Promise.race([Promise.all(closed), timeout])) === 'timeout') for (const c of open) c.terminate();
+    this.wss.close();
+  }
+}
+
+function ignore(): void {}
+
+function reject(socket: Duplex, error: ApiError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

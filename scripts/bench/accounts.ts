@@ -1,0 +1,79 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { IdentityKeyPair, KEMKeyPair, PrivateKey } from '@signalapp/libsignal-client';
+import { deviceAuthorization, Routes, routeParts, type RegisterRequest, type RegisterResponse } from '@kluis/protocol';
+
+export interface BenchPeer {
+  accountId: string;
+  registrationId: number;
+  authorization: string;
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+
+/** Real keys, as a client would make them: the server verifies the signatures. */
+function registrationBody(inviteCode: string, username: string): { body: RegisterRequest; password: string } {
+  const identity = IdentityKeyPair.generate();
+  const signed = PrivateKey.generate().getPublicKey().serialize();
+  const kyber = KEMKeyPair.generate().getPublicKey().serialize();
+  const password = randomBytes(24).toString('base64url');
+  return {
+    password,
+    body: {
+      inviteCode,
+      username,
+      identityKey: b64(identity.publicKey.serialize()),
+      registrationId: randomInt(1, 0x3fff),
+      password,
+      signedPreKey: { keyId: 1, publicKey: b64(signed), signature: b64(identity.privateKey.sign(signed)) },
+      kyberLastResort: { keyId: 1, publicKey: b64(kyber), signature: b64(identity.privateKey.sign(kyber)) },
+      preKeys: [],
+      kyberPreKeys: [],
+    },
+  };
+}
+
+async function mintInvites(url: string, operatorToken: string, count: number): Promise<string[]> {
+  const codes: string[] = [];
+  const { method, path } = routeParts(Routes.createInvites);
+  while (codes.length < count) {
+    const res = await fetch(new URL(path, url), {
+      method,
+      headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ count: Math.min(1000, count - codes.length) }),
+    });
+    if (!res.ok) throw new Error(`minting invites: ${res.status} ${await res.text()}`);
+    codes.push(...((await res.json()) as { codes: string[] }).codes);
+  }
+  return codes;
+}
+
+/** Registers `count` accounts (one device each) through the real API, `concurrency` at a time. */
+export async function registerPeers(
+  url: string,
+  operatorToken: string,
+  count: number,
+  progress: (done: number) => void,
+): Promise<BenchPeer[]> {
+  const invites = await mintInvites(url, operatorToken, count);
+  const peers: BenchPeer[] = new Array(count);
+  const { method, path } = routeParts(Routes.register);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const { body, password } = registrationBody(invites[i]!, `bench_${i}`);
+      const res = await fetch(new URL(path, url), {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`registering bench_${i}: ${res.status} ${await res.text()}`);
+      const { accountId, deviceId } = (await res.json()) as RegisterResponse;
+      peers[i] = { accountId, registrationId: body.registrationId, authorization: deviceAuthorization(accountId, deviceId, password) };
+      if (++done % 250 === 0 || done === count) progress(done);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return peers;
+}

@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: kluis's durable delivery against a bare WebSocket relay, same load,
+ * same run. Prints figures; asserts nothing but exactly-once delivery.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseBenchArgs, type BenchOptions } from './args.js';
+import { registerPeers, type BenchPeer } from './accounts.js';
+import { LoadDriver, type LatencyResult, type Target, type ThroughputResult } from './load.js';
+import { cpuSeconds, rssBytes } from './proc-stats.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /^url: (\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+}
+
+interface RunResult {
+  throughput: ThroughputResult;
+  latency: LatencyResult;
+  idleRssPerConnection: number;
+  rssAfterLoad: number;
+  cpuSeconds: number;
+}
+
+async function drive(target: Target, pid: number, peers: BenchPeer[], opts: BenchOptions): Promise<RunResult> {
+  const driver = new LoadDriver(target, peers, opts.payload);
+  await sleep(500);
+  const rssBefore = rssBytes(pid);
+  await driver.connect((n) => log(`  ${target.name}: ${n}/${peers.length} sockets connected`));
+  await sleep(2_000);
+  const idleRssPerConnection = (rssBytes(pid) - rssBefore) / peers.length;
+  const cpu0 = cpuSeconds(pid);
+  const throughput = await driver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${target.name}: ${n} delivered`));
+  const cpu = cpuSeconds(pid) - cpu0;
+  log(`  ${target.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s`);
+  const latency = await driver.latency(opts.rate, opts.rateSeconds, opts.messages);
+  const rssAfterLoad = rssBytes(pid);
+  await driver.close();
+  return { throughput, latency, idleRssPerConnection, rssAfterLoad, cpuSeconds: cpu };
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function report(opts: BenchOptions, kluis: RunResult, relay: RunResult): void {
+  const ratio = kluis.throughput.msgsPerSec / relay.throughput.msgsPerSec;
+  const rows: Array<[string, string, string]> = [
+    ['delivered msgs/s', fmt(kluis.throughput.msgsPerSec), fmt(relay.throughput.msgsPerSec)],
+    ['delivered / sent', `${kluis.throughput.delivered}/${kluis.throughput.sent}`, `${relay.throughput.delivered}/${relay.throughput.sent}`],
+    ['duplicates', String(kluis.throughput.duplicates), String(relay.throughput.duplicates)],
+    ['failed sends', String(kluis.throughput.failedSends), String(relay.throughput.failedSends)],
+    ['server CPU s (throughput phase)', fmt(kluis.cpuSeconds, 2), fmt(relay.cpuSeconds, 2)],
+    [`p50 latency @ ${opts.rate}/s (ms)`, fmt(kluis.latency.p50Ms, 2), fmt(relay.latency.p50Ms, 2)],
+    [`p99 latency @ ${opts.rate}/s (ms)`, fmt(kluis.latency.p99Ms, 2), fmt(relay.latency.p99Ms, 2)],
+    ['max latency (ms)', fmt(kluis.latency.maxMs, 2), fmt(relay.latency.maxMs, 2)],
+    ['RSS per idle connection (KB)', fmt(kluis.idleRssPerConnection / 1024, 1), fmt(relay.idleRssPerConnection / 1024, 1)],
+    ['server RSS after load (MB)', fmt(kluis.rssAfterLoad / 2 ** 20, 0), fmt(relay.rssAfterLoad / 2 ** 20, 0)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\nkluis bench: ${opts.devices} devices, ${opts.messages} × ${opts.payload} B envelopes, window ${opts.window}\n`);
+  console.log(`${''.padEnd(w0)}  ${'kluis'.padStart(12)}  ${'bare relay'.padStart(12)}`);
+  for (const [k, a, b] of rows) console.log(`${k.padEnd(w0)}  ${a.padStart(12)}  ${b.padStart(12)}`);
+  const exactlyOnce = kluis.throughput.duplicates === 0 && kluis.throughput.missing === 0 && kluis.throughput.failedSends === 0;
+  console.log(`\ndurable delivery / bare relay: ${(ratio * 100).toFixed(1)}% (target ≥ 50%)`);
+  console.log(`exactly-once: ${exactlyOnce ? 'ok' : 'FAILED'} (${kluis.throughput.delivered} delivered of ${kluis.throughput.sent} acknowledged)`);
+  if (opts.json) console.log(JSON.stringify({ options: opts, kluis, relay, ratio }));
+  if (!exactlyOnce) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  const opts = parseBenchArgs(process.argv.slice(2));
+  if (!opts) return;
+  const dataDir = await mkdtemp(join(tmpdir(), 'kluis-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    log(`starting kluis server (data in ${dataDir})`);
+    const kluis = await startProcess(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0']);
+    children.push(kluis.child);
+    const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
+    log(`registering ${opts.devices} devices`);
+    const t0 = Date.now();
+    const peers = await registerPeers(kluis.url, token, opts.devices, (n) => log(`  ${n}/${opts.devices} registered`));
+    log(`  registered in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const wsBase = kluis.url.replace(/^http/, 'ws');
+    const kluisResult = await drive(
+      { name: 'kluis', socketUrl: () => `${wsBase}/v1/socket`, headers: (p) => ({ authorization: p.authorization }) },
+      kluis.child.pid!,
+      peers,
+      opts,
+    );
+    await stop(kluis.child);
+
+    log('starting the bare relay');
+    const relay = await startProcess([join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/bench/bare-relay.ts']);
+    children.push(relay.child);
+    const relayBase = relay.url.replace(/^http/, 'ws');
+    const relayResult = await drive(
+      { name: 'relay', socketUrl: (p) => `${relayBase}/?account=${p.accountId}`, headers: () => ({}) },
+      relay.child.pid!,
+      peers,
+      opts,
+    );
+    report(opts, kluisResult, relayResult);
+  } finally {
+    for (const c of children) await stop(c);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});
