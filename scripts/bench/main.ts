@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     await stop(kluis.child);
 
     log('starting the bare relay');
-    const relay = await startProcess([join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/bench/bare-relay.ts']);
+    // `--import tsx` keeps the relay in one process, so its pid is the one we measure.
+    const relay = await startProcess(['--import', 'tsx', 'scripts/bench/bare-relay.ts']);
     children.push(relay.child);
     const relayBase = relay.url.replace(/^http/, 'ws');
     const relayResult = await drive(

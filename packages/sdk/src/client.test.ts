@@ -183,6 +183,8 @@ describe('Client against the in-memory fake server', () => {
     expect(last.req.messages.map((m) => m.deviceId)).toEqual([1]);
     await alice.send(b, 'no more sync'); // own device list now just [1]: no sync copy sent
     expect(server.accepted.at(-1)!.to).toBe(bob.account!.accountId);
+    // The removed device's credentials are gone: connecting fails with the server's 401.
+    await expect(alice2.connect()).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
   });
 
   it('identity change blocks sending until trust; safety numbers differ before and match after', async () => {
@@ -362,6 +364,18 @@ describe('Client against the in-memory fake server', () => {
     await alice.send(b, 'after reconnect');
     expect((await got)[0].text).toBe('after reconnect');
     expect(states.slice(0, 2)).toEqual(['disconnected', 'connected']);
+  });
+
+  it('a connection that stops answering pings is dropped and re-established', async () => {
+    const b = uniq('bob');
+    const bob = await registered(b, { pingIntervalMs: 100 });
+    await bob.connect();
+    const states: string[] = [];
+    bob.on('connection', (s) => states.push(s.state));
+    server.muteSocket(b, 1);
+    await until('reconnected', () => states.includes('connected'), 5000);
+    expect(states[0]).toBe('disconnected');
+    expect(bob.isConnected).toBe(true);
   });
 
   it('a second connection of the same device replaces the first (no reconnect loop)', async () => {

@@ -346,8 +346,10 @@ export class Client extends TypedEmitter<ClientEvents> {
   /** Closes the socket (if any), waits for in-flight work and closes the database. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.stopSocket();
+    // Finish (and ack) what is being processed, then close the socket.
+    this.socket?.pause();
     await this.receiver.idle();
+    await this.stopSocket();
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     this.closed = true;
     this.db.close();
@@ -367,8 +369,17 @@ export class Client extends TypedEmitter<ClientEvents> {
 
     const timestamp = this.nextTimestamp();
     const content = encodeContent({ kind: 'text', text, timestamp, senderUsername: me.username });
+    const sync = encodeContent({
+      kind: 'sync-sent',
+      text,
+      timestamp,
+      senderUsername: me.username,
+      destination: peer.username,
+      destinationAccountId: peer.accountId,
+    });
     const id = randomUUID();
-    this.store.transaction(() => {
+    // Stored in the same transaction as the session state of the first encryption.
+    const record = () => {
       this.data.insertMessage(
         {
           id,
@@ -387,25 +398,19 @@ export class Client extends TypedEmitter<ClientEvents> {
         null,
       );
       this.data.putSentContent(timestamp, peer.accountId, content);
-    });
+      this.data.putSentContent(timestamp, me.accountId, sync);
+    };
     let serverTimestamp: number | undefined;
     try {
-      serverTimestamp = await this.sender.sendToAccount(peer.accountId, content, timestamp, { username: peer.username });
+      serverTimestamp = await this.sender.sendToAccount(peer.accountId, content, timestamp, {
+        username: peer.username,
+        withCommit: record,
+      });
     } catch (e) {
       this.data.setMessageStatus(id, 'failed');
       throw e;
     }
     this.data.setMessageStatus(id, 'sent', serverTimestamp);
-
-    const sync = encodeContent({
-      kind: 'sync-sent',
-      text,
-      timestamp,
-      senderUsername: me.username,
-      destination: peer.username,
-      destinationAccountId: peer.accountId,
-    });
-    this.data.putSentContent(timestamp, me.accountId, sync);
     await this.sender.sendToAccount(me.accountId, sync, timestamp, { username: me.username });
     return { timestamp };
   }

@@ -34,6 +34,8 @@ export interface SendOptions {
   onlyDevices?: number[];
   /** Drop the sessions with these devices first and start fresh ones from new bundles. */
   freshDevices?: number[];
+  /** Extra writes committed in the same transaction as the first encryption (runs at most once). */
+  withCommit?: () => void;
 }
 
 export function bundleFor(identityKey: string, d: DeviceBundle): PreKeyBundle {
@@ -77,49 +79,73 @@ export class Sender {
     const remove = new Set<number>();
     const fresh = new Set<number>(o.freshDevices ?? []);
     let only = o.onlyDevices ? [...o.onlyDevices] : undefined;
-    for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
-      const req = await this.ctx.locks.run(accountId, () =>
-        this.encryptFor(accountId, content, timestamp, { own, only, add, remove, fresh, username: o.username }),
-      );
-      if (!req) return undefined;
-      const res = await this.ctx.transmit(accountId, req);
-      if (res.status >= 200 && res.status < 300) return expectShape(SendResponse, res.body, 'send').serverTimestamp;
-      if (res.status === 409 && check(MismatchedDevicesBody, res.body)) {
-        for (const d of res.body.missingDevices) {
-          add.add(d);
-          remove.delete(d);
-          fresh.add(d);
-        }
-        for (const d of res.body.extraDevices) {
-          remove.add(d);
-          add.delete(d);
-        }
-        if (own) {
-          const set = new Set([...this.ctx.ownDevices(), ...res.body.missingDevices]);
-          for (const d of res.body.extraDevices) set.delete(d);
-          set.add(me.deviceId);
-          this.ctx.setOwnDevices([...set]);
-        }
-        if (only) {
-          only = only.filter((d) => !remove.has(d));
-          if (only.length === 0) return undefined;
-        }
-        continue;
+    let extra = o.withCommit;
+    const once = () => {
+      const fn = extra;
+      extra = undefined;
+      try {
+        fn?.();
+      } catch (e) {
+        extra = fn; // the transaction rolls back: still to be written
+        throw e;
       }
-      if (res.status === 410 && check(StaleDevicesBody, res.body)) {
-        for (const d of res.body.staleDevices) fresh.add(d);
-        continue;
+    };
+    try {
+      for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
+        const req = await this.ctx.locks.run(accountId, () =>
+          this.encryptFor(accountId, content, timestamp, { own, only, add, remove, fresh, username: o.username, extra: once }),
+        );
+        if (!req) return undefined;
+        const res = await this.ctx.transmit(accountId, req);
+        if (res.status >= 200 && res.status < 300) return expectShape(SendResponse, res.body, 'send').serverTimestamp;
+        if (res.status === 409 && check(MismatchedDevicesBody, res.body)) {
+          for (const d of res.body.missingDevices) {
+            add.add(d);
+            remove.delete(d);
+            fresh.add(d);
+          }
+          for (const d of res.body.extraDevices) {
+            remove.add(d);
+            add.delete(d);
+          }
+          if (own) {
+            const set = new Set([...this.ctx.ownDevices(), ...res.body.missingDevices]);
+            for (const d of res.body.extraDevices) set.delete(d);
+            set.add(me.deviceId);
+            this.ctx.setOwnDevices([...set]);
+          }
+          if (only) {
+            only = only.filter((d) => !remove.has(d));
+            if (only.length === 0) return undefined;
+          }
+          continue;
+        }
+        if (res.status === 410 && check(StaleDevicesBody, res.body)) {
+          for (const d of res.body.staleDevices) fresh.add(d);
+          continue;
+        }
+        throw toServerError(res);
       }
-      throw toServerError(res);
+      throw new KluisError('DEVICES_CHANGING', `the device list of ${o.username ?? accountId} kept changing; try again`);
+    } finally {
+      // Nothing was committed with the encryption (e.g. no device to send to): write it anyway.
+      if (extra) this.ctx.store.transaction(once);
     }
-    throw new KluisError('DEVICES_CHANGING', `the device list of ${o.username ?? accountId} kept changing; try again`);
   }
 
   private async encryptFor(
     accountId: string,
     content: Bytes,
     timestamp: number,
-    s: { own: boolean; only?: number[]; add: Set<number>; remove: Set<number>; fresh: Set<number>; username?: string },
+    s: {
+      own: boolean;
+      only?: number[];
+      add: Set<number>;
+      remove: Set<number>;
+      fresh: Set<number>;
+      username?: string;
+      extra: () => void;
+    },
   ): Promise<SendRequest | undefined> {
     const { store } = this.ctx;
     const me = this.ctx.me();
@@ -183,7 +209,7 @@ export class Sender {
           content: b64(ct.serialize()),
         });
       }
-      store.commit(zone);
+      store.commit(zone, s.extra);
       return { timestamp, messages, ...(s.only ? { resend: true } : {}) };
     } catch (e) {
       store.discard(zone);

@@ -112,6 +112,14 @@ export class FakeServer {
     return a;
   }
 
+  private readonly muted = new WeakSet<WebSocket>();
+
+  /** The device's current socket stops answering (a half-dead connection); later ones are fine. */
+  muteSocket(username: string, deviceId: number): void {
+    const ws = this.account(username).devices.get(deviceId)?.socket;
+    if (ws) this.muted.add(ws);
+  }
+
   /** Closes a device's socket with a code (e.g. to simulate a network drop: 1006 via terminate). */
   dropSocket(username: string, deviceId: number): void {
     this.account(username).devices.get(deviceId)?.socket?.terminate();
@@ -356,6 +364,7 @@ export class FakeServer {
         return ws.send(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'not json' }));
       }
       if (!check(ClientFrame, frame)) return ws.send(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'bad frame' }));
+      if (this.muted.has(ws)) return;
       if (frame.type === 'ping') return ws.send(JSON.stringify({ type: 'pong' }));
       if (frame.type === 'ack') {
         device.queue = device.queue.filter((e) => !frame.guids.includes(e.guid));

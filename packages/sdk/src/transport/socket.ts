@@ -56,6 +56,7 @@ export class DeviceSocket {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private acks: string[] = [];
+  private paused = false;
   private ackScheduled = false;
   private readonly pingIntervalMs: number;
   private readonly requestTimeoutMs: number;
@@ -91,6 +92,11 @@ export class DeviceSocket {
       this.stopped = true;
       throw e;
     }
+  }
+
+  /** Stops taking new envelopes (they stay queued on the server); acks and sends still work. */
+  pause(): void {
+    this.paused = true;
   }
 
   async stop(): Promise<void> {
@@ -237,6 +243,8 @@ export class DeviceSocket {
     if (!check(ServerFrame, frame)) return this.h.onError(new NetworkError('server sent an invalid frame'));
     switch (frame.type) {
       case 'envelope':
+        // Paused (closing): not acked, so the server redelivers it next time.
+        if (this.paused) return;
         return this.h.onEnvelope(frame.envelope);
       case 'queue-empty':
         return this.h.onQueueEmpty();

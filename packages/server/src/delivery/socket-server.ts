@@ -76,6 +76,8 @@ export class SocketServer {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    // Let answers to sends that just committed reach their sockets before 1001.
+    await new Promise((resolve) => setImmediate(resolve));
     const open = [...this.connections];
     const closed = open.map((c) => c.closedPromise());
     for (const c of open) c.close(SocketCloseCode.GoingAway, 'server shutting down');

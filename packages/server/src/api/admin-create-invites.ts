@@ -1,0 +1,29 @@
+import { CreateInvitesRequest, CreateInvitesResponse, ErrorCode } from '@kluis/protocol';
+import { INVITE_CODE_LENGTH, newCode } from '../auth/secrets.js';
+import { ApiError } from '../errors.js';
+import { defineRoute } from './route.js';
+
+/** POST /admin/invites (operator token). Codes are shown once; only their hashes are kept. */
+export const createInvites = defineRoute({
+  name: 'createInvites',
+  auth: 'operator',
+  body: CreateInvitesRequest,
+  bodyOptional: true,
+  response: CreateInvitesResponse,
+  async handler(ctx, { body }) {
+    const count = body.count ?? 1;
+    const now = ctx.clock();
+    const expiresAt = body.expiresAt ?? null;
+    if (expiresAt !== null && expiresAt <= now) throw new ApiError(ErrorCode.BadRequest, 'expiresAt must be in the future');
+    const brand = await ctx.stores.brands.defaultBrand(ctx.db);
+    if (!brand) throw new ApiError(ErrorCode.Internal, 'no brand is configured');
+    const codes = Array.from({ length: count }, () => newCode(INVITE_CODE_LENGTH));
+    await ctx.db.transaction().execute((trx) =>
+      ctx.stores.invites.insert(
+        trx,
+        codes.map((c) => ({ codeHash: c.hash, brandId: brand.id, createdAt: now, expiresAt })),
+      ),
+    );
+    return { codes: codes.map((c) => c.display) };
+  },
+});

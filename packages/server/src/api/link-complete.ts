@@ -1,0 +1,48 @@
+import { PublicKey } from '@signalapp/libsignal-client';
+import { ErrorCode, LinkCompleteRequest, LinkCompleteResponse, MAX_DEVICES_PER_ACCOUNT } from '@kluis/protocol';
+import { invalidLinkCode, linkCodeHash, lowestFreeDeviceId, wrongLinkState } from '../accounts/link-codes.js';
+import { newDevice } from '../accounts/new-device.js';
+import { ApiError } from '../errors.js';
+import { verifyDeviceKeys } from '../keys/device-keys.js';
+import { defineRoute } from './route.js';
+
+/**
+ * Step 4b (new device): its keys must be signed by the account identity key, which it
+ * can only have from the sealed secrets, so a code thief without them gets nowhere.
+ */
+export const linkComplete = defineRoute({
+  name: 'linkComplete',
+  auth: 'none',
+  body: LinkCompleteRequest,
+  response: LinkCompleteResponse,
+  async handler(ctx, { body }) {
+    const hash = linkCodeHash(body.code);
+    const { accounts, devices, linkCodes, prekeys } = ctx.stores;
+    const code = await linkCodes.live(ctx.db, hash, ctx.clock());
+    if (!code) throw invalidLinkCode();
+    if (code.state !== 'provisioned') throw wrongLinkState(code.state, 'provisioned');
+    const account = await accounts.byId(ctx.db, code.accountId);
+    if (!account) throw invalidLinkCode();
+    const keys = verifyDeviceKeys(PublicKey.deserialize(account.identityKey as Buffer<ArrayBuffer>), body);
+    const passwordHash = await ctx.hasher.hash(body.password);
+    const now = ctx.clock();
+    const deviceId = await ctx.db.transaction().execute(async (trx) => {
+      const used = await devices.deviceIds(trx, account.id);
+      if (used.length >= MAX_DEVICES_PER_ACCOUNT) {
+        throw new ApiError(ErrorCode.TooManyDevices, `an account can have at most ${MAX_DEVICES_PER_ACCOUNT} devices; remove one first`);
+      }
+      const id = lowestFreeDeviceId(used);
+      // Conditional on 'provisioned': of two racing completions only one links.
+      if (!(await linkCodes.markLinked(trx, hash, id, now))) throw wrongLinkState('changed', 'provisioned');
+      await devices.insert(
+        trx,
+        newDevice({ accountId: account.id, deviceId: id, registrationId: body.registrationId, passwordHash, name: body.name, keys, now }),
+      );
+      await prekeys.addEc(trx, account.id, id, keys.preKeys);
+      await prekeys.addKyber(trx, account.id, id, keys.kyberPreKeys);
+      return id;
+    });
+    ctx.auth.device.remember(account.id, deviceId, body.password);
+    return { accountId: account.id, deviceId };
+  },
+});

@@ -1,0 +1,19 @@
+import { LinkCodeBody, LinkFetchResponse } from '@kluis/protocol';
+import { invalidLinkCode, linkCodeHash } from '../accounts/link-codes.js';
+import { defineRoute } from './route.js';
+
+/** Step 4a (new device): poll for the sealed secrets; only the holder of the one-time key can open them. */
+export const linkFetch = defineRoute({
+  name: 'linkFetch',
+  auth: 'none',
+  body: LinkCodeBody,
+  response: LinkFetchResponse,
+  async handler(ctx, { body }) {
+    const code = await ctx.stores.linkCodes.live(ctx.db, linkCodeHash(body.code), ctx.clock());
+    if (!code) throw invalidLinkCode();
+    return {
+      state: code.state,
+      ...(code.state === 'provisioned' && code.sealed && { sealed: code.sealed.toString('base64') }),
+    };
+  },
+});

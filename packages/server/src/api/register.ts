@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, isWellFormedCode, PRIMARY_DEVICE_ID, RegisterRequest, RegisterResponse } from '@kluis/protocol';
+import { newDevice } from '../accounts/new-device.js';
+import { checkUsername } from '../accounts/username.js';
+import { hashCode, INVITE_CODE_LENGTH } from '../auth/secrets.js';
+import { ApiError } from '../errors.js';
+import { parseIdentityKey, verifyDeviceKeys } from '../keys/device-keys.js';
+import { defineRoute } from './route.js';
+
+const invalidInvite = () => new ApiError(ErrorCode.InvalidInvite, 'this invite code is unknown, already used or expired');
+const usernameTaken = () => new ApiError(ErrorCode.UsernameTaken, 'this username is taken; choose another');
+
+export const register = defineRoute({
+  name: 'register',
+  auth: 'none',
+  body: RegisterRequest,
+  response: RegisterResponse,
+  async handler(ctx, { body }) {
+    const username = checkUsername(body.username);
+    if (!isWellFormedCode(body.inviteCode, INVITE_CODE_LENGTH)) throw invalidInvite();
+    const identity = parseIdentityKey(body.identityKey);
+    const keys = verifyDeviceKeys(identity.key, body);
+    // argon2 before the transaction: the database is never held while hashing.
+    const passwordHash = await ctx.hasher.hash(body.password);
+    const now = ctx.clock();
+    const accountId = randomUUID();
+    const { accounts, devices, invites, prekeys } = ctx.stores;
+    try {
+      await ctx.db.transaction().execute(async (trx) => {
+        // The invite first: without one, nobody learns whether a username exists.
+        const invite = await invites.consume(trx, hashCode(body.inviteCode), now);
+        if (!invite) throw invalidInvite();
+        // A taken username aborts the transaction, which also un-consumes the invite.
+        if (await accounts.byUsername(trx, username)) throw usernameTaken();
+        await accounts.insert(trx, { id: accountId, username, brandId: invite.brandId, identityKey: identity.bytes, createdAt: now });
+        await devices.insert(
+          trx,
+          newDevice({ accountId, deviceId: PRIMARY_DEVICE_ID, registrationId: body.registrationId, passwordHash, name: body.name, keys, now }),
+        );
+        await prekeys.addEc(trx, accountId, PRIMARY_DEVICE_ID, keys.preKeys);
+        await prekeys.addKyber(trx, accountId, PRIMARY_DEVICE_ID, keys.kyberPreKeys);
+      });
+    } catch (err) {
+      if (ctx.adapter.isUniqueViolation(err)) throw usernameTaken();
+      throw err;
+    }
+    ctx.auth.device.remember(accountId, PRIMARY_DEVICE_ID, body.password);
+    return { accountId, deviceId: PRIMARY_DEVICE_ID, username };
+  },
+});

@@ -1,0 +1,48 @@
+import type { Static, TSchema, TUnknown } from '@sinclair/typebox';
+import type { RouteName } from '@kluis/protocol';
+import type { DeviceIdentity } from '../auth/device-auth.js';
+import type { AppContext } from '../context.js';
+
+export type AuthKind = 'none' | 'device' | 'operator';
+type IdentityFor<A extends AuthKind> = A extends 'device' ? DeviceIdentity : null;
+
+export interface RouteInput<B, P, A extends AuthKind> {
+  body: B;
+  params: P;
+  auth: IdentityFor<A>;
+}
+
+/** One API method: its route name (protocol's `Routes`), schemas, auth and handler. */
+export interface RouteDef {
+  name: RouteName;
+  auth: AuthKind;
+  /** Only device 1 may call it (checked right after authentication, before the body). */
+  primaryOnly?: boolean;
+  body?: TSchema;
+  /** A missing body counts as `{}` (every field of the schema is optional). */
+  bodyOptional?: boolean;
+  params?: TSchema;
+  /** The 200 body; Fastify serialises with it, so nothing outside the contract leaks. */
+  response?: TSchema;
+  bodyLimit?: number;
+  handler(ctx: AppContext, input: RouteInput<unknown, unknown, AuthKind>): Promise<unknown>;
+}
+
+export function defineRoute<
+  A extends AuthKind,
+  B extends TSchema = TUnknown,
+  P extends TSchema = TUnknown,
+  R extends TSchema = TUnknown,
+>(def: {
+  name: RouteName;
+  auth: A;
+  primaryOnly?: A extends 'device' ? boolean : never;
+  body?: B;
+  bodyOptional?: boolean;
+  params?: P;
+  response?: R;
+  bodyLimit?: number;
+  handler(ctx: AppContext, input: RouteInput<Static<B>, Static<P>, A>): Promise<Static<R>>;
+}): RouteDef {
+  return def as unknown as RouteDef;
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { openTestDb } from '../test-support/db.js';
+import { migrateToLatest } from './migrator.js';
+
+describe('migrations', () => {
+  it('create every table once and are idempotent', async () => {
+    const t = await openTestDb();
+    try {
+      expect(await migrateToLatest(t.adapter)).toEqual([]);
+      const tables = (await t.db.introspection.getTables()).map((x) => x.name).sort();
+      expect(tables).toEqual(
+        ['accounts', 'brands', 'devices', 'envelopes', 'invite_codes', 'kyber_prekeys', 'link_codes', 'operator_tokens', 'prekeys'].sort(),
+      );
+      const inviteColumns = (await t.db.introspection.getTables()).find((x) => x.name === 'invite_codes')!.columns.map((c) => c.name);
+      // Redeemed invites stay unlinkable to the account they created.
+      expect(inviteColumns.some((c) => /account/.test(c))).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,204 @@
+import { deviceAuthorization } from '@kluis/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
+import { call } from '../test-support/http.js';
+import { TestSocket } from '../test-support/socket-client.js';
+import { startTestServer, type TestServer } from '../test-support/test-server.js';
+
+let ts: TestServer;
+let alice: TestDevice;
+
+beforeAll(async () => {
+  ts = await startTestServer();
+  alice = await registerAccount(ts);
+});
+afterAll(() => ts.close());
+
+const send = (from: TestDevice, to: TestDevice, text: string) =>
+  call(ts.url, 'PUT', `/v1/messages/${to.accountId}`, { auth: from.auth, body: sendBody([to], text) });
+const text = (e: { content: string }) => Buffer.from(e.content, 'base64').toString();
+
+describe('GET /v1/socket', () => {
+  it('refuses bad credentials with an HTTP 401 JSON body before upgrading', async () => {
+    const bob = await registerAccount(ts);
+    const cases = [
+      undefined,
+      'Basic !!!',
+      deviceAuthorization(bob.accountId, 1, 'wrong-password-wrong-password'),
+      // Bob's password with Alice's account id: another account's device.
+      deviceAuthorization(alice.accountId, 1, bob.password),
+      deviceAuthorization(bob.accountId, 2, bob.password),
+    ];
+    for (const auth of cases) {
+      const err = await TestSocket.connect(ts.url, auth).then(
+        () => undefined,
+        (e: { status: number; body: { code: string; message: string } }) => e,
+      );
+      expect(err?.status).toBe(401);
+      expect(err?.body.code).toBe('UNAUTHORIZED');
+      expect(err?.body.message).toBeTruthy();
+    }
+  });
+
+  it('pushes the backlog in order, then queue-empty, then live envelopes; acks delete', async () => {
+    const bob = await registerAccount(ts);
+    for (let i = 0; i < 250; i++) expect((await send(alice, bob, `m${i}`)).status).toBe(200);
+    const socket = await TestSocket.connect(ts.url, bob.auth);
+    const backlog = await socket.backlog();
+    expect(backlog.map(text)).toEqual(Array.from({ length: 250 }, (_, i) => `m${i}`));
+    expect(backlog[0]).toMatchObject({ type: 2, sourceAccount: alice.accountId, sourceDevice: 1, timestamp: expect.any(Number) });
+    expect(new Set(backlog.map((e) => e.guid)).size).toBe(250);
+
+    await send(alice, bob, 'live-1');
+    await send(alice, bob, 'live-2');
+    const live = [await socket.next((f) => f.type === 'envelope'), await socket.next((f) => f.type === 'envelope')];
+    expect(live.map((f) => text(f.envelope))).toEqual(['live-1', 'live-2']);
+
+    // Ack all but the last two backlog envelopes, in frames of up to 256 guids.
+    const acked = [...backlog.slice(0, 248), ...live.map((f) => f.envelope)].map((e) => e.guid);
+    socket.send({ type: 'ack', guids: acked.slice(0, 200) });
+    socket.send({ type: 'ack', guids: acked.slice(200) });
+    socket.send({ type: 'ping' });
+    await socket.next((f) => f.type === 'pong');
+    await socket.close();
+
+    const again = await TestSocket.connect(ts.url, bob.auth);
+    expect((await again.backlog()).map(text)).toEqual(['m248', 'm249']);
+    await again.close();
+  });
+
+  it('never reorders or repeats when sends race the backlog', async () => {
+    const bob = await registerAccount(ts);
+    const sender = await TestSocket.connect(ts.url, alice.auth);
+    const total = 600;
+    const sends: Promise<{ status: number }>[] = [];
+    let connected: Promise<TestSocket> | undefined;
+    for (let i = 0; i < total; i++) {
+      sends.push(sender.request(bob.accountId, sendBody([bob], `r${i}`)));
+      if (i === 200) connected = TestSocket.connect(ts.url, bob.auth);
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect((await Promise.all(sends)).every((r) => r.status === 200)).toBe(true);
+    const receiver = await connected!;
+    const got: string[] = [];
+    while (got.length < total) {
+      const f = await receiver.next((x) => x.type === 'envelope');
+      got.push(text(f.envelope));
+    }
+    expect(got).toEqual(Array.from({ length: total }, (_, i) => `r${i}`));
+    expect(receiver.frames.filter((f) => f.type === 'queue-empty')).toHaveLength(1);
+    expect(receiver.frames.filter((f) => f.type === 'envelope')).toHaveLength(0);
+    await receiver.close();
+    await sender.close();
+  });
+
+  it('redelivers unacked envelopes on reconnect', async () => {
+    const bob = await registerAccount(ts);
+    await send(alice, bob, 'once');
+    const first = await TestSocket.connect(ts.url, bob.auth);
+    expect((await first.backlog()).map(text)).toEqual(['once']);
+    await first.close();
+    const second = await TestSocket.connect(ts.url, bob.auth);
+    const [again] = await second.backlog();
+    expect(text(again)).toBe('once');
+    second.send({ type: 'ack', guids: [again.guid] });
+    await second.close();
+    const third = await TestSocket.connect(ts.url, bob.auth);
+    expect(await third.backlog()).toEqual([]);
+    await third.close();
+  });
+
+  it('closes the older connection of a device with 4000 when a newer one connects', async () => {
+    const bob = await registerAccount(ts);
+    const older = await TestSocket.connect(ts.url, bob.auth);
+    await older.backlog();
+    const newer = await TestSocket.connect(ts.url, bob.auth);
+    expect((await older.closed).code).toBe(4000);
+    await newer.backlog();
+    await send(alice, bob, 'to-newer');
+    expect(text((await newer.next((f) => f.type === 'envelope')).envelope)).toBe('to-newer');
+    await newer.close();
+  });
+
+  it('only deletes the acking device\'s own envelopes', async () => {
+    const bob = await registerAccount(ts);
+    const carol = await registerAccount(ts);
+    await send(alice, bob, 'for-bob');
+    const bobSocket = await TestSocket.connect(ts.url, bob.auth);
+    const [env] = await bobSocket.backlog();
+    const carolSocket = await TestSocket.connect(ts.url, carol.auth);
+    await carolSocket.backlog();
+    carolSocket.send({ type: 'ack', guids: [env.guid] });
+    carolSocket.send({ type: 'ping' });
+    await carolSocket.next((f) => f.type === 'pong');
+    await bobSocket.close();
+    const bobAgain = await TestSocket.connect(ts.url, bob.auth);
+    expect((await bobAgain.backlog()).map(text)).toEqual(['for-bob']);
+    await bobAgain.close();
+    await carolSocket.close();
+  });
+
+  it('answers bad frames with an error frame and stays up; many of them close with 1008', async () => {
+    const bob = await registerAccount(ts);
+    const socket = await TestSocket.connect(ts.url, bob.auth);
+    await socket.backlog();
+    const bad: Array<string | Buffer> = [
+      '{not json',
+      '[]',
+      '"text"',
+      JSON.stringify({ type: 'nope' }),
+      JSON.stringify({ type: 'ack', guids: ['not-a-uuid'] }),
+      JSON.stringify({ type: 'ack', guids: [] }),
+      JSON.stringify({ type: 'ping', extra: 1 }),
+      JSON.stringify({ type: 'send', destination: alice.accountId }),
+    ];
+    for (const frame of bad) {
+      socket.sendRaw(frame);
+      const err = await socket.next((f) => f.type === 'error');
+      expect(err).toEqual({ type: 'error', code: 'BAD_REQUEST', message: expect.any(String) });
+    }
+    socket.sendRaw(Buffer.from([1, 2, 3]), true);
+    expect((await socket.next((f) => f.type === 'error')).message).toMatch(/binary/);
+    // A send frame with a readable id gets a response frame with the 400.
+    socket.send({ type: 'send', id: 77, destination: alice.accountId, body: { timestamp: 'yesterday', messages: [] } });
+    const response = await socket.next((f) => f.type === 'response');
+    expect(response).toMatchObject({ id: 77, status: 400, body: { code: 'BAD_REQUEST', message: expect.stringMatching(/timestamp/) } });
+    socket.send({ type: 'ping' });
+    await socket.next((f) => f.type === 'pong');
+    for (let i = 0; i < 20; i++) socket.sendRaw('garbage');
+    expect((await socket.closed).code).toBe(1008);
+    expect((await call(ts.url, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('closes a removed device with 4001 and drops its queue', async () => {
+    const bob = await registerAccount(ts);
+    const bob2 = await linkDevice(ts, bob);
+    const socket = await TestSocket.connect(ts.url, bob2.auth);
+    await socket.backlog();
+    expect((await call(ts.url, 'PUT', `/v1/messages/${bob.accountId}`, { auth: alice.auth, body: sendBody([bob, bob2]) })).status).toBe(200);
+    await socket.next((f) => f.type === 'envelope');
+    expect((await call(ts.url, 'DELETE', `/v1/devices/${bob2.deviceId}`, { auth: bob.auth })).status).toBe(200);
+    expect((await socket.closed).code).toBe(4001);
+    const refused = await TestSocket.connect(ts.url, bob2.auth).catch((e: { status: number }) => e);
+    expect((refused as { status: number }).status).toBe(401);
+    // Sends now must name only device 1.
+    const r = await call(ts.url, 'PUT', `/v1/messages/${bob.accountId}`, { auth: alice.auth, body: sendBody([bob, bob2]) });
+    expect(r.status).toBe(409);
+    expect(r.body.extraDevices).toEqual([bob2.deviceId]);
+  });
+
+  it('delivers sends made over the socket', async () => {
+    const bob = await registerAccount(ts);
+    const bobSocket = await TestSocket.connect(ts.url, bob.auth);
+    await bobSocket.backlog();
+    const aliceSocket = await TestSocket.connect(ts.url, alice.auth);
+    const r = await aliceSocket.request(bob.accountId, sendBody([bob], 'via socket'));
+    expect(r).toEqual({ status: 200, body: { serverTimestamp: expect.any(Number) } });
+    expect(text((await bobSocket.next((f) => f.type === 'envelope')).envelope)).toBe('via socket');
+    const mismatch = await aliceSocket.request(bob.accountId, sendBody([{ deviceId: 3, registrationId: 1 }]));
+    expect(mismatch.status).toBe(409);
+    expect(mismatch.body).toMatchObject({ code: 'MISMATCHED_DEVICES', missingDevices: [1], extraDevices: [3] });
+    await aliceSocket.close();
+    await bobSocket.close();
+  });
+});

@@ -1,0 +1,35 @@
+import { chmod, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INVITE_CODE_LENGTH, newCode, newOperatorToken } from './auth/secrets.js';
+import type { AppContext } from './context.js';
+import { DEFAULT_BRAND_ID } from './store/brands.js';
+
+export interface FirstStart {
+  operatorTokenFile: string;
+  invite: string;
+}
+
+export const OPERATOR_TOKEN_FILE = 'operator-token';
+
+/**
+ * On an empty database: the default brand, an operator token (file mode 0600, only
+ * its hash in the database) and one invite. "Empty" means no brand yet, so a crash
+ * halfway simply repeats this on the next start.
+ */
+export async function firstStartIfNeeded(ctx: Pick<AppContext, 'db' | 'stores' | 'clock'>, dataDir: string): Promise<FirstStart | undefined> {
+  if ((await ctx.stores.brands.count(ctx.db)) > 0) return undefined;
+  const now = ctx.clock();
+  const { token, hash } = newOperatorToken();
+  const file = join(dataDir, OPERATOR_TOKEN_FILE);
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, token + '\n', { mode: 0o600 });
+  await chmod(temp, 0o600);
+  await rename(temp, file);
+  const invite = newCode(INVITE_CODE_LENGTH);
+  await ctx.db.transaction().execute(async (trx) => {
+    await ctx.stores.brands.insert(trx, { id: DEFAULT_BRAND_ID, name: 'kluis', createdAt: now });
+    await ctx.stores.operatorTokens.insert(trx, hash, now);
+    await ctx.stores.invites.insert(trx, [{ codeHash: invite.hash, brandId: DEFAULT_BRAND_ID, createdAt: now, expiresAt: null }]);
+  });
+  return { operatorTokenFile: file, invite: invite.display };
+}
