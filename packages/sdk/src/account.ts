@@ -13,15 +13,7 @@ export interface AccountState {
   identityKeyPair: IdentityKeyPair;
 }
 
-interface StoredAccount {
-  accountId: string;
-  username: string;
-  deviceId: number;
-  serverUrl: string;
-  password: string;
-  registrationId: number;
-  identityKeyPair: string;
-}
+type StoredAccount = Omit<AccountState, 'identityKeyPair'> & { identityKeyPair: string };
 
 const KEY = 'account';
 

@@ -1,59 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  Aci,
-  Fingerprint,
-  IdentityKeyPair,
-  PrivateKey,
-  ProtocolAddress,
-  PublicKey,
-  processPreKeyBundle,
-} from '@signalapp/libsignal-client';
-import {
-  LINK_CODE_TTL_MS,
-  normalizeCode,
-  normalizeUsername,
-  PRIMARY_DEVICE_ID,
-  type SendRequest,
-} from '@kluis/protocol';
+import { Aci, Fingerprint, PublicKey } from '@signalapp/libsignal-client';
+import { normalizeUsername, PRIMARY_DEVICE_ID, type DeviceListResponse, type SendRequest } from '@kluis/protocol';
 import { loadAccount, saveAccount, type AccountState } from './account.js';
 import { encodeContent } from './content.js';
 import type { Ctx } from './context.js';
+import { openDeviceName } from './device-name.js';
 import { TypedEmitter } from './emitter.js';
-import {
-  AlreadyRegisteredError,
-  IdentityChangedError,
-  KluisError,
-  NetworkError,
-  NotRegisteredError,
-  ServerError,
-  TimeoutError,
-} from './errors.js';
-import { b64, generatePassword, generateRegistrationId, linkVerificationNumber, unb64 } from './keys.js';
+import { AlreadyRegisteredError, IdentityChangedError, KluisError, NetworkError, NotRegisteredError } from './errors.js';
 import { KeyedMutex } from './mutex.js';
-import { KeyManager, type FullKeySet } from './prekeys.js';
+import { approveLink, createLinkCode, link, type LinkHost } from './linking.js';
+import { KeyManager } from './prekeys.js';
 import { asError, Receiver, toStored } from './receiver.js';
-import { bundleFor, Sender } from './sender.js';
+import { register, reregister } from './registration.js';
+import { Sender } from './sender.js';
 import { Adapters } from './store/adapters.js';
 import { DataStore } from './store/data-store.js';
 import { ensureProfileDir, openDatabase, type Db } from './store/db.js';
 import { ProtocolStore, type Zone } from './store/protocol-store.js';
-import { HttpApi, normalizeServerUrl, type RawResponse } from './transport/http.js';
+import { HttpApi, type RawResponse } from './transport/http.js';
 import { DeviceSocket, socketUrl } from './transport/socket.js';
 import type { ClientEvents, DeviceInfo, OpenOptions, StoredMessage } from './types.js';
 
-const DEVICE_NAME_INFO = 'kluis device name v1';
-const PROVISION_INFO = 'kluis link provision v1';
 /** Longest text accepted by send(): leaves room for padding, encryption and base64 within the 96 KiB limit. */
 export const MAX_TEXT_BYTES = 64 * 1024;
-const MAX_DEVICE_NAME_BYTES = 200;
-
-interface ProvisionPayload {
-  v: 1;
-  identityKeyPair: string;
-  accountId: string;
-  username: string;
-}
 
 /**
  * A kluis client: one profile directory (one SQLCipher database), one account device.
@@ -74,6 +44,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   private readonly sender: Sender;
   private readonly receiver: Receiver;
   private readonly ctx: Ctx;
+  private readonly enrolment: LinkHost;
   private readonly now: () => number;
 
   private constructor(
@@ -103,6 +74,19 @@ export class Client extends TypedEmitter<ClientEvents> {
       ownDevices: () => this.data.get<number[]>('ownDevices') ?? (this.state ? [this.state.deviceId] : []),
       setOwnDevices: (ids) => this.data.set('ownDevices', [...new Set(ids)].sort((a, b) => a - b)),
     };
+    this.enrolment = {
+      ctx: this.ctx,
+      adopt: (account, ownDevices) =>
+        this.store.transaction(() => {
+          saveAccount(this.data, account);
+          this.state = account;
+          this.http = undefined;
+          this.ctx.setOwnDevices(ownDevices);
+        }),
+      assertOpen: () => this.assertOpen(),
+      pollIntervalMs: () => this.opts.pollIntervalMs,
+      refreshOwnDevices: () => this.refreshOwnDevices(),
+    };
     this.sender = new Sender(this.ctx);
     this.receiver = new Receiver(this.ctx, this.sender, opts.hooks ?? {}, (guid) => this.socket?.ack(guid));
   }
@@ -131,41 +115,8 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   /** Redeems an invite and registers this profile as the account's primary device (1). */
   async register(o: { serverUrl: string; inviteCode: string; username: string; deviceName?: string }): Promise<void> {
-    this.assertOpen();
-    if (this.state) throw new AlreadyRegisteredError();
-    const serverUrl = normalizeServerUrl(o.serverUrl);
-    const api = new HttpApi(serverUrl);
-    const identityKeyPair = IdentityKeyPair.generate();
-    const registrationId = generateRegistrationId();
-    const password = generatePassword();
-    const set = this.keys.generateFullSet(identityKeyPair);
-    let res;
-    try {
-      res = await api.register({
-        inviteCode: o.inviteCode,
-        username: o.username,
-        identityKey: b64(identityKeyPair.publicKey.serialize()),
-        registrationId,
-        password,
-        ...this.sealedName(identityKeyPair.publicKey, o.deviceName),
-        ...set.upload,
-      });
-    } catch (e) {
-      this.store.wipeOwnKeys();
-      throw e;
-    }
-    this.store.transaction(() => {
-      this.setAccount({
-        accountId: res.accountId,
-        username: res.username,
-        deviceId: res.deviceId,
-        serverUrl,
-        password,
-        registrationId,
-        identityKeyPair,
-      });
-      this.ctx.setOwnDevices([res.deviceId]);
-    });
+    this.requireUnregistered();
+    await register(this.enrolment, o);
   }
 
   /**
@@ -177,22 +128,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     if (me.deviceId !== PRIMARY_DEVICE_ID) throw new KluisError('NOT_PRIMARY', 'only the primary device can re-register');
     const wasConnected = this.socket?.isRunning ?? false;
     await this.stopSocket();
-    const identityKeyPair = IdentityKeyPair.generate();
-    const registrationId = generateRegistrationId();
-    const password = generatePassword();
-    const set = this.keys.generateFullSet(identityKeyPair);
-    await this.api().reregister({
-      identityKey: b64(identityKeyPair.publicKey.serialize()),
-      registrationId,
-      password,
-      ...set.upload,
-    });
-    this.store.transaction(() => {
-      this.store.resetForNewIdentity(keepIds(set));
-      this.store.deleteIdentity(me.accountId);
-      this.setAccount({ ...me, identityKeyPair, registrationId, password });
-      this.ctx.setOwnDevices([me.deviceId]);
-    });
+    await reregister(this.enrolment, me);
     if (wasConnected) await this.connect();
   }
 
@@ -200,8 +136,7 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   /** Primary: a short-lived code for a new device. */
   async createLinkCode(): Promise<{ code: string; expiresAt: number }> {
-    this.requireAccount();
-    return this.api().createLinkCode();
+    return createLinkCode(this.enrolment);
   }
 
   /**
@@ -212,37 +147,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     code: string,
     o: { confirm: (verification: string) => boolean | Promise<boolean>; timeoutMs?: number },
   ): Promise<{ deviceId: number }> {
-    const me = this.requireAccount();
-    const api = this.api();
-    const deadline = Date.now() + (o.timeoutMs ?? LINK_CODE_TTL_MS);
-    const requested = await this.poll(deadline, 'the new device to request the link', async () => {
-      const s = await api.linkStatus(code);
-      if (s.state === 'waiting') return undefined;
-      if (s.state !== 'requested' || !s.publicKey)
-        throw new KluisError('LINK_STATE', `the link code is already ${s.state}`);
-      return s.publicKey;
-    });
-    const publicKey = unb64(requested);
-    if (!(await o.confirm(linkVerificationNumber(publicKey))))
-      throw new KluisError('LINK_REJECTED', 'the verification number was not confirmed; nothing was sent');
-    const payload: ProvisionPayload = {
-      v: 1,
-      identityKeyPair: b64(me.identityKeyPair.serialize()),
-      accountId: me.accountId,
-      username: me.username,
-    };
-    const sealed = PublicKey.deserialize(publicKey).seal(
-      new TextEncoder().encode(JSON.stringify(payload)),
-      PROVISION_INFO,
-      new TextEncoder().encode(normalizeCode(code)),
-    );
-    await api.provisionLink(code, b64(sealed));
-    const deviceId = await this.poll(deadline, 'the new device to complete the link', async () => {
-      const s = await api.linkStatus(code);
-      return s.state === 'linked' && s.deviceId ? s.deviceId : undefined;
-    });
-    this.ctx.setOwnDevices([...this.ctx.ownDevices(), deviceId]);
-    return { deviceId };
+    return approveLink(this.enrolment, code, o);
   }
 
   /** New device: requests a link with `code`, waits for the primary, and becomes a linked device. */
@@ -253,60 +158,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     onVerification?: (verification: string) => void;
     timeoutMs?: number;
   }): Promise<void> {
-    this.assertOpen();
-    if (this.state) throw new AlreadyRegisteredError();
-    const serverUrl = normalizeServerUrl(o.serverUrl);
-    const api = new HttpApi(serverUrl);
-    const deadline = Date.now() + (o.timeoutMs ?? LINK_CODE_TTL_MS);
-    const oneTime = PrivateKey.generate();
-    const pub = oneTime.getPublicKey().serialize();
-    await api.linkRequest(o.code, b64(pub));
-    o.onVerification?.(linkVerificationNumber(pub));
-    const sealed = await this.poll(deadline, 'the primary device to approve the link', async () => {
-      const r = await api.linkFetch(o.code);
-      if (r.state === 'provisioned' && r.sealed) return r.sealed;
-      if (r.state === 'linked') throw new KluisError('LINK_STATE', 'the link code was already used');
-      return undefined;
-    });
-    let payload: ProvisionPayload;
-    try {
-      payload = JSON.parse(
-        new TextDecoder().decode(oneTime.open(unb64(sealed), PROVISION_INFO, new TextEncoder().encode(normalizeCode(o.code)))),
-      ) as ProvisionPayload;
-    } catch (e) {
-      throw new KluisError('LINK_FAILED', 'could not open the account secrets sent by the primary device', { cause: e });
-    }
-    const identityKeyPair = IdentityKeyPair.deserialize(unb64(payload.identityKeyPair));
-    const registrationId = generateRegistrationId();
-    const password = generatePassword();
-    const set = this.keys.generateFullSet(identityKeyPair);
-    let res;
-    try {
-      res = await api.linkComplete({
-        code: o.code,
-        registrationId,
-        password,
-        ...this.sealedName(identityKeyPair.publicKey, o.deviceName),
-        ...set.upload,
-      });
-    } catch (e) {
-      this.store.wipeOwnKeys();
-      throw e;
-    }
-    if (res.accountId !== payload.accountId) throw new KluisError('LINK_FAILED', 'the server linked a different account');
-    this.store.transaction(() => {
-      this.setAccount({
-        accountId: res.accountId,
-        username: payload.username,
-        deviceId: res.deviceId,
-        serverUrl,
-        password,
-        registrationId,
-        identityKeyPair,
-      });
-      this.ctx.setOwnDevices([PRIMARY_DEVICE_ID, res.deviceId]);
-    });
-    await this.refreshOwnDevices().catch(() => {});
+    this.requireUnregistered();
+    await link(this.enrolment, o);
   }
 
   // ---------------------------------------------------------------- connection
@@ -437,14 +290,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         const zone = this.store.zone('safety-number');
         const ad = this.adapters(zone);
         try {
-          for (const d of res.devices)
-            await processPreKeyBundle(
-              bundleFor(res.identityKey, d),
-              ProtocolAddress.new(peer.accountId, d.deviceId),
-              ProtocolAddress.new(me.accountId, me.deviceId),
-              ad.sessions,
-              ad.identity,
-            );
+          for (const d of res.devices) await this.sender.processBundle(peer.accountId, res.identityKey, d, ad);
           this.store.commit(zone);
         } catch (e) {
           this.store.discard(zone);
@@ -491,20 +337,12 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   async devices(): Promise<DeviceInfo[]> {
     const me = this.requireAccount();
-    const res = await this.api().listDevices();
-    this.ctx.setOwnDevices(res.devices.map((d) => d.deviceId));
-    return res.devices.map((d) => {
+    const devices = await this.refreshOwnDevices();
+    return devices.map((d) => {
       const info: DeviceInfo = { deviceId: d.deviceId, createdAt: d.createdAt, current: d.deviceId === me.deviceId };
       if (d.lastSeenDay !== undefined) info.lastSeenDay = d.lastSeenDay;
-      if (d.name) {
-        try {
-          info.name = new TextDecoder('utf-8', { fatal: true }).decode(
-            me.identityKeyPair.privateKey.open(unb64(d.name), DEVICE_NAME_INFO),
-          );
-        } catch {
-          /* unreadable name: leave it out */
-        }
-      }
+      const name = d.name ? openDeviceName(me.identityKeyPair.privateKey, d.name) : undefined;
+      if (name !== undefined) info.name = name;
       return info;
     });
   }
@@ -528,10 +366,9 @@ export class Client extends TypedEmitter<ClientEvents> {
     return this.state;
   }
 
-  private setAccount(a: AccountState): void {
-    saveAccount(this.data, a);
-    this.state = a;
-    this.http = undefined;
+  private requireUnregistered(): void {
+    this.assertOpen();
+    if (this.state) throw new AlreadyRegisteredError();
   }
 
   private api(): HttpApi {
@@ -565,13 +402,6 @@ export class Client extends TypedEmitter<ClientEvents> {
     if (s) await s.stop();
   }
 
-  private sealedName(identity: PublicKey, name: string | undefined): { name?: string } {
-    if (name === undefined || name === '') return {};
-    let bytes = Buffer.from(name, 'utf8');
-    if (bytes.length > MAX_DEVICE_NAME_BYTES) bytes = bytes.subarray(0, MAX_DEVICE_NAME_BYTES);
-    return { name: b64(identity.seal(new Uint8Array(bytes), DEVICE_NAME_INFO)) };
-  }
-
   private async resolveUsername(username: string): Promise<{ accountId: string; username: string }> {
     const u = normalizeUsername(username);
     const me = this.requireAccount();
@@ -589,9 +419,10 @@ export class Client extends TypedEmitter<ClientEvents> {
     return t;
   }
 
-  private async refreshOwnDevices(): Promise<void> {
+  private async refreshOwnDevices(): Promise<DeviceListResponse['devices']> {
     const res = await this.api().listDevices();
     this.ctx.setOwnDevices(res.devices.map((d) => d.deviceId));
+    return res.devices;
   }
 
   /** Refills one-time prekeys below the threshold and rotates signed / last-resort keys. */
@@ -628,17 +459,6 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.tasks.add(p);
   }
 
-  private async poll<T>(deadline: number, what: string, step: () => Promise<T | undefined>): Promise<T> {
-    const interval = this.opts.pollIntervalMs ?? 500;
-    for (;;) {
-      this.assertOpen();
-      const v = await step();
-      if (v !== undefined) return v;
-      if (Date.now() + interval > deadline) throw new TimeoutError(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, interval));
-    }
-  }
-
   /** 'error' without a listener would throw from EventEmitter; background errors must not crash the host. */
   private safeEmit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void {
     if (event === 'error' && this.listenerCount('error') === 0) return;
@@ -653,12 +473,4 @@ export class Client extends TypedEmitter<ClientEvents> {
   get _internals(): { store: ProtocolStore; data: DataStore; receiver: Receiver; sender: Sender } {
     return { store: this.store, data: this.data, receiver: this.receiver, sender: this.sender };
   }
-}
-
-function keepIds(set: FullKeySet): { preKeys: number[]; signedPreKeys: number[]; kyberPreKeys: number[] } {
-  return {
-    preKeys: set.upload.preKeys.map((k) => k.keyId),
-    signedPreKeys: [set.upload.signedPreKey.keyId],
-    kyberPreKeys: [...set.upload.kyberPreKeys.map((k) => k.keyId), set.upload.kyberLastResort.keyId],
-  };
 }

@@ -167,7 +167,7 @@ export class Sender {
         const res = await this.ctx.api().fetchBundles(accountId, '*');
         for (const d of res.devices) {
           if (s.remove.has(d.deviceId)) continue;
-          await this.process(accountId, res.identityKey, d, ad);
+          await this.processBundle(accountId, res.identityKey, d, ad);
           targets.add(d.deviceId);
         }
       } else {
@@ -189,7 +189,7 @@ export class Sender {
             targets.delete(d);
             continue;
           }
-          await this.process(accountId, res.identityKey, b, ad);
+          await this.processBundle(accountId, res.identityKey, b, ad);
         }
       }
       s.fresh.clear();
@@ -222,7 +222,8 @@ export class Sender {
     }
   }
 
-  private async process(accountId: string, identityKey: string, d: DeviceBundle, ad: Adapters): Promise<void> {
+  /** Builds a session with one device of `accountId` from its prekey bundle. */
+  async processBundle(accountId: string, identityKey: string, d: DeviceBundle, ad: Adapters): Promise<void> {
     const me = this.ctx.me();
     await processPreKeyBundle(
       bundleFor(identityKey, d),

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { Bytes } from './protocol-store.js';
+import { u8, type Bytes } from './protocol-store.js';
 
 /** Everything the client keeps besides libsignal state: kv, contacts, messages, outboxes. */
 
@@ -38,8 +38,6 @@ export interface DecryptionErrorRow {
   createdAt: number;
   sentAt: number | null;
 }
-
-const u8 = (v: unknown): Bytes => new Uint8Array(v as Uint8Array);
 
 export class DataStore {
   constructor(

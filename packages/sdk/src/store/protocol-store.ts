@@ -75,7 +75,7 @@ export function splitAddress(address: string): { accountId: string; deviceId: nu
   return { accountId: address.slice(0, dot), deviceId: Number(address.slice(dot + 1)) };
 }
 
-const u8 = (v: unknown): Bytes => new Uint8Array(v as Bytes);
+export const u8 = (v: unknown): Bytes => new Uint8Array(v as Bytes);
 
 export class ProtocolStore {
   constructor(
@@ -268,9 +268,7 @@ export class ProtocolStore {
     const z = zone?.get('signed', id);
     if (z) return z.value ?? undefined;
     const r = this.db.prepare('SELECT * FROM signed_prekeys WHERE id = ?').get([id]);
-    return r
-      ? { id: Number(r.id), record: u8(r.record), createdAt: Number(r.created_at), replacedAt: (r.replaced_at as number | null) ?? null }
-      : undefined;
+    return r ? signedRow(r) : undefined;
   }
   saveSignedPreKey(row: SignedKeyRow, zone?: Zone): void {
     this.write({ t: 'signed', key: row.id, value: row }, zone);
@@ -282,12 +280,7 @@ export class ProtocolStore {
     return this.db
       .prepare('SELECT * FROM signed_prekeys ORDER BY created_at, id')
       .all()
-      .map((r) => ({
-        id: Number(r.id),
-        record: u8(r.record),
-        createdAt: Number(r.created_at),
-        replacedAt: (r.replaced_at as number | null) ?? null,
-      }));
+      .map(signedRow);
   }
 
   // ---- Kyber prekeys ----
@@ -356,12 +349,15 @@ export class ProtocolStore {
   }
 }
 
-function kyberRow(r: Record<string, unknown>): KyberKeyRow {
+function signedRow(r: Record<string, unknown>): SignedKeyRow {
   return {
     id: Number(r.id),
     record: u8(r.record),
-    lastResort: Number(r.last_resort) === 1,
     createdAt: Number(r.created_at),
     replacedAt: (r.replaced_at as number | null) ?? null,
   };
+}
+
+function kyberRow(r: Record<string, unknown>): KyberKeyRow {
+  return { ...signedRow(r), lastResort: Number(r.last_resort) === 1 };
 }
