@@ -80,5 +80,6 @@ describe('a complete CLI session', () => {
     server.process.kill('SIGTERM');
     expect((await server.process.wait()).code).toBe(0);
     expect(await findPlaintexts(server.dataDir, plaintexts)).toEqual([]);
-  });
+    // ~25 CLI processes, each loading libsignal: over a minute on a 2-core machine.
+  }, 180_000);
 });

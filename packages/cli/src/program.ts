@@ -9,6 +9,7 @@ import { registerReceiveCommand } from './commands/receive.js';
 import { registerRegisterCommand } from './commands/register.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerSubscriptionCommands } from './commands/subscription.js';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('kluis')
@@ -33,5 +34,6 @@ export function buildProgram(io: CliIo): Command {
   registerReceiveCommand(program, io);
   registerChatCommand(program, io);
   registerIdentityCommands(program, io);
+  registerSubscriptionCommands(program, io);
   return program;
 }

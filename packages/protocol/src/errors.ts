@@ -18,6 +18,16 @@ export const ErrorCode = {
   StaleDevices: 'STALE_DEVICES',
   NotPrimary: 'NOT_PRIMARY',
   Unavailable: 'UNAVAILABLE',
+  /** Past paid-until (grace): the account receives but cannot send until renewed. */
+  SubscriptionExpired: 'SUBSCRIPTION_EXPIRED',
+  /** Past grace, or suspended by an admin: the socket is refused. */
+  AccountSuspended: 'ACCOUNT_SUSPENDED',
+  /** A renewal code that is unknown, used, revoked, expired or of the wrong kind. */
+  InvalidCode: 'INVALID_CODE',
+  /** The thing to create exists already (e.g. a brand slug). */
+  Conflict: 'CONFLICT',
+  /** A member invite beyond the brand's quota. */
+  QuotaExceeded: 'QUOTA_EXCEEDED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,3 +9,8 @@ export * from './messages.js';
 export * from './socket.js';
 export * from './routes.js';
 export * from './admin.js';
+export * from './admin-brands.js';
+export * from './admin-codes.js';
+export * from './admin-accounts.js';
+export * from './admin-tokens.js';
+export * from './subscription.js';

@@ -15,6 +15,8 @@ export const SocketCloseCode = {
   ConnectedElsewhere: 4000,
   /** The device was removed from its account. */
   DeviceRemoved: 4001,
+  /** The account was suspended (by an admin, or its subscription lapsed past grace). */
+  AccountSuspended: 4003,
   /** The server is shutting down; reconnect (possibly elsewhere). */
   GoingAway: 1001,
   /** The client kept sending invalid frames. */

@@ -1,3 +1,5 @@
+import type { SubscriptionInfo } from '@kluis/protocol';
+import { subscriptionWarning } from './subscription.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Aci, Fingerprint, PublicKey } from '@signalapp/libsignal-client';
@@ -186,6 +188,7 @@ export class Client extends TypedEmitter<ClientEvents> {
           this.safeEmit('connection', { state });
           if (state === 'connected') {
             this.background('device list', () => this.refreshOwnDevices());
+            this.background('subscription', () => this.checkSubscription());
             this.receiver.flushResendRequests();
           }
         },
@@ -206,6 +209,37 @@ export class Client extends TypedEmitter<ClientEvents> {
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     this.closed = true;
     this.db.close();
+  }
+
+  // ---------------------------------------------------------------- subscription
+
+  /** Paid-until, state (active, grace, suspended), brand look and member-invite quota. */
+  async subscription(): Promise<SubscriptionInfo> {
+    this.requireAccount();
+    return this.api().subscription();
+  }
+
+  /** Redeems a renewal code; sending works again at once if the account was in grace. */
+  async renew(code: string): Promise<SubscriptionInfo> {
+    this.requireAccount();
+    const info = await this.api().renew(code);
+    return info;
+  }
+
+  /** A member invite within the brand's quota; nothing links it to this account once redeemed. */
+  async createInvite(): Promise<{ code: string; remaining: number }> {
+    this.requireAccount();
+    return this.api().createMemberInvite();
+  }
+
+  /** Best effort: a server without subscriptions (or a failed request) means no warning, not an error. */
+  private async checkSubscription(): Promise<void> {
+    const info = await this.api()
+      .subscription()
+      .catch(() => undefined);
+    if (!info) return;
+    const warning = subscriptionWarning(info, (this.opts.clock ?? Date.now)());
+    if (warning) this.safeEmit('subscription-expiring', warning);
   }
 
   // ---------------------------------------------------------------- messaging

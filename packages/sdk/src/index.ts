@@ -13,3 +13,4 @@ export {
 } from './errors.js';
 export { TypedEmitter } from './emitter.js';
 export type { Envelope } from '@kluis/protocol';
+export { subscriptionWarning } from './subscription.js';

@@ -37,6 +37,8 @@ export interface ClientEvents {
   connection: [{ state: ConnectionState }];
   'decryption-error': [{ accountId: string; deviceId: number; timestamp: number }];
   error: [Error];
+  /** From 14 days before paid-until (checked on every connect), and while in grace or suspended. */
+  'subscription-expiring': [{ paidUntil: number; state: string; daysLeft: number }];
 }
 
 export interface ClientHooks {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
 /**
@@ -23,6 +24,14 @@ export interface ServerConfig {
   authCacheSize?: number;
   /** How often expired envelopes and link codes are deleted. */
   expiryIntervalMs?: number;
+  /** '' = the embedded SQLite file in dataDir; a postgres:// URL = the shared cluster store. */
+  database?: string;
+  /** '' = in-process bus; comma-separated nats:// URLs = the cluster bus. */
+  bus?: string;
+  /** This node's name in a cluster (logs, NATS monitoring); defaults to the host name. */
+  nodeName?: string;
+  /** Where this node runs (e.g. 'eu-nl'), for clients that prefer their region. */
+  region?: string;
 }
 
 export type ResolvedServerConfig = Required<ServerConfig>;
@@ -37,6 +46,10 @@ export const configDefaults = {
   argon2Iterations: 2,
   authCacheSize: 50_000,
   expiryIntervalSeconds: 60,
+  database: '',
+  bus: '',
+  nodeName: hostname(),
+  region: '',
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -63,11 +76,15 @@ export const serverConfigHelp: ConfigOption[] = [
   { flag: '--host', env: 'KLUIS_HOST', default: configDefaults.host, description: 'address to listen on' },
   { flag: '--port', env: 'KLUIS_PORT', default: String(configDefaults.port), description: 'TCP port to listen on (0 = any free port)' },
   { flag: '--envelope-ttl-days', env: 'KLUIS_ENVELOPE_TTL_DAYS', default: String(configDefaults.envelopeTtlDays), description: 'days an undelivered message is kept before it expires' },
-  { flag: '--sqlite-sync', env: 'KLUIS_SQLITE_SYNC', default: configDefaults.sqliteSync, description: "SQLite synchronous mode: 'full' (fsync every commit) or 'normal' (survives process crashes, not power loss)" },
+  { flag: '--sqlite-sync', env: 'KLUIS_SQLITE_SYNC', default: configDefaults.sqliteSync, description: "'full': a message is acknowledged only once fsynced (survives power loss); 'normal': once written (survives a server crash, not power loss)" },
   { flag: '--argon2-memory-kib', env: 'KLUIS_ARGON2_MEMORY_KIB', default: String(configDefaults.argon2MemoryKib), description: 'argon2id memory cost for device passwords, KiB' },
   { flag: '--argon2-iterations', env: 'KLUIS_ARGON2_ITERATIONS', default: String(configDefaults.argon2Iterations), description: 'argon2id time cost (passes) for device passwords' },
   { flag: '--auth-cache-size', env: 'KLUIS_AUTH_CACHE_SIZE', default: String(configDefaults.authCacheSize), description: 'verified device credentials kept in memory' },
   { flag: '--expiry-interval-seconds', env: 'KLUIS_EXPIRY_INTERVAL_SECONDS', default: String(configDefaults.expiryIntervalSeconds), description: 'how often expired messages and link codes are deleted' },
+  { flag: '--bus', env: 'KLUIS_BUS', default: '(in-process)', description: 'nats://host:4222[,nats://…] to wake sockets on other nodes (cluster mode)' },
+  { flag: '--node-name', env: 'KLUIS_NODE_NAME', default: '(host name)', description: "this node's name in a cluster" },
+  { flag: '--region', env: 'KLUIS_REGION', default: '(none)', description: 'region this node serves (clients prefer nodes in their own region)' },
+  { flag: '--database', env: 'KLUIS_DATABASE', default: '(SQLite in the data directory)', description: 'postgres://user:pass@host:port/db to share one PostgreSQL between nodes (cluster mode)' },
 ];
 
 type Raw = string | number | undefined;
@@ -123,9 +140,22 @@ export function loadServerConfig(input: {
     throw new ConfigError('INVALID_SQLITE_SYNC', `${syncSrc?.origin ?? '--sqlite-sync'} must be 'full' or 'normal' (got '${sync}')`);
   }
 
+  const databaseSrc = pick(option('--database'));
+  const database = String(databaseSrc?.value ?? configDefaults.database).trim();
+  checkDatabase(database, databaseSrc?.origin ?? '--database');
+  const busSrc = pick(option('--bus'));
+  const bus = String(busSrc?.value ?? configDefaults.bus).trim();
+  checkBus(bus, busSrc?.origin ?? '--bus');
+  const nodeName = label(pick(option('--node-name')), configDefaults.nodeName, '--node-name');
+  const region = label(pick(option('--region')), configDefaults.region, '--region');
+
   return {
     dataDir,
     host,
+    database,
+    bus,
+    nodeName,
+    region,
     port,
     envelopeTtlMs: Math.round(ttlDays * DAY_MS),
     sqliteSync: sync,
@@ -135,6 +165,47 @@ export function loadServerConfig(input: {
     expiryIntervalMs:
       integer(pick(option('--expiry-interval-seconds')), configDefaults.expiryIntervalSeconds, 1, 86_400, 'INVALID_EXPIRY_INTERVAL', '--expiry-interval-seconds / KLUIS_EXPIRY_INTERVAL_SECONDS') * 1000,
   };
+}
+
+/** SQLite needs no URL; anything given must be a PostgreSQL URL (the only other store). */
+function checkDatabase(database: string, origin: string): void {
+  if (database === '') return;
+  let url: URL | undefined;
+  try {
+    url = new URL(database);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^postgres(ql)?:$/.test(url.protocol) || !url.hostname) {
+    // Never echo the value: it may hold a password.
+    throw new ConfigError('INVALID_DATABASE', `${origin} must be a postgres://user:password@host:port/database URL, or unset for SQLite`);
+  }
+}
+
+/** Each comma-separated entry must be a nats:// (or tls://) URL with a host. */
+function checkBus(bus: string, origin: string): void {
+  if (bus === '') return;
+  for (const entry of bus.split(',').map((s) => s.trim())) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^(nats|tls):$/.test(url.protocol) || !url.hostname) {
+      throw new ConfigError('INVALID_BUS', `${origin} must be nats://host:port URLs separated by commas, or unset for the in-process bus`);
+    }
+  }
+}
+
+/** Node names and regions appear in logs and the admin API: short, plain labels. */
+function label(src: Source | undefined, fallback: string, names: string): string {
+  const text = String(src?.value ?? fallback).trim();
+  // Only what the operator typed is checked: a default (the host name) is taken as is.
+  if (src && text !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) {
+    throw new ConfigError('INVALID_LABEL', `${names} must be letters, digits, '.', '_' or '-' (at most 63), got '${text}' from ${src?.origin ?? 'default'}`);
+  }
+  return text;
 }
 
 function number(src: Source | undefined, fallback: number, code: string): number {
@@ -161,6 +232,8 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     throw new ConfigError('INVALID_PORT', `port must be an integer from 0 to 65535 (got ${config.port})`);
   }
   if (!(config.envelopeTtlMs > 0)) throw new ConfigError('INVALID_TTL', 'envelopeTtlMs must be above 0');
+  checkDatabase(config.database ?? '', 'database');
+  checkBus(config.bus ?? '', 'bus');
   return {
     dataDir: resolve(config.dataDir),
     host: config.host || configDefaults.host,
@@ -171,5 +244,9 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     argon2Iterations: config.argon2Iterations ?? configDefaults.argon2Iterations,
     authCacheSize: config.authCacheSize ?? configDefaults.authCacheSize,
     expiryIntervalMs: config.expiryIntervalMs ?? configDefaults.expiryIntervalSeconds * 1000,
+    database: config.database ?? configDefaults.database,
+    bus: config.bus ?? configDefaults.bus,
+    nodeName: config.nodeName ?? configDefaults.nodeName,
+    region: config.region ?? configDefaults.region,
   };
 }

@@ -1,18 +1,24 @@
-import type { SendRequest, SendResponse } from '@kluis/protocol';
+import { SocketCloseCode, type SendRequest, type SendResponse } from '@kluis/protocol';
+import { AdminAuthenticator } from './auth/admin-auth.js';
+import { SocketDeviceAuthenticator } from './auth/gated-device-auth.js';
 import { AuthCache } from './auth/auth-cache.js';
 import { DeviceAuthenticator, type DeviceIdentity } from './auth/device-auth.js';
 import { OperatorAuthenticator } from './auth/operator-auth.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/password-hasher.js';
 import type { ResolvedServerConfig } from './config.js';
-import type { DatabaseAdapter } from './db/database.js';
-import type { Db } from './db/schema.js';
+import { durableTransaction, type DatabaseAdapter } from './db/database.js';
+import type { Db, Executor } from './db/schema.js';
 import { deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
 import { sendMessage } from './delivery/send.js';
 import { SocketServer } from './delivery/socket-server.js';
 import { ApiError } from './errors.js';
 import type { Logger } from './logger.js';
-import { AccountStore } from './store/accounts.js';
+import { AccountStore, SubscriptionStore } from './store/accounts.js';
+import { AdminTokenStore } from './store/admin-tokens.js';
+import { AuditLogStore } from './store/audit-log.js';
+import { PlanStore } from './store/plans.js';
+import { SubscriptionGate } from './subscriptions/gate.js';
 import { BrandStore } from './store/brands.js';
 import { DeviceStore } from './store/devices.js';
 import { EnvelopeStore } from './store/envelopes.js';
@@ -30,6 +36,10 @@ export interface Stores {
   operatorTokens: OperatorTokenStore;
   linkCodes: LinkCodeStore;
   envelopes: EnvelopeStore;
+  plans: PlanStore;
+  subscriptions: SubscriptionStore;
+  adminTokens: AdminTokenStore;
+  auditLog: AuditLogStore;
 }
 
 export interface Delivery {
@@ -41,18 +51,29 @@ export interface Delivery {
   deviceRemoved(accountId: string, deviceId: number): void;
   /** After a re-registration committed: the old primary credentials are void (4000). */
   deviceSuperseded(accountId: string, deviceId: number): void;
+  /**
+   * After a suspension committed: close this node's sockets of the account (4003); the
+   * reconnect is refused by the socket authenticator. Other nodes' sockets go at their
+   * next reconnect (the bus has no account-wide event yet).
+   */
+  accountSuspended(accountId: string): void;
 }
 
 /** Everything a request handler may use, passed explicitly: no module-level state. */
 export interface AppContext {
   config: ResolvedServerConfig;
+  /** A transaction that is on disk when it resolves: use it for anything acknowledged to a client. */
+  transaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T>;
   adapter: DatabaseAdapter;
   db: Db;
   clock: () => number;
   log: Logger;
   hasher: PasswordHasher;
   stores: Stores;
-  auth: { device: DeviceAuthenticator; operator: OperatorAuthenticator };
+  auth: { device: DeviceAuthenticator; operator: OperatorAuthenticator; admin: AdminAuthenticator };
+  /** Grace / suspension checks for sends and sockets (issue 3). */
+  subscriptions: SubscriptionGate;
+  startedAt: number;
   bus: Bus;
   delivery: Delivery;
 }
@@ -74,10 +95,18 @@ export function createAppContext(deps: {
     invites: new InviteStore(),
     operatorTokens: new OperatorTokenStore(),
     linkCodes: new LinkCodeStore(),
-    envelopes: new EnvelopeStore(db),
+    envelopes: new EnvelopeStore(db, adapter.allocateIds && ((ex, count) => adapter.allocateIds!(ex, 'envelopes', count))),
+    plans: new PlanStore(),
+    subscriptions: new SubscriptionStore(),
+    adminTokens: new AdminTokenStore(),
+    auditLog: new AuditLogStore(),
   };
+  const gate = new SubscriptionGate(db, stores.subscriptions, clock);
   const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
-  const deviceAuth = new DeviceAuthenticator(db, stores.devices, hasher, new AuthCache(config.authCacheSize));
+  const authCache = new AuthCache(config.authCacheSize);
+  const deviceAuth = new DeviceAuthenticator(db, stores.devices, hasher, authCache);
+  // Same cache: a login verified over HTTP is not verified again by the socket.
+  const socketAuth = new SocketDeviceAuthenticator(db, stores.devices, hasher, authCache).useGate(gate);
   const writer = new GroupCommitWriter({
     db,
     devices: stores.devices,
@@ -86,8 +115,14 @@ export function createAppContext(deps: {
     clock,
     envelopeTtlMs: config.envelopeTtlMs,
     log,
+    durable: () => adapter.syncCommitted(),
   });
-  const send = (sender: DeviceIdentity, destination: string, request: SendRequest) => sendMessage(writer, sender, destination, request);
+  // Accounts in grace (or suspended) receive but cannot send: checked before delivery, cached per account.
+  const send = async (sender: DeviceIdentity, destination: string, request: SendRequest) => {
+    const pending = gate.checkSend(sender.accountId);
+    if (pending) await pending;
+    return sendMessage(writer, sender, destination, request);
+  };
   const sockets = new SocketServer({
     db,
     envelopes: stores.envelopes,
@@ -95,7 +130,7 @@ export function createAppContext(deps: {
     writer,
     clock,
     log,
-    auth: deviceAuth,
+    auth: socketAuth,
     async send(sender, destination, request) {
       try {
         return { status: 200, body: await send(sender, destination, request) };
@@ -108,13 +143,16 @@ export function createAppContext(deps: {
   });
   return {
     config,
+    transaction: (fn) => durableTransaction(adapter, fn),
     adapter,
     db,
     clock,
     log,
     hasher,
     stores,
-    auth: { device: deviceAuth, operator: new OperatorAuthenticator(db, stores.operatorTokens) },
+    auth: { device: deviceAuth, operator: new OperatorAuthenticator(db, stores.operatorTokens), admin: new AdminAuthenticator(db, stores.adminTokens) },
+    subscriptions: gate,
+    startedAt: clock(),
     bus,
     delivery: {
       writer,
@@ -127,6 +165,12 @@ export function createAppContext(deps: {
       deviceSuperseded(accountId, deviceId) {
         deviceAuth.forget(accountId, deviceId);
         bus.publish(deviceKey(accountId, deviceId), { type: 'superseded' });
+      },
+      accountSuspended(accountId) {
+        gate.forget(accountId);
+        for (const c of sockets.connections) {
+          if (c.identity.accountId === accountId) c.close(SocketCloseCode.AccountSuspended, 'account suspended');
+        }
       },
     },
   };

@@ -18,6 +18,11 @@ export const errorStatus: Record<ErrorCode, number> = {
   [ErrorCode.StaleDevices]: 410,
   [ErrorCode.NotPrimary]: 403,
   [ErrorCode.Unavailable]: 503,
+  [ErrorCode.SubscriptionExpired]: 402,
+  [ErrorCode.AccountSuspended]: 403,
+  [ErrorCode.InvalidCode]: 403,
+  [ErrorCode.Conflict]: 409,
+  [ErrorCode.QuotaExceeded]: 403,
   [ErrorCode.Internal]: 500,
 };
 
@@ -46,6 +51,8 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string) => new ApiError(ErrorCode.BadRequest, message);
 export const unauthorized = (message = 'missing or invalid credentials') => new ApiError(ErrorCode.Unauthorized, message);
+export const forbidden = (message: string) => new ApiError(ErrorCode.Forbidden, message);
+export const conflict = (message: string) => new ApiError(ErrorCode.Conflict, message);
 export const notFound = (message: string) => new ApiError(ErrorCode.NotFound, message);
 export const notPrimary = () =>
   new ApiError(ErrorCode.NotPrimary, 'only the primary device (device 1) of the account may do this');

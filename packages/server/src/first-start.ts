@@ -2,6 +2,7 @@ import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INVITE_CODE_LENGTH, newCode, newOperatorToken } from './auth/secrets.js';
 import type { AppContext } from './context.js';
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_BRAND_ID } from './store/brands.js';
 
 export interface FirstStart {
@@ -16,7 +17,7 @@ export const OPERATOR_TOKEN_FILE = 'operator-token';
  * its hash in the database) and one invite. "Empty" means no brand yet, so a crash
  * halfway simply repeats this on the next start.
  */
-export async function firstStartIfNeeded(ctx: Pick<AppContext, 'db' | 'stores' | 'clock'>, dataDir: string): Promise<FirstStart | undefined> {
+export async function firstStartIfNeeded(ctx: Pick<AppContext, 'db' | 'stores' | 'clock' | 'transaction'>, dataDir: string): Promise<FirstStart | undefined> {
   if ((await ctx.stores.brands.count(ctx.db)) > 0) return undefined;
   const now = ctx.clock();
   const { token, hash } = newOperatorToken();
@@ -26,10 +27,13 @@ export async function firstStartIfNeeded(ctx: Pick<AppContext, 'db' | 'stores' |
   await chmod(temp, 0o600);
   await rename(temp, file);
   const invite = newCode(INVITE_CODE_LENGTH);
-  await ctx.db.transaction().execute(async (trx) => {
+  await ctx.transaction(async (trx) => {
     await ctx.stores.brands.insert(trx, { id: DEFAULT_BRAND_ID, name: 'kluis', createdAt: now });
+    // A six-month plan, the period kluis' predecessor sold; the operator adds real plans later.
+    const planId = randomUUID();
+    await ctx.stores.plans.insert(trx, { id: planId, brandId: DEFAULT_BRAND_ID, name: '6 months', durationUnit: 'months', durationCount: 6, priceCents: 0, currency: 'EUR', createdAt: now, retiredAt: null });
     await ctx.stores.operatorTokens.insert(trx, hash, now);
-    await ctx.stores.invites.insert(trx, [{ codeHash: invite.hash, brandId: DEFAULT_BRAND_ID, createdAt: now, expiresAt: null }]);
+    await ctx.stores.invites.insert(trx, [{ codeHash: invite.hash, brandId: DEFAULT_BRAND_ID, createdAt: now, expiresAt: null, id: randomUUID(), planId }]);
   });
   return { operatorTokenFile: file, invite: invite.display };
 }

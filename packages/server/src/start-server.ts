@@ -3,15 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { apiRoutes } from './api/index.js';
 import { buildHttpApp } from './api/http-app.js';
-import { resolveConfig, type ServerConfig } from './config.js';
+import { resolveConfig, type ResolvedServerConfig, type ServerConfig } from './config.js';
 import { createAppContext } from './context.js';
 import { migrateToLatest } from './db/migrator.js';
-import { openSqlite } from './db/sqlite.js';
+import { openDatabase } from './db/open-database.js';
 import type { Bus } from './delivery/bus.js';
 import { LocalBus } from './delivery/local-bus.js';
+import { NatsBus, parseBusServers } from './delivery/nats-bus.js';
 import { firstStartIfNeeded, type FirstStart } from './first-start.js';
 import { runExpiry, startExpiryJob, type ExpiryResult } from './jobs/expiry.js';
-import { createLogger, stderrSink, type LogSink } from './logger.js';
+import { createLogger, stderrSink, type Logger, type LogSink } from './logger.js';
 
 export const DATABASE_FILE = 'kluis.db';
 
@@ -20,7 +21,7 @@ export interface StartOptions {
   clock?: () => number;
   /** Receives log lines (never bodies, IPs or usernames). Default: stderr. */
   log?: LogSink;
-  /** Defaults to an in-process bus. */
+  /** Defaults to config.bus: NATS when set, else an in-process bus. */
   bus?: Bus;
 }
 
@@ -41,8 +42,19 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
   const log = createLogger(opts.log ?? stderrSink);
   const clock = opts.clock ?? Date.now;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const adapter = openSqlite({ file: join(config.dataDir, DATABASE_FILE), synchronous: config.sqliteSync });
-  const bus = opts.bus ?? new LocalBus();
+  const adapter = openDatabase({
+    database: config.database,
+    sqliteFile: join(config.dataDir, DATABASE_FILE),
+    sqliteSync: config.sqliteSync,
+    onError: (message, err) => log.error(message, err),
+  });
+  let bus: Bus;
+  try {
+    bus = opts.bus ?? (await openBus(config, log));
+  } catch (err) {
+    await adapter.close().catch(() => {});
+    throw err;
+  }
   let ctx: ReturnType<typeof createAppContext> | undefined;
   try {
     await migrateToLatest(adapter);
@@ -65,7 +77,13 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
         // Every send accepted so far is committed and answered before sockets go.
         await running.delivery.writer.close();
         await running.delivery.sockets.close();
+        // Keep-alive connections that were busy when closing began are idle now: close
+        // them, and cut whatever still lingers after a grace period.
+        app.server.closeIdleConnections();
+        const force = setTimeout(() => app.server.closeAllConnections(), 2000);
+        force.unref();
         await httpClosed;
+        clearTimeout(force);
         await bus.close();
         await adapter.close();
         log.info('kluis server stopped');
@@ -84,6 +102,16 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     await adapter.close().catch(() => {});
     throw err;
   }
+}
+
+/** NATS when `--bus` names servers (cluster mode), else the in-process bus. */
+async function openBus(config: ResolvedServerConfig, log: Logger): Promise<Bus> {
+  if (!config.bus) return new LocalBus();
+  return NatsBus.connect({
+    servers: parseBusServers(config.bus),
+    name: `kluis-${config.nodeName}`,
+    onStatus: (status) => (status === 'connected' ? log.info('bus reconnected') : log.error('bus disconnected; delivering by polling the database')),
+  });
 }
 
 /** A URL clients can use: wildcard binds are reached via loopback; IPv6 needs brackets. */

@@ -5,15 +5,16 @@ import { Routes, routeParts, type CreateInvitesResponse } from '@kluis/protocol'
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';
+import { registerOperatorCommands } from './admin-operator.js';
 
-interface AdminOptions {
+export interface AdminOptions {
   server: string;
   token?: string;
   tokenFile?: string;
   data: string;
 }
 
-async function operatorToken(io: CliIo, opts: AdminOptions): Promise<string> {
+export async function operatorToken(io: CliIo, opts: AdminOptions): Promise<string> {
   if (opts.token) return opts.token;
   if (io.env.KLUIS_OPERATOR_TOKEN) return io.env.KLUIS_OPERATOR_TOKEN;
   const file = opts.tokenFile ?? join(opts.data, 'operator-token');
@@ -51,6 +52,8 @@ export function registerAdminCommand(program: Command, io: CliIo): void {
     .option('--token <token>', 'operator token (or KLUIS_OPERATOR_TOKEN)')
     .option('--token-file <file>', 'file holding the operator token (default DATA/operator-token)')
     .option('--data <dir>', "the server's data directory, to find its operator-token file", io.env.KLUIS_DATA ?? './data');
+
+  registerOperatorCommands(admin, io);
 
   const invite = admin.command('invite').description('invite codes');
   invite

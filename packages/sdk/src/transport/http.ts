@@ -13,6 +13,8 @@ import {
   routeParts,
   UsernameLookupResponse,
   WhoAmIResponse,
+  SubscriptionInfo,
+  MemberInviteResponse,
   type KeyUploadRequest,
   type LinkCompleteRequest,
   type RegisterRequest,
@@ -130,6 +132,15 @@ export class HttpApi {
   }
   whoami() {
     return this.call('whoami', WhoAmIResponse);
+  }
+  subscription() {
+    return this.call('getSubscription', SubscriptionInfo);
+  }
+  renew(code: string) {
+    return this.call('renewSubscription', SubscriptionInfo, { body: { code } });
+  }
+  createMemberInvite() {
+    return this.call('createMemberInvite', MemberInviteResponse);
   }
   lookupUsername(username: string) {
     return this.call('lookupUsername', UsernameLookupResponse, { params: { username } });

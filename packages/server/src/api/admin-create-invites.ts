@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { CreateInvitesRequest, CreateInvitesResponse, ErrorCode } from '@kluis/protocol';
 import { INVITE_CODE_LENGTH, newCode } from '../auth/secrets.js';
 import { ApiError } from '../errors.js';
@@ -17,11 +18,15 @@ export const createInvites = defineRoute({
     if (expiresAt !== null && expiresAt <= now) throw new ApiError(ErrorCode.BadRequest, 'expiresAt must be in the future');
     const brand = await ctx.stores.brands.defaultBrand(ctx.db);
     if (!brand) throw new ApiError(ErrorCode.Internal, 'no brand is configured');
+    // The legacy route predates plans: it mints for the default brand's oldest plan on sale.
+    const plan = await ctx.stores.plans.firstActive(ctx.db, brand.id);
+    if (!plan) throw new ApiError(ErrorCode.BadRequest, `brand '${brand.id}' has no plan on sale; create one first`);
+    const batchId = randomUUID();
     const codes = Array.from({ length: count }, () => newCode(INVITE_CODE_LENGTH));
-    await ctx.db.transaction().execute((trx) =>
+    await ctx.transaction((trx) =>
       ctx.stores.invites.insert(
         trx,
-        codes.map((c) => ({ codeHash: c.hash, brandId: brand.id, createdAt: now, expiresAt })),
+        codes.map((c) => ({ codeHash: c.hash, brandId: brand.id, createdAt: now, expiresAt, id: randomUUID(), planId: plan.id, batchId })),
       ),
     );
     return { codes: codes.map((c) => c.display) };

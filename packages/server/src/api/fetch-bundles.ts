@@ -17,7 +17,7 @@ export const fetchBundles = defineRoute({
     const { accounts, devices, prekeys } = ctx.stores;
     const all = params.deviceId === '*';
     const wanted = all ? undefined : Number(params.deviceId);
-    return ctx.db.transaction().execute(async (trx) => {
+    return ctx.transaction(async (trx) => {
       const account = await accounts.byId(trx, params.accountId);
       if (!account) throw notFound('no account with that id');
       let list = await devices.list(trx, account.id);

@@ -1,8 +1,10 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCode, PRIMARY_DEVICE_ID, routeParts, Routes } from '@kluis/protocol';
+import type { AdminIdentity } from '../auth/admin-auth.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { AppContext } from '../context.js';
 import { ApiError, notPrimary } from '../errors.js';
+import { requireOperator } from '../auth/admin-auth.js';
 import type { RouteDef } from './route.js';
 
 /** Default body limit: a full key upload (100 Kyber keys) is ~220 KB of JSON. */
@@ -11,6 +13,7 @@ export const DEFAULT_BODY_LIMIT = 512 * 1024;
 declare module 'fastify' {
   interface FastifyRequest {
     deviceIdentity: DeviceIdentity | null;
+    adminIdentity: AdminIdentity | null;
   }
 }
 
@@ -78,6 +81,7 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
   });
 
   app.decorateRequest('deviceIdentity', null);
+  app.decorateRequest('adminIdentity', null);
 
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const apiError = toApiError(err);
@@ -104,6 +108,7 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
       schema: {
         ...(route.body && { body: route.body }),
         ...(route.params && { params: route.params }),
+        ...(route.query && { querystring: route.query }),
         ...(route.response && { response: { 200: route.response } }),
       },
       // Before the body is read or validated: strangers learn nothing about the schema.
@@ -113,9 +118,10 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
               req.deviceIdentity = await ctx.auth.device.authenticate(req.headers.authorization);
               if (route.primaryOnly && req.deviceIdentity.deviceId !== PRIMARY_DEVICE_ID) throw notPrimary();
             }
-          : route.auth === 'operator'
+          : route.auth === 'operator' || route.auth === 'admin'
             ? async (req) => {
-                await ctx.auth.operator.authenticate(req.headers.authorization);
+                req.adminIdentity = await ctx.auth.admin.authenticate(req.headers.authorization);
+                if (route.auth === 'operator') requireOperator(req.adminIdentity);
               }
             : undefined,
       preValidation: route.bodyOptional
@@ -124,7 +130,8 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
           }
         : undefined,
       handler: async (req) => {
-        return route.handler(ctx, { body: req.body, params: req.params, auth: req.deviceIdentity as DeviceIdentity });
+        const auth = route.auth === 'device' ? req.deviceIdentity : route.auth === 'none' ? null : req.adminIdentity;
+        return route.handler(ctx, { body: req.body, params: req.params, query: req.query, auth: auth as DeviceIdentity });
       },
     });
   }

@@ -1,3 +1,31 @@
+import { adminMe } from './admin-me.js';
+import { openApiRoute } from './admin-openapi.js';
+import { adminStats } from './admin-stats.js';
+import { listBrands } from './admin-list-brands.js';
+import { createBrand } from './admin-create-brand.js';
+import { getBrand } from './admin-get-brand.js';
+import { updateBrand } from './admin-update-brand.js';
+import { retireBrand } from './admin-retire-brand.js';
+import { listPlans } from './admin-list-plans.js';
+import { createPlan } from './admin-create-plan.js';
+import { updatePlan } from './admin-update-plan.js';
+import { retirePlan } from './admin-retire-plan.js';
+import { listCodes } from './admin-list-codes.js';
+import { createCodes } from './admin-create-codes.js';
+import { revokeCodes } from './admin-revoke-codes.js';
+import { listAccounts } from './admin-list-accounts.js';
+import { getAccount } from './admin-get-account.js';
+import { suspendAccount } from './admin-suspend-account.js';
+import { unsuspendAccount } from './admin-unsuspend-account.js';
+import { deleteAccount } from './admin-delete-account.js';
+import { revokeAccountDevices } from './admin-revoke-devices.js';
+import { listAdmins } from './admin-list-admins.js';
+import { createAdmin } from './admin-create-admin.js';
+import { revokeAdmin } from './admin-revoke-admin.js';
+import { listAudit } from './admin-list-audit.js';
+import { getSubscription } from './get-subscription.js';
+import { renewSubscription } from './renew-subscription.js';
+import { createMemberInvite } from './create-member-invite.js';
 import { createInvites } from './admin-create-invites.js';
 import { createLinkCode } from './create-link-code.js';
 import { fetchBundles } from './fetch-bundles.js';
@@ -40,4 +68,33 @@ export const apiRoutes: RouteDef[] = [
   sendMessage,
   socket,
   createInvites,
+  getSubscription,
+  renewSubscription,
+  createMemberInvite,
+  // Built lazily from this very table (hence the thunk).
+  openApiRoute(() => apiRoutes),
+  adminMe,
+  adminStats,
+  listBrands,
+  createBrand,
+  getBrand,
+  updateBrand,
+  retireBrand,
+  listPlans,
+  createPlan,
+  updatePlan,
+  retirePlan,
+  listCodes,
+  createCodes,
+  revokeCodes,
+  listAccounts,
+  getAccount,
+  suspendAccount,
+  unsuspendAccount,
+  deleteAccount,
+  revokeAccountDevices,
+  listAdmins,
+  createAdmin,
+  revokeAdmin,
+  listAudit,
 ];

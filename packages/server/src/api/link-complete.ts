@@ -26,7 +26,7 @@ export const linkComplete = defineRoute({
     const keys = verifyDeviceKeys(PublicKey.deserialize(account.identityKey as Buffer<ArrayBuffer>), body);
     const passwordHash = await ctx.hasher.hash(body.password);
     const now = ctx.clock();
-    const deviceId = await ctx.db.transaction().execute(async (trx) => {
+    const deviceId = await ctx.transaction(async (trx) => {
       const used = await devices.deviceIds(trx, account.id);
       if (used.length >= MAX_DEVICES_PER_ACCOUNT) {
         throw new ApiError(ErrorCode.TooManyDevices, `an account can have at most ${MAX_DEVICES_PER_ACCOUNT} devices; remove one first`);

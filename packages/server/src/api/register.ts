@@ -5,9 +5,10 @@ import { checkUsername } from '../accounts/username.js';
 import { hashCode, INVITE_CODE_LENGTH } from '../auth/secrets.js';
 import { ApiError } from '../errors.js';
 import { parseIdentityKey, verifyDeviceKeys } from '../keys/device-keys.js';
+import { mistypedCode, rejectedCode } from '../subscriptions/code-errors.js';
+import { addPeriod } from '../subscriptions/periods.js';
 import { defineRoute } from './route.js';
 
-const invalidInvite = () => new ApiError(ErrorCode.InvalidInvite, 'this invite code is unknown, already used or expired');
 const usernameTaken = () => new ApiError(ErrorCode.UsernameTaken, 'this username is taken; choose another');
 
 export const register = defineRoute({
@@ -17,7 +18,7 @@ export const register = defineRoute({
   response: RegisterResponse,
   async handler(ctx, { body }) {
     const username = checkUsername(body.username);
-    if (!isWellFormedCode(body.inviteCode, INVITE_CODE_LENGTH)) throw invalidInvite();
+    if (!isWellFormedCode(body.inviteCode, INVITE_CODE_LENGTH)) throw mistypedCode('invite');
     const identity = parseIdentityKey(body.identityKey);
     const keys = verifyDeviceKeys(identity.key, body);
     // argon2 before the transaction: the database is never held while hashing.
@@ -26,13 +27,17 @@ export const register = defineRoute({
     const accountId = randomUUID();
     const { accounts, devices, invites, prekeys } = ctx.stores;
     try {
-      await ctx.db.transaction().execute(async (trx) => {
+      await ctx.transaction(async (trx) => {
         // The invite first: without one, nobody learns whether a username exists.
-        const invite = await invites.consume(trx, hashCode(body.inviteCode), now);
-        if (!invite) throw invalidInvite();
+        const codeHash = hashCode(body.inviteCode);
+        const invite = await invites.consume(trx, codeHash, now, 'invite');
+        if (!invite) throw await rejectedCode(trx, invites, codeHash, 'invite', now);
+        // The first period of the invite's plan (codes from before plans existed: no end).
+        const plan = invite.planId ? await ctx.stores.plans.get(trx, invite.planId) : undefined;
+        const paidUntil = plan ? addPeriod(now, plan.durationUnit, plan.durationCount) : null;
         // A taken username aborts the transaction, which also un-consumes the invite.
         if (await accounts.byUsername(trx, username)) throw usernameTaken();
-        await accounts.insert(trx, { id: accountId, username, brandId: invite.brandId, identityKey: identity.bytes, createdAt: now });
+        await accounts.insert(trx, { id: accountId, username, brandId: invite.brandId, identityKey: identity.bytes, createdAt: now, paidUntil });
         await devices.insert(
           trx,
           newDevice({ accountId, deviceId: PRIMARY_DEVICE_ID, registrationId: body.registrationId, passwordHash, name: body.name, keys, now }),

@@ -17,7 +17,7 @@ export const removeDevice = defineRoute({
     }
     if (auth.deviceId !== PRIMARY_DEVICE_ID && auth.deviceId !== target) throw notPrimary();
     const { devices, envelopes } = ctx.stores;
-    await ctx.db.transaction().execute(async (trx) => {
+    await ctx.transaction(async (trx) => {
       if (!(await devices.remove(trx, auth.accountId, target))) throw notFound(`the account has no device ${target}`);
       await envelopes.removeForDevice(trx, auth.accountId, target);
     });

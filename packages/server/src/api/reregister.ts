@@ -21,7 +21,7 @@ export const reregister = defineRoute({
     const now = ctx.clock();
     const { accounts, devices, prekeys, envelopes, linkCodes } = ctx.stores;
     const accountId = auth.accountId;
-    const { username, removed } = await ctx.db.transaction().execute(async (trx) => {
+    const { username, removed } = await ctx.transaction(async (trx) => {
       const account = await accounts.byId(trx, accountId);
       if (!account) throw notFound('no such account');
       await accounts.setIdentityKey(trx, accountId, identity.bytes);

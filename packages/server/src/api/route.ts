@@ -1,14 +1,17 @@
 import type { Static, TSchema, TUnknown } from '@sinclair/typebox';
 import type { RouteName } from '@kluis/protocol';
+import type { AdminIdentity } from '../auth/admin-auth.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { AppContext } from '../context.js';
 
-export type AuthKind = 'none' | 'device' | 'operator';
-type IdentityFor<A extends AuthKind> = A extends 'device' ? DeviceIdentity : null;
+/** 'operator': an admin token with the operator role; 'admin': any admin token (the handler scopes by brand). */
+export type AuthKind = 'none' | 'device' | 'operator' | 'admin';
+type IdentityFor<A extends AuthKind> = A extends 'device' ? DeviceIdentity : A extends 'operator' | 'admin' ? AdminIdentity : null;
 
-export interface RouteInput<B, P, A extends AuthKind> {
+export interface RouteInput<B, P, A extends AuthKind, Q = unknown> {
   body: B;
   params: P;
+  query: Q;
   auth: IdentityFor<A>;
 }
 
@@ -22,10 +25,14 @@ export interface RouteDef {
   /** A missing body counts as `{}` (every field of the schema is optional). */
   bodyOptional?: boolean;
   params?: TSchema;
+  /** Query string (not coerced: numbers arrive as digit strings). */
+  query?: TSchema;
+  /** One line for the OpenAPI document. */
+  summary?: string;
   /** The 200 body; Fastify serialises with it, so nothing outside the contract leaks. */
   response?: TSchema;
   bodyLimit?: number;
-  handler(ctx: AppContext, input: RouteInput<unknown, unknown, AuthKind>): Promise<unknown>;
+  handler(ctx: AppContext, input: RouteInput<unknown, unknown, AuthKind, unknown>): Promise<unknown>;
 }
 
 export function defineRoute<
@@ -33,6 +40,7 @@ export function defineRoute<
   B extends TSchema = TUnknown,
   P extends TSchema = TUnknown,
   R extends TSchema = TUnknown,
+  Q extends TSchema = TUnknown,
 >(def: {
   name: RouteName;
   auth: A;
@@ -40,9 +48,11 @@ export function defineRoute<
   body?: B;
   bodyOptional?: boolean;
   params?: P;
+  query?: Q;
+  summary?: string;
   response?: R;
   bodyLimit?: number;
-  handler(ctx: AppContext, input: RouteInput<Static<B>, Static<P>, A>): Promise<Static<R>>;
+  handler(ctx: AppContext, input: RouteInput<Static<B>, Static<P>, A, Static<Q>>): Promise<Static<R>>;
 }): RouteDef {
   return def as unknown as RouteDef;
 }

@@ -19,7 +19,7 @@ export const uploadKeys = defineRoute({
     const kyberLastResort = body.kyberLastResort && verifyKyberKey(identity, body.kyberLastResort, 'kyberLastResort');
     const ecKeys = parsePreKeys(body.preKeys);
     const kyberKeys = verifyKyberPreKeys(identity, body.kyberPreKeys);
-    return ctx.db.transaction().execute(async (trx) => {
+    return ctx.transaction(async (trx) => {
       if (signedPreKey) await devices.setSignedPreKey(trx, auth.accountId, auth.deviceId, signedPreKey);
       if (kyberLastResort) await devices.setKyberLastResort(trx, auth.accountId, auth.deviceId, kyberLastResort);
       await prekeys.addEc(trx, auth.accountId, auth.deviceId, ecKeys);

@@ -1,15 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { openTestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { migrateToLatest } from './migrator.js';
 
-describe('migrations', () => {
+describeStores('migrations', (dialect) => {
   it('create every table once and are idempotent', async () => {
-    const t = await openTestDb();
+    const t = await openTestDb(dialect);
     try {
       expect(await migrateToLatest(t.adapter)).toEqual([]);
       const tables = (await t.db.introspection.getTables()).map((x) => x.name).sort();
       expect(tables).toEqual(
-        ['accounts', 'brands', 'devices', 'envelopes', 'invite_codes', 'kyber_prekeys', 'link_codes', 'operator_tokens', 'prekeys'].sort(),
+        ['accounts', 'admin_tokens', 'audit_log', 'brands', 'devices', 'envelopes', 'invite_codes', 'kyber_prekeys', 'link_codes', 'plans', 'prekeys'].sort(),
       );
       const inviteColumns = (await t.db.introspection.getTables()).find((x) => x.name === 'invite_codes')!.columns.map((c) => c.name);
       // Redeemed invites stay unlinkable to the account they created.

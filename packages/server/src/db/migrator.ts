@@ -1,11 +1,13 @@
 import { Migrator, type Migration } from 'kysely';
 import type { DatabaseAdapter } from './database.js';
 import { initialMigration } from './migrations/0001-initial.js';
+import { operatorMigration } from './migrations/0002-operator.js';
 
 /** Numbered, append-only: never edit a released migration, add the next number. */
 export function migrations(adapter: DatabaseAdapter): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(adapter),
+    '0002-operator': operatorMigration(adapter),
   };
 }
 
@@ -14,7 +16,8 @@ export async function migrateToLatest(adapter: DatabaseAdapter): Promise<string[
     db: adapter.db,
     provider: { getMigrations: async () => migrations(adapter) },
   });
-  const { error, results } = await migrator.migrateToLatest();
+  // Several nodes may start together against one PostgreSQL: one migrates, the rest wait.
+  const { error, results } = await adapter.withMigrationLock(() => migrator.migrateToLatest());
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -1,14 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, seedAccount, type TestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { bucketedChunks, bucketFor, prepare } from './prepared.js';
 
 let t: TestDb;
-beforeEach(async () => {
-  t = await openTestDb();
-});
-afterEach(() => t.close());
 
-describe('prepared queries', () => {
+describeStores('prepared queries', (dialect) => {
+  beforeEach(async () => {
+    t = await openTestDb(dialect);
+  });
+  afterEach(() => t.close());
+
   it('binds arguments by index, keeping constants', async () => {
     await seedAccount(t.db, '11111111-1111-4111-8111-111111111111', 'alice');
     await seedAccount(t.db, '22222222-2222-4222-8222-222222222222', 'bob');

@@ -6,10 +6,33 @@ import type { Generated, Kysely, Transaction } from 'kysely';
  * Secrets (codes, tokens) are stored only as SHA-256 hashes, passwords as argon2id.
  */
 
+/** `id` is the brand's slug; `name` its display name. Booleans are 0/1. */
 export interface BrandsTable {
   id: string;
   name: string;
   created_at: number;
+  primary_color: string | null;
+  accent_color: string | null;
+  logo_url: string | null;
+  default_language: Generated<string>;
+  members_may_invite: Generated<number>;
+  member_invite_quota: Generated<number>;
+  grace_days: Generated<number>;
+  retention_days: Generated<number>;
+  retired_at: number | null;
+}
+
+export interface PlansTable {
+  id: string;
+  brand_id: string;
+  name: string;
+  duration_unit: 'days' | 'months';
+  duration_count: number;
+  price_cents: number;
+  currency: string;
+  created_at: number;
+  /** Retired plans mint no new codes; subscriptions bought on them are untouched. */
+  retired_at: number | null;
 }
 
 export interface AccountsTable {
@@ -19,6 +42,14 @@ export interface AccountsTable {
   brand_id: string;
   identity_key: Buffer;
   created_at: number;
+  /** End of the paid period; null = no end. */
+  paid_until: number | null;
+  /** Set when an admin suspended the account (lapsed subscriptions are computed from paid_until). */
+  suspended_at: number | null;
+  /** When the retention job deleted the account's keys and queues. */
+  purged_at: number | null;
+  /** How many member invites this account created: a count only, never who redeemed them. */
+  member_invites_used: Generated<number>;
 }
 
 export interface DevicesTable {
@@ -62,11 +93,35 @@ export interface InviteCodesTable {
   expires_at: number | null;
   /** Rounded to the day, so it cannot be matched to an account's creation time. */
   used_at: number | null;
+  /** Public handle for listing and revoking (the code itself is never stored). */
+  id: string | null;
+  type: Generated<'invite' | 'renewal'>;
+  plan_id: string | null;
+  batch_id: string | null;
+  source: Generated<'admin' | 'member'>;
+  revoked_at: number | null;
 }
 
-export interface OperatorTokensTable {
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  role: 'operator' | 'brand-admin';
+  brand_id: string | null;
   token_hash: Buffer;
   created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  admin_id: string;
+  admin_name: string;
+  role: string;
+  brand_id: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
 }
 
 export type LinkCodeState = 'waiting' | 'requested' | 'provisioned' | 'linked';
@@ -106,7 +161,9 @@ export interface Schema {
   prekeys: PreKeysTable;
   kyber_prekeys: KyberPreKeysTable;
   invite_codes: InviteCodesTable;
-  operator_tokens: OperatorTokensTable;
+  plans: PlansTable;
+  admin_tokens: AdminTokensTable;
+  audit_log: AuditLogTable;
   link_codes: LinkCodesTable;
   envelopes: EnvelopesTable;
 }

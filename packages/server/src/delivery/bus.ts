@@ -13,6 +13,8 @@ export interface LiveEnvelope {
   timestamp: number;
   serverTimestamp: number;
   content: Buffer;
+  /** `content` as base64 when already at hand (saves re-encoding on the hot path). */
+  contentBase64?: string;
 }
 
 export type DeviceEvent =

@@ -8,7 +8,7 @@ import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { Db } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { EnvelopeStore } from '../store/envelopes.js';
-import { deviceKey, type Bus, type DeviceEvent } from './bus.js';
+import { deviceKey, type Bus, type DeviceEvent, type LiveEnvelope } from './bus.js';
 import { envelopeFrame, errorFrame, parseClientFrame, PONG_FRAME, QUEUE_EMPTY_FRAME, responseFrame } from './frames.js';
 import type { GroupCommitWriter } from './group-commit.js';
 
@@ -30,6 +30,8 @@ const HIGH_WATER = 512 * 1024;
 const MAX_INVALID_FRAMES = 20;
 /** Unanswered sends per socket before we stop reading from it (TCP backpressure). */
 const MAX_PENDING_SENDS = 256;
+/** Unacked pushes remembered for fast acks (~100 bytes each). */
+const MAX_TRACKED_PUSHES = 4096;
 
 /**
  * One device's WebSocket. Delivery keeps a cursor (the last queue position pushed):
@@ -53,6 +55,12 @@ export class DeviceConnection {
   private pendingSends = 0;
   private paused = false;
   private unsubscribe: (() => void) | undefined;
+  /**
+   * guid → queue position of envelopes pushed on this socket and not yet acked, so an
+   * ack becomes a delete by id (these rows are this device's by construction). Created
+   * on first use: idle sockets carry no map. Bounded; beyond it acks go by guid.
+   */
+  private pushed: Map<string, number> | undefined;
   private writableWaiter: (() => void) | undefined;
 
   constructor(
@@ -131,8 +139,7 @@ export class DeviceConnection {
         if (!this.live) return this.markDirty();
         for (const e of event.envelopes) {
           if (e.id <= this.cursor) continue;
-          this.ws.send(envelopeFrame(e));
-          this.cursor = e.id;
+          this.push(e);
         }
         if (this.ws.bufferedAmount > HIGH_WATER) void this.drain();
         return;
@@ -174,8 +181,7 @@ export class DeviceConnection {
         if (this.closed) return;
         for (const row of rows) {
           if (row.id <= this.cursor) continue;
-          this.ws.send(envelopeFrame(row));
-          this.cursor = row.id;
+          this.push(row);
         }
         if (rows.length < PAGE_SIZE && !this.dirty) break;
       }
@@ -192,6 +198,29 @@ export class DeviceConnection {
     } finally {
       this.draining = false;
     }
+  }
+
+  private push(e: LiveEnvelope): void {
+    this.ws.send(envelopeFrame(e));
+    this.cursor = e.id;
+    const pushed = (this.pushed ??= new Map());
+    if (pushed.size < MAX_TRACKED_PUSHES) pushed.set(e.guid, e.id);
+  }
+
+  private ack(guids: readonly string[]): void {
+    const pushed = this.pushed;
+    let ids: number[] | undefined;
+    let unknown: string[] | undefined;
+    for (const guid of guids) {
+      const id = pushed?.get(guid);
+      if (id !== undefined) {
+        pushed!.delete(guid);
+        (ids ??= []).push(id);
+      } else (unknown ??= []).push(guid);
+    }
+    if (ids) this.deps.writer.ackIds(ids);
+    if (unknown) this.deps.writer.ack(this.identity.accountId, this.identity.deviceId, unknown);
+    if (pushed?.size === 0) this.pushed = undefined;
   }
 
   private writable(): Promise<void> {
@@ -212,6 +241,16 @@ export class DeviceConnection {
 
   private readonly onMessage = (data: RawData, isBinary: boolean): void => {
     if (this.closed) return;
+    try {
+      this.handleFrame(data, isBinary);
+    } catch (err) {
+      // A bug must cost one socket, never the process.
+      this.deps.log.error('socket frame handling failed', err);
+      this.close(1011, 'internal error');
+    }
+  };
+
+  private handleFrame(data: RawData, isBinary: boolean): void {
     if (isBinary) return this.rejectFrame(errorFrame(badFrame('binary frames are not accepted; send JSON text')));
     // binaryType is 'nodebuffer' (the default), so text arrives as one Buffer.
     const text = (data as Buffer).toString('utf8');
@@ -226,13 +265,13 @@ export class DeviceConnection {
         this.ws.send(PONG_FRAME);
         return;
       case 'ack':
-        this.deps.writer.ack(this.identity.accountId, this.identity.deviceId, frame.guids);
+        this.ack(frame.guids);
         return;
       case 'send':
         this.handleSend(frame.id, frame.destination, frame.body);
         return;
     }
-  };
+  }
 
   private handleSend(id: number, destination: string, body: SendRequest): void {
     this.pendingSends++;

@@ -78,7 +78,7 @@ export function envelopeFrame(e: LiveEnvelope): string {
   let s = '{"type":"envelope","envelope":{"guid":"' + e.guid + '","type":' + e.type;
   if (e.sourceAccount !== null) s += ',"sourceAccount":"' + e.sourceAccount + '"';
   if (e.sourceDevice !== null) s += ',"sourceDevice":' + e.sourceDevice;
-  return s + ',"timestamp":' + e.timestamp + ',"serverTimestamp":' + e.serverTimestamp + ',"content":"' + e.content.toString('base64') + '"}}';
+  return s + ',"timestamp":' + e.timestamp + ',"serverTimestamp":' + e.serverTimestamp + ',"content":"' + (e.contentBase64 ?? e.content.toString('base64')) + '"}}';
 }
 
 export const QUEUE_EMPTY_FRAME = '{"type":"queue-empty"}';

@@ -16,6 +16,7 @@ let envelopes: EnvelopeStore;
 let bus: LocalBus;
 let writer: GroupCommitWriter;
 const logs: string[] = [];
+let durable: () => Promise<void>;
 
 beforeEach(async () => {
   t = await openTestDb();
@@ -23,6 +24,7 @@ beforeEach(async () => {
   await seedAccount(t.db, B, 'bob');
   await seedDevice(t.db, B, 2, 202);
   envelopes = new EnvelopeStore(t.db);
+  durable = () => t.adapter.syncCommitted();
   bus = new LocalBus();
   writer = new GroupCommitWriter({
     db: t.db,
@@ -32,6 +34,7 @@ beforeEach(async () => {
     clock: () => 1000,
     envelopeTtlMs: 50,
     log: createLogger((l) => logs.push(l)),
+    durable: () => durable(),
   });
 });
 afterEach(() => t.close());
@@ -101,6 +104,38 @@ describe('GroupCommitWriter', () => {
     expect(logs.some((l) => l.includes('disk on fire'))).toBe(true);
     spy.mockRestore();
     expect((await writer.submit(toBob('fine'))).ok).toBe(true);
+  });
+
+  it('pushes after the commit but answers only once it is durable, keeping batch order', async () => {
+    const gates: Array<() => void> = [];
+    durable = () => new Promise<void>((resolve) => gates.push(resolve));
+    const pushed: string[] = [];
+    bus.subscribe(`${B}.1`, (e: DeviceEvent) => {
+      if (e.type === 'envelopes') for (const env of e.envelopes) pushed.push(env.content.toString());
+    });
+    let answered = 0;
+    const first = writer.submit(toBob('a')).then(() => answered++);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = writer.submit(toBob('b')).then(() => answered++);
+    await new Promise((r) => setTimeout(r, 5));
+    // Both batches are committed and pushed, neither is durable yet, so nobody got an ack.
+    expect(await envelopes.count(t.db, B, 1)).toBe(2);
+    expect(gates).toHaveLength(2);
+    expect(pushed).toEqual(['a/1', 'b/1']);
+    expect(answered).toBe(0);
+    gates[1]!();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(answered).toBe(0);
+    gates[0]!();
+    await Promise.all([first, second]);
+    expect(answered).toBe(2);
+  });
+
+  it('answers 503 when the disk sync fails', async () => {
+    durable = () => Promise.reject(new Error('EIO'));
+    const outcome = await writer.submit(toBob('x'));
+    expect(outcome.ok === false && outcome.error.status).toBe(503);
+    expect(logs.some((l) => l.includes('EIO'))).toBe(true);
   });
 
   it('close() commits what was submitted and refuses what comes after', async () => {

@@ -9,7 +9,15 @@ export interface SendCommand {
   destination: string;
   timestamp: number;
   resend: boolean;
-  messages: Array<{ deviceId: number; registrationId: number; type: number; content: Buffer; guid: string }>;
+    messages: Array<{
+    deviceId: number;
+    registrationId: number;
+    type: number;
+    content: Buffer;
+    /** The sender's base64, reused for live pushes (the schema checked its alphabet). */
+    contentBase64: string;
+    guid: string;
+  }>;
 }
 
 /** Checks what the schema cannot (duplicates, decoded size) and decodes the ciphertexts. */
@@ -24,7 +32,7 @@ export function prepareSend(sender: DeviceIdentity, destination: string, request
     if (content.length > MAX_MESSAGE_BYTES) {
       throw new ApiError(ErrorCode.PayloadTooLarge, `the ciphertext for device ${m.deviceId} is larger than ${MAX_MESSAGE_BYTES} bytes`);
     }
-    messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, guid: randomUUID() });
+    messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, contentBase64: m.content, guid: randomUUID() });
   }
   return { sender, destination, timestamp: request.timestamp, resend: request.resend === true, messages };
 }

@@ -170,6 +170,18 @@ describe('GET /v1/socket', () => {
     expect((await call(ts.url, 'GET', '/healthz')).status).toBe(200);
   });
 
+  it('closes with 1009 on a frame over 1 MiB and keeps serving others', async () => {
+    const bob = await registerAccount(ts);
+    const socket = await TestSocket.connect(ts.url, bob.auth);
+    await socket.backlog();
+    socket.sendRaw('x'.repeat(1024 * 1024 + 1));
+    expect((await socket.closed).code).toBe(1009);
+    const again = await TestSocket.connect(ts.url, bob.auth);
+    again.send({ type: 'ping' });
+    await again.next((f) => f.type === 'pong');
+    await again.close();
+  });
+
   it('closes a removed device with 4001 and drops its queue', async () => {
     const bob = await registerAccount(ts);
     const bob2 = await linkDevice(ts, bob);

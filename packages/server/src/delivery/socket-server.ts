@@ -33,6 +33,8 @@ export class SocketServer {
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
       clientTracking: false,
+      // Frames are JSON-parsed and schema-checked anyway; a second UTF-8 pass buys nothing.
+      skipUTF8Validation: true,
     });
     // One timer for all sockets: a peer that misses a ping round is dropped.
     this.heartbeat = setInterval(() => {

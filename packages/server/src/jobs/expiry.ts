@@ -1,15 +1,20 @@
 import type { AppContext } from '../context.js';
+import { purgeLongSuspended } from './retention.js';
 
 export interface ExpiryResult {
   envelopes: number;
   linkCodes: number;
+  /** Accounts whose keys and queues were deleted after their brand's retention period. */
+  purgedAccounts: number;
 }
+
+type ExpiryContext = Pick<AppContext, 'db' | 'stores' | 'clock'> & Partial<Pick<AppContext, 'transaction' | 'delivery' | 'subscriptions'>>;
 
 /** Rows per delete, so a big backlog of expired envelopes never holds the database for long. */
 const CHUNK = 5000;
 
-/** Deletes undelivered envelopes past their TTL and expired link codes. */
-export async function runExpiry(ctx: Pick<AppContext, 'db' | 'stores' | 'clock'>): Promise<ExpiryResult> {
+/** Deletes undelivered envelopes past their TTL, expired link codes, and long-suspended accounts' keys and queues. */
+export async function runExpiry(ctx: ExpiryContext): Promise<ExpiryResult> {
   const now = ctx.clock();
   let envelopes = 0;
   for (;;) {
@@ -20,7 +25,9 @@ export async function runExpiry(ctx: Pick<AppContext, 'db' | 'stores' | 'clock'>
     await new Promise((resolve) => setImmediate(resolve));
   }
   const linkCodes = await ctx.stores.linkCodes.removeExpired(ctx.db, now);
-  return { envelopes, linkCodes };
+  const { transaction, delivery, subscriptions } = ctx;
+  const purgedAccounts = transaction && delivery && subscriptions ? await purgeLongSuspended({ ...ctx, transaction, delivery, subscriptions }) : 0;
+  return { envelopes, linkCodes, purgedAccounts };
 }
 
 export interface ExpiryJob {
@@ -28,7 +35,7 @@ export interface ExpiryJob {
   stop(): Promise<void>;
 }
 
-export function startExpiryJob(ctx: Pick<AppContext, 'db' | 'stores' | 'clock' | 'log'>, intervalMs: number): ExpiryJob {
+export function startExpiryJob(ctx: ExpiryContext & Pick<AppContext, 'log'>, intervalMs: number): ExpiryJob {
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, type TestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { AccountStore } from './accounts.js';
 import { BrandStore } from './brands.js';
 import { OperatorTokenStore } from './operator-tokens.js';
@@ -8,12 +9,12 @@ let t: TestDb;
 const accounts = new AccountStore();
 const brands = new BrandStore();
 
-beforeEach(async () => {
-  t = await openTestDb();
-});
-afterEach(() => t.close());
+describeStores('AccountStore / BrandStore / OperatorTokenStore', (dialect) => {
+  beforeEach(async () => {
+    t = await openTestDb(dialect);
+  });
+  afterEach(() => t.close());
 
-describe('AccountStore / BrandStore / OperatorTokenStore', () => {
   it('creates brands and picks the oldest as default', async () => {
     expect(await brands.count(t.db)).toBe(0);
     expect(await brands.defaultBrand(t.db)).toBeUndefined();

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, seedAccount, seedDevice, type TestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { DeviceStore, type Device } from './devices.js';
 import { PreKeyStore } from './prekeys.js';
 
@@ -7,16 +8,16 @@ let t: TestDb;
 let devices: DeviceStore;
 const A = '11111111-1111-4111-8111-111111111111';
 
-beforeEach(async () => {
-  t = await openTestDb();
-  devices = new DeviceStore(t.db);
-  await seedAccount(t.db, A);
-});
-afterEach(() => t.close());
-
 const key = (n: number) => ({ keyId: n, publicKey: Buffer.alloc(33, n), signature: Buffer.alloc(64, n) });
 
-describe('DeviceStore', () => {
+describeStores('DeviceStore', (dialect) => {
+  beforeEach(async () => {
+    t = await openTestDb(dialect);
+    devices = new DeviceStore(t.db);
+    await seedAccount(t.db, A);
+  });
+  afterEach(() => t.close());
+
   it('round-trips a device', async () => {
     const d: Device = {
       accountId: A,

@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, seedAccount, type TestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { EnvelopeStore, type NewEnvelope } from './envelopes.js';
 
 let t: TestDb;
 let store: EnvelopeStore;
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
-
-beforeEach(async () => {
-  t = await openTestDb();
-  store = new EnvelopeStore(t.db);
-  await seedAccount(t.db, A);
-  await seedAccount(t.db, B);
-});
-afterEach(() => t.close());
 
 function env(accountId: string, deviceId: number, content: string, expiresAt = 10_000): NewEnvelope {
   return {
@@ -31,7 +24,15 @@ function env(accountId: string, deviceId: number, content: string, expiresAt = 1
   };
 }
 
-describe('EnvelopeStore', () => {
+describeStores('EnvelopeStore', (dialect) => {
+  beforeEach(async () => {
+    t = await openTestDb(dialect);
+    store = new EnvelopeStore(t.db);
+    await seedAccount(t.db, A);
+    await seedAccount(t.db, B);
+  });
+  afterEach(() => t.close());
+
   it('keeps per-device queues in insertion order, paged from a cursor', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -85,4 +86,9 @@ describe('EnvelopeStore', () => {
     expect(await store.removeForAccount(t.db, A)).toBe(1);
     expect(await store.count(t.db)).toBe(1);
   });
+}, {
+  // envelopes.ts (being reworked for group commit) numbers rows in-process, which a
+  // multi-writer PostgreSQL store cannot do; it must take ids from the sequence. Tracked
+  // in issue 5; remove this once insertMany does so.
+  skip: { postgres: 'insertMany hands out ids in-process (issue 5)' },
 });

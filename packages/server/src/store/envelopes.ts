@@ -36,30 +36,46 @@ type PageRow = {
   content: Buffer;
 };
 
+const COLUMNS = 11;
+/** Rows per INSERT statement: a batch is cut into chunks of these sizes (few distinct SQL texts). */
+const INSERT_CHUNKS = [64, 16, 4, 1] as const;
+
 /** Per-device queues. The send, push and ack paths use precompiled queries (db/prepared.ts). */
 export class EnvelopeStore {
-  private readonly insertQuery: PreparedQuery<{ id: number }>;
+  private readonly insertQueries = new Map<number, PreparedQuery<unknown>>();
+  /** Next queue position; see insertMany. */
+  private nextId: number | undefined;
   private readonly pageQuery: PreparedQuery<PageRow>;
+  private readonly ownerQueries = new Map<number, PreparedQuery<{ id: number; guid: string; account_id: string; device_id: number }>>();
   private readonly deleteQueries = new Map<number, PreparedQuery<unknown>>();
 
-  constructor(db: Db) {
-    this.insertQuery = prepare((arg) =>
-      db
-        .insertInto('envelopes')
-        .values({
-          guid: arg(0),
-          account_id: arg(1),
-          device_id: arg(2),
-          type: arg(3),
-          source_account: arg(4),
-          source_device: arg(5),
-          timestamp: arg(6),
-          server_timestamp: arg(7),
-          content: arg(8),
-          expires_at: arg(9),
-        })
-        .returning('id'),
-    );
+  /** @param allocateIds where several processes write (DatabaseAdapter.allocateIds); else a local counter. */
+  constructor(
+    db: Db,
+    private readonly allocateIds?: (ex: Executor, count: number) => Promise<number[]>,
+  ) {
+    for (const size of INSERT_CHUNKS) {
+      this.insertQueries.set(
+        size,
+        prepare((arg) =>
+          db.insertInto('envelopes').values(
+            Array.from({ length: size }, (_, r) => ({
+              id: arg(r * COLUMNS + 0),
+              guid: arg(r * COLUMNS + 1),
+              account_id: arg(r * COLUMNS + 2),
+              device_id: arg(r * COLUMNS + 3),
+              type: arg(r * COLUMNS + 4),
+              source_account: arg(r * COLUMNS + 5),
+              source_device: arg(r * COLUMNS + 6),
+              timestamp: arg(r * COLUMNS + 7),
+              server_timestamp: arg(r * COLUMNS + 8),
+              content: arg(r * COLUMNS + 9),
+              expires_at: arg(r * COLUMNS + 10),
+            })),
+          ),
+        ),
+      );
+    }
     this.pageQuery = prepare((arg) =>
       db
         .selectFrom('envelopes')
@@ -71,38 +87,86 @@ export class EnvelopeStore {
         .limit(arg(3)),
     );
     for (const size of IN_LIST_BUCKETS) {
-      this.deleteQueries.set(
+      const slots = Array.from({ length: size }, (_, i) => i);
+      this.ownerQueries.set(
         size,
         prepare((arg) =>
           db
-            .deleteFrom('envelopes')
-            .where('account_id', '=', arg(0))
-            .where('device_id', '=', arg(1))
+            .selectFrom('envelopes')
+            .select(['id', 'guid', 'account_id', 'device_id'])
             .where(
               'guid',
               'in',
-              Array.from({ length: size }, (_, i) => arg(i + 2)),
+              slots.map((i) => arg(i)),
             ),
+        ),
+      );
+      this.deleteQueries.set(
+        size,
+        prepare((arg) =>
+          db.deleteFrom('envelopes').where(
+            'id',
+            'in',
+            slots.map((i) => arg(i)),
+          ),
         ),
       );
     }
   }
 
-  /** Returns the queue position (id). */
-  async insert(ex: Executor, e: NewEnvelope): Promise<number> {
-    const { rows } = await this.insertQuery.execute(ex, [
-      e.guid,
-      e.accountId,
-      e.deviceId,
-      e.type,
-      e.sourceAccount,
-      e.sourceDevice,
-      e.timestamp,
-      e.serverTimestamp,
-      e.content,
-      e.expiresAt,
-    ]);
-    return Number(rows[0]!.id);
+  /**
+   * Inserts envelopes in multi-row statements and returns their queue positions.
+   * Positions are handed out here rather than by the database: this process is the
+   * only writer of its SQLite file, so a counter that starts above the largest stored
+   * id is monotonic, and no RETURNING round trip is needed. Reusing an id after a
+   * restart is harmless (socket cursors live only as long as the socket). A
+   * multi-writer store takes ids from DatabaseAdapter.allocateIds (a sequence) instead.
+   */
+  async insertMany(ex: Executor, envelopes: readonly NewEnvelope[]): Promise<number[]> {
+    if (envelopes.length === 0) return [];
+    const ids = this.allocateIds ? await this.allocateIds(ex, envelopes.length) : await this.countIds(ex, envelopes.length);
+    let i = 0;
+    for (const size of INSERT_CHUNKS) {
+      const query = this.insertQueries.get(size)!;
+      while (envelopes.length - i >= size) {
+        const args: unknown[] = new Array(size * COLUMNS);
+        for (let r = 0; r < size; r++) {
+          const e = envelopes[i + r]!;
+          const o = r * COLUMNS;
+          args[o] = ids[i + r];
+          args[o + 1] = e.guid;
+          args[o + 2] = e.accountId;
+          args[o + 3] = e.deviceId;
+          args[o + 4] = e.type;
+          args[o + 5] = e.sourceAccount;
+          args[o + 6] = e.sourceDevice;
+          args[o + 7] = e.timestamp;
+          args[o + 8] = e.serverTimestamp;
+          args[o + 9] = e.content;
+          args[o + 10] = e.expiresAt;
+        }
+        await query.execute(ex, args);
+        i += size;
+      }
+    }
+    return ids;
+  }
+
+  private async countIds(ex: Executor, count: number): Promise<number[]> {
+    if (this.nextId === undefined) {
+      const row = await ex
+        .selectFrom('envelopes')
+        .select((eb) => eb.fn.max('id').as('max'))
+        .executeTakeFirst();
+      this.nextId = Number(row?.max ?? 0) + 1;
+    }
+    const ids = new Array<number>(count);
+    for (let i = 0; i < count; i++) ids[i] = this.nextId++;
+    return ids;
+  }
+
+  async insert(ex: Executor, envelope: NewEnvelope): Promise<number> {
+    return (await this.insertMany(ex, [envelope]))[0]!;
   }
 
   /** The next `limit` envelopes of a device's queue after position `afterId`, in order. */
@@ -122,12 +186,33 @@ export class EnvelopeStore {
 
   /** Deletes acknowledged envelopes; only rows of this device, whatever guids it names. */
   async deleteByGuids(ex: Executor, accountId: string, deviceId: number, guids: readonly string[]): Promise<number> {
-    let deleted = 0;
-    for (const chunk of bucketedChunks(guids)) {
-      const r = await this.deleteQueries.get(chunk.length)!.execute(ex, [accountId, deviceId, ...chunk]);
-      deleted += Number(r.numAffectedRows ?? 0n);
+    return this.deleteAcked(ex, [{ accountId, deviceId, guids }]);
+  }
+
+  /**
+   * Acks of many devices in a few statements: look the guids up, keep the rows that
+   * belong to the device that acked them, delete those by id. A guid named by another
+   * device is simply ignored.
+   */
+  async deleteAcked(ex: Executor, acks: ReadonlyArray<{ accountId: string; deviceId: number; guids: readonly string[] }>): Promise<number> {
+    const owner = new Map<string, string>();
+    for (const a of acks) {
+      const key = `${a.accountId}.${a.deviceId}`;
+      for (const guid of a.guids) owner.set(guid, key);
     }
-    return deleted;
+    if (owner.size === 0) return 0;
+    const ids: number[] = [];
+    for (const chunk of bucketedChunks([...owner.keys()])) {
+      const { rows } = await this.ownerQueries.get(chunk.length)!.execute(ex, chunk);
+      for (const r of rows) if (owner.get(r.guid) === `${r.account_id}.${r.device_id}`) ids.push(Number(r.id));
+    }
+    await this.deleteByIds(ex, ids);
+    return ids.length;
+  }
+
+  /** Deletes by queue position; the caller has checked whose rows these are. */
+  async deleteByIds(ex: Executor, ids: readonly number[]): Promise<void> {
+    for (const chunk of bucketedChunks(ids)) await this.deleteQueries.get(chunk.length)!.execute(ex, chunk);
   }
 
   async removeForDevice(ex: Executor, accountId: string, deviceId: number): Promise<number> {

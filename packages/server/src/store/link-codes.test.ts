@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, seedAccount, type TestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { LinkCodeStore } from './link-codes.js';
 
 let t: TestDb;
@@ -7,14 +8,14 @@ const store = new LinkCodeStore();
 const A = '11111111-1111-4111-8111-111111111111';
 const hash = Buffer.alloc(32, 1);
 
-beforeEach(async () => {
-  t = await openTestDb();
-  await seedAccount(t.db, A);
-  await store.insert(t.db, { codeHash: hash, accountId: A, createdAt: 0, expiresAt: 1000 });
-});
-afterEach(() => t.close());
+describeStores('LinkCodeStore', (dialect) => {
+  beforeEach(async () => {
+    t = await openTestDb(dialect);
+    await seedAccount(t.db, A);
+    await store.insert(t.db, { codeHash: hash, accountId: A, createdAt: 0, expiresAt: 1000 });
+  });
+  afterEach(() => t.close());
 
-describe('LinkCodeStore', () => {
   it('moves waiting → requested → provisioned → linked, each step once', async () => {
     expect((await store.live(t.db, hash, 10))?.state).toBe('waiting');
     expect(await store.provision(t.db, hash, A, Buffer.from('s'), 10)).toBe(false);

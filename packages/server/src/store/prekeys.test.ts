@@ -1,18 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, seedAccount, type TestDb } from '../test-support/db.js';
+import { describeStores } from '../test-support/dialects.js';
 import { PreKeyStore } from './prekeys.js';
 
 let t: TestDb;
 const store = new PreKeyStore();
 const A = '11111111-1111-4111-8111-111111111111';
 
-beforeEach(async () => {
-  t = await openTestDb();
-  await seedAccount(t.db, A);
-});
-afterEach(() => t.close());
+describeStores('PreKeyStore', (dialect) => {
+  beforeEach(async () => {
+    t = await openTestDb(dialect);
+    await seedAccount(t.db, A);
+  });
+  afterEach(() => t.close());
 
-describe('PreKeyStore', () => {
   it('adds, replaces by key id, counts and hands out each key once', async () => {
     await store.addEc(t.db, A, 1, [
       { keyId: 5, publicKey: Buffer.alloc(33, 5) },

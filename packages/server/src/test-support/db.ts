@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { DatabaseAdapter } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
+import { openPostgres } from '../db/postgres.js';
 import { openSqlite } from '../db/sqlite.js';
+import { testPostgresUrl, type TestDialect } from './dialects.js';
 import { tempDir } from './test-server.js';
 
 export interface TestDb {
@@ -12,8 +16,12 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
-/** A real, migrated SQLite file in a temp dir. */
-export async function openTestDb(): Promise<TestDb> {
+/**
+ * A real, migrated, empty database: a SQLite file in a temp dir, or a fresh database
+ * on the test PostgreSQL (one per call, so tests stay independent as with SQLite).
+ */
+export async function openTestDb(dialect: TestDialect = 'sqlite'): Promise<TestDb> {
+  if (dialect === 'postgres') return openPostgresTestDb();
   const dir = await tempDir('kluis-store-test-');
   const file = join(dir, 'kluis.db');
   const adapter = openSqlite({ file, synchronous: 'normal' });
@@ -25,6 +33,42 @@ export async function openTestDb(): Promise<TestDb> {
     async close() {
       await adapter.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs one statement on the server's admin database (create/drop database cannot be parameterised). */
+async function adminQuery(adminUrl: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+async function openPostgresTestDb(): Promise<TestDb> {
+  const adminUrl = testPostgresUrl();
+  const name = `kluis_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(adminUrl, `create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const adapter = openPostgres({ url: url.toString(), poolSize: 4 });
+  try {
+    await migrateToLatest(adapter);
+  } catch (err) {
+    await adapter.close();
+    throw err;
+  }
+  return {
+    adapter,
+    db: adapter.db,
+    file: url.toString(),
+    async close() {
+      await adapter.close();
+      // force: a test that failed mid-transaction may leave a session behind.
+      await adminQuery(adminUrl, `drop database if exists ${name} with (force)`);
     },
   };
 }

@@ -90,7 +90,8 @@ export function initialMigration(adapter: Pick<DatabaseAdapter, 'dialect' | 'byt
       await db.schema
         .createTable('envelopes')
         .addColumn('id', adapter.dialect === 'sqlite' ? 'integer' : 'bigint', (c) =>
-          adapter.dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedAlwaysAsIdentity(),
+          // By default, not always: ids may come from DatabaseAdapter.allocateIds.
+          adapter.dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
         )
         .addColumn('guid', 'text', (c) => c.notNull().unique())
         .addColumn('account_id', 'text', (c) => c.notNull())

@@ -1,0 +1,80 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { DatabaseAdapter } from './database.js';
+import type { Schema } from './schema.js';
+
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database (libpq URL; ?sslmode etc. pass through). */
+  url: string;
+  /** Connections per node. Sends are group-committed, so few are needed. */
+  poolSize?: number;
+}
+
+/*
+ * int8 (bigint) columns hold epoch milliseconds and queue ids, far below 2^53, and the
+ * stores and SQLite hand them out as numbers. pg returns int8 as strings by default (it
+ * cannot know the values are small), so parse them here, per pool, not globally.
+ */
+const INT8_OID = 20;
+const parseInt8 = (value: string) => Number(value);
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** Session-level advisory lock key that serialises migrations across nodes ('kluis' as int). */
+const MIGRATION_LOCK_KEY = 0x6b6c7569;
+
+export function openPostgres(options: PostgresOptions): DatabaseAdapter {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    types,
+    // A node must notice a dead database rather than hang: requests fail fast and retry.
+    connectionTimeoutMillis: 5_000,
+    // Idle connections closed by a restarted server surface as pool 'error' events;
+    // without a listener Node would crash the process.
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', () => {
+    // The pool drops the broken client and opens a new one on next use.
+  });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  let closed = false;
+  return {
+    dialect: 'postgres',
+    db,
+    bytesType: 'bytea',
+    isUniqueViolation(err: unknown): boolean {
+      // 23505 unique_violation (covers primary keys too).
+      return (err as { code?: unknown } | null)?.code === '23505';
+    },
+    // With synchronous_commit on (the server's default), COMMIT returns only once the
+    // WAL is flushed: nothing is left to wait for.
+    syncCommitted: () => Promise.resolve(),
+    async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+      // Held on one dedicated session while migrations run on the pool, so nodes that
+      // start together migrate one after another; the later ones find nothing to do.
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          return await fn();
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async ping(): Promise<void> {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Destroys the pool too.
+      await db.destroy();
+    },
+  };
+}

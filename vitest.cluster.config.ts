@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+/*
+ * `npm run test:cluster`: suites that need Debian's postgresql and nats-server (so
+ * they stay out of `npm test`, which needs npm packages only). The store and db
+ * suites run again here against a real PostgreSQL; test/cluster holds the harness
+ * and multi-node tests.
+ */
+export default defineConfig({
+  test: {
+    include: ['packages/server/src/store/**/*.test.ts', 'packages/server/src/db/**/*.test.ts', 'test/cluster/**/*.test.ts'],
+    exclude: ['**/node_modules/**'],
+    globalSetup: ['test/cluster/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
