@@ -342,6 +342,8 @@ describe('Client against the in-memory fake server', () => {
     await bob.connect();
     await until('prekeys refilled', () => dev.preKeys.length === PREKEY_REFILL_THRESHOLD - 1 + 100);
     await until('signed prekey rotated', () => dev.signedPreKey.keyId !== oldSigned);
+    // The server sees the upload before the client records the rotation locally.
+    await until('rotation recorded locally', () => bob._internals.store.listSignedPreKeys().filter((k) => k.replacedAt === null).length === 1);
     expect(dev.kyberPreKeys.length).toBe(100);
     const signed = bob._internals.store.listSignedPreKeys();
     expect(signed.length).toBe(2); // the previous one is kept for in-flight messages

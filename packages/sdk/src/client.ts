@@ -1,9 +1,7 @@
-import type { SubscriptionInfo } from '@kluis/protocol';
-import { subscriptionWarning } from './subscription.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Aci, Fingerprint, PublicKey } from '@signalapp/libsignal-client';
-import { normalizeUsername, PRIMARY_DEVICE_ID, type DeviceListResponse, type SendRequest } from '@kluis/protocol';
+import { PublicKey } from '@signalapp/libsignal-client';
+import { normalizeUsername, PRIMARY_DEVICE_ID, type DeviceListResponse, type SendRequest, type SubscriptionInfo } from '@kluis/protocol';
 import { loadAccount, saveAccount, type AccountState } from './account.js';
 import { encodeContent } from './content.js';
 import type { Ctx } from './context.js';
@@ -15,12 +13,14 @@ import { approveLink, createLinkCode, link, type LinkHost } from './linking.js';
 import { KeyManager } from './prekeys.js';
 import { asError, Receiver, toStored } from './receiver.js';
 import { register, reregister } from './registration.js';
+import { safetyNumber } from './safety-number.js';
 import { Sender } from './sender.js';
 import { Adapters } from './store/adapters.js';
 import { DataStore } from './store/data-store.js';
 import { ensureProfileDir, openDatabase, type Db } from './store/db.js';
 import { ProtocolStore, type Zone } from './store/protocol-store.js';
 import { HttpApi, type RawResponse } from './transport/http.js';
+import { subscriptionWarning } from './subscription.js';
 import { DeviceSocket, socketUrl } from './transport/socket.js';
 import type { ClientEvents, DeviceInfo, OpenOptions, StoredMessage } from './types.js';
 
@@ -318,32 +318,11 @@ export class Client extends TypedEmitter<ClientEvents> {
     let row = this.store.getIdentity(peer.accountId);
     if (!row) {
       // Never talked: build sessions now (the key is trusted on first use, as a first send would).
-      await this.locks.run(peer.accountId, async () => {
-        if (this.store.getIdentity(peer.accountId)) return;
-        const res = await this.api().fetchBundles(peer.accountId, '*');
-        const zone = this.store.zone('safety-number');
-        const ad = this.adapters(zone);
-        try {
-          for (const d of res.devices) await this.sender.processBundle(peer.accountId, res.identityKey, d, ad);
-          this.store.commit(zone);
-        } catch (e) {
-          this.store.discard(zone);
-          throw e;
-        }
-      });
+      await this.locks.run(peer.accountId, () => this.sender.establishSessions(peer.accountId));
       row = this.store.getIdentity(peer.accountId);
       if (!row) throw new KluisError('NO_IDENTITY', `no identity key known for ${peer.username}`);
     }
-    return Fingerprint.new(
-      5200,
-      2,
-      Aci.fromUuid(me.accountId).getServiceIdBinary(),
-      me.identityKeyPair.publicKey,
-      Aci.fromUuid(peer.accountId).getServiceIdBinary(),
-      PublicKey.deserialize(row.publicKey),
-    )
-      .displayableFingerprint()
-      .toString();
+    return safetyNumber(me.accountId, me.identityKeyPair.publicKey, peer.accountId, PublicKey.deserialize(row.publicKey));
   }
 
   /** Accepts the changed identity key of `username`: sending is unblocked, old sessions are dropped. */

@@ -222,6 +222,22 @@ export class Sender {
     }
   }
 
+  /** First contact outside a send: sessions with every device of `accountId`, committed together. */
+  async establishSessions(accountId: string): Promise<void> {
+    const { store } = this.ctx;
+    if (store.getIdentity(accountId)) return;
+    const res = await this.ctx.api().fetchBundles(accountId, '*');
+    const zone = store.zone('establish');
+    const ad = this.ctx.adapters(zone);
+    try {
+      for (const d of res.devices) await this.processBundle(accountId, res.identityKey, d, ad);
+      store.commit(zone);
+    } catch (e) {
+      store.discard(zone);
+      throw e;
+    }
+  }
+
   /** Builds a session with one device of `accountId` from its prekey bundle. */
   async processBundle(accountId: string, identityKey: string, d: DeviceBundle, ad: Adapters): Promise<void> {
     const me = this.ctx.me();

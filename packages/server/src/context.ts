@@ -21,7 +21,7 @@ import { PlanStore } from './store/plans.js';
 import { SubscriptionGate } from './subscriptions/gate.js';
 import { BrandStore } from './store/brands.js';
 import { DeviceStore } from './store/devices.js';
-import { EnvelopeStore } from './store/envelopes.js';
+import { envelopeStoreFor, type EnvelopeStore } from './store/envelopes.js';
 import { InviteStore } from './store/invites.js';
 import { LinkCodeStore } from './store/link-codes.js';
 import { OperatorTokenStore } from './store/operator-tokens.js';
@@ -95,7 +95,7 @@ export function createAppContext(deps: {
     invites: new InviteStore(),
     operatorTokens: new OperatorTokenStore(),
     linkCodes: new LinkCodeStore(),
-    envelopes: new EnvelopeStore(db, adapter.allocateIds && ((ex, count) => adapter.allocateIds!(ex, 'envelopes', count))),
+    envelopes: envelopeStoreFor(adapter),
     plans: new PlanStore(),
     subscriptions: new SubscriptionStore(),
     adminTokens: new AdminTokenStore(),

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { registerAccount, sendBody } from './test-support/accounts.js';
 import { TestSocket } from './test-support/socket-client.js';
-import { startTestServer, tempDir, type TestServer } from './test-support/test-server.js';
+import { removeTempDirs, startTestServer, tempDir, type TestServer } from './test-support/test-server.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -70,6 +70,7 @@ describe('durability', () => {
       await bobSocket.close();
     } finally {
       await restarted.close();
+      await removeTempDirs();
     }
   });
 });

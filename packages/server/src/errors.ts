@@ -56,3 +56,27 @@ export const conflict = (message: string) => new ApiError(ErrorCode.Conflict, me
 export const notFound = (message: string) => new ApiError(ErrorCode.NotFound, message);
 export const notPrimary = () =>
   new ApiError(ErrorCode.NotPrimary, 'only the primary device (device 1) of the account may do this');
+
+/**
+ * Network-level PostgreSQL codes and SQLSTATEs that mean "the database is not reachable
+ * right now" (connection refused or cut, server shutting down or starting): the request
+ * may succeed if retried, so it answers 503, not 500.
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i;
+
+export function isStoreUnavailable(err: unknown): boolean {
+  if (err instanceof ApiError) return err.code === ErrorCode.Unavailable;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  // AggregateError from a dual-stack connect attempt.
+  return Array.isArray(e.errors) && e.errors.some(isStoreUnavailable);
+}
+
+/** Seconds a client should wait before retrying a 503 (Retry-After and `retryAfterSeconds`). */
+export const RETRY_AFTER_SECONDS = 2;
+
+export const storeUnavailable = (message = 'the database is unreachable; try again shortly') =>
+  new ApiError(ErrorCode.Unavailable, message, { retryAfterSeconds: RETRY_AFTER_SECONDS });

@@ -4,11 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerAccount, sendBody } from './test-support/accounts.js';
 import { call } from './test-support/http.js';
 import { TestSocket } from './test-support/socket-client.js';
-import { startTestServer, tempDir, type TestServer } from './test-support/test-server.js';
+import { removeTempDirs, startTestServer, tempDir, type TestServer } from './test-support/test-server.js';
 
 const open: TestServer[] = [];
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
+  await removeTempDirs();
 });
 async function start(dataDir?: string): Promise<TestServer> {
   const s = await startTestServer(dataDir ? { dataDir } : {});

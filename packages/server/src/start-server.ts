@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { apiRoutes } from './api/index.js';
 import { buildHttpApp } from './api/http-app.js';
+import { registerConsole } from './api/console-static.js';
 import { resolveConfig, type ResolvedServerConfig, type ServerConfig } from './config.js';
 import { createAppContext } from './context.js';
 import { migrateToLatest } from './db/migrator.js';
@@ -61,6 +62,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     ctx = createAppContext({ config, adapter, clock, log, bus });
     const firstStart = await firstStartIfNeeded(ctx, config.dataDir);
     const app = buildHttpApp(ctx, apiRoutes);
+    registerConsole(app);
     await app.listen({ host: config.host, port: config.port });
     const port = (app.server.address() as AddressInfo).port;
     const url = `http://${urlHost(config.host)}:${port}`;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTestDb } from '../test-support/db.js';
-import { tempDir } from '../test-support/test-server.js';
+import { removeTempDirs, tempDir } from '../test-support/test-server.js';
 import { WalSync } from './wal-sync.js';
 
 class CountingSync extends WalSync {
@@ -41,6 +41,7 @@ describe('WalSync', () => {
       await t.adapter.syncCommitted();
     } finally {
       await t.close();
+      await removeTempDirs();
     }
   });
 });

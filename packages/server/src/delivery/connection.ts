@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { SendRequest } from '@kluis/protocol';
 import { ErrorCode, SocketCloseCode } from '@kluis/protocol';
-import { ApiError } from '../errors.js';
+import { ApiError, isStoreUnavailable } from '../errors.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { Db } from '../db/schema.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +19,16 @@ export interface ConnectionDeps {
   writer: GroupCommitWriter;
   clock: () => number;
   log: Logger;
+  /**
+   * True where several nodes write the store (PostgreSQL): queue ids then do not follow
+   * commit order (node A may commit id 101 before node B commits id 100), so a cursor
+   * alone could step over a late commit. A wake then re-reads the whole queue and skips
+   * by guid what this socket already pushed. False (SQLite): one writer, ids follow
+   * commit order, the cursor suffices and no guids are kept.
+   */
+  rescanOnWake?: boolean;
+  /** Counts pushed envelopes (metrics). */
+  onPushed?: (count: number) => void;
   /** The shared send implementation, answering like the HTTP route would. */
   send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<{ status: number; body: unknown }>;
 }
@@ -32,6 +42,8 @@ const MAX_INVALID_FRAMES = 20;
 const MAX_PENDING_SENDS = 256;
 /** Unacked pushes remembered for fast acks (~100 bytes each). */
 const MAX_TRACKED_PUSHES = 4096;
+/** After the store failed to answer, the socket retries its queue read this much later. */
+const STORE_RETRY_MS = 1_000;
 
 /**
  * One device's WebSocket. Delivery keeps a cursor (the last queue position pushed):
@@ -61,6 +73,13 @@ export class DeviceConnection {
    * on first use: idle sockets carry no map. Bounded; beyond it acks go by guid.
    */
   private pushed: Map<string, number> | undefined;
+  /**
+   * Rescan mode only: guids acked on this socket whose rows may not be deleted yet, so a
+   * rescan does not push them again. Pruned after each full rescan (gone rows).
+   */
+  private acked: Set<string> | undefined;
+  /** Rescan mode: a full re-read of the queue is due (set by a wake). */
+  private rescan = false;
   private writableWaiter: (() => void) | undefined;
 
   constructor(
@@ -135,15 +154,24 @@ export class DeviceConnection {
   private readonly onEvent = (event: DeviceEvent): void => {
     if (this.closed) return;
     switch (event.type) {
-      case 'envelopes':
-        if (!this.live) return this.markDirty();
-        for (const e of event.envelopes) {
-          if (e.id <= this.cursor) continue;
-          this.push(e);
+      case 'envelopes': {
+        if (!this.live) {
+          // Below the cursor (another node's later id came first): only a rescan finds it.
+          if (this.deps.rescanOnWake && event.envelopes.some((e) => this.isSent(e) === false && e.id <= this.cursor)) this.rescan = true;
+          return this.markDirty();
         }
+        let pushed = 0;
+        for (const e of event.envelopes) {
+          if (this.isSent(e)) continue;
+          this.push(e);
+          pushed++;
+        }
+        if (pushed > 0) this.deps.onPushed?.(pushed);
         if (this.ws.bufferedAmount > HIGH_WATER) void this.drain();
         return;
+      }
       case 'wake':
+        if (this.deps.rescanOnWake) this.rescan = true;
         if (this.live) void this.drain();
         else this.markDirty();
         return;
@@ -172,18 +200,43 @@ export class DeviceConnection {
     }
     this.draining = true;
     this.live = false;
+    // Rescan mode: where the full re-read is (undefined: reading on from the cursor).
+    let scanFrom: number | undefined;
+    let seen: Set<string> | undefined;
     try {
       for (;;) {
         if (this.ws.bufferedAmount > HIGH_WATER) await this.writable();
         if (this.closed) return;
         this.dirty = false;
-        const rows = await this.deps.envelopes.page(this.deps.db, this.identity.accountId, this.identity.deviceId, this.cursor, PAGE_SIZE);
-        if (this.closed) return;
-        for (const row of rows) {
-          if (row.id <= this.cursor) continue;
-          this.push(row);
+        if (this.rescan && scanFrom === undefined) {
+          this.rescan = false;
+          scanFrom = 0;
+          seen = new Set();
         }
-        if (rows.length < PAGE_SIZE && !this.dirty) break;
+        const from = scanFrom ?? this.cursor;
+        const rows = await this.deps.envelopes.page(this.deps.db, this.identity.accountId, this.identity.deviceId, from, PAGE_SIZE);
+        if (this.closed) return;
+        let pushed = 0;
+        for (const row of rows) {
+          seen?.add(row.guid);
+          if (this.isSent(row)) continue;
+          this.push(row);
+          pushed++;
+        }
+        if (pushed > 0) this.deps.onPushed?.(pushed);
+        if (scanFrom !== undefined) {
+          if (rows.length === PAGE_SIZE) {
+            scanFrom = rows[rows.length - 1]!.id;
+            continue;
+          }
+          // The whole queue was read: acked guids not in it are deleted for good.
+          if (this.acked) for (const guid of this.acked) if (!seen!.has(guid)) this.acked.delete(guid);
+          scanFrom = undefined;
+          seen = undefined;
+          if (!this.dirty && !this.rescan) break;
+          continue;
+        }
+        if (rows.length < PAGE_SIZE && !this.dirty && !this.rescan) break;
       }
       this.live = true;
       if (!this.queueEmptySent) {
@@ -191,20 +244,35 @@ export class DeviceConnection {
         this.ws.send(QUEUE_EMPTY_FRAME);
       }
     } catch (err) {
-      if (!this.closed) {
-        this.deps.log.error('socket delivery failed', err);
-        this.close(1011, 'internal error');
+      if (this.closed) return;
+      if (isStoreUnavailable(err)) {
+        // The database is down (cluster outage): keep the socket, try again shortly;
+        // a full re-read then, since wakes may have been missed meanwhile.
+        if (this.deps.rescanOnWake) this.rescan = true;
+        setTimeout(() => this.markDirty(), STORE_RETRY_MS).unref();
+        return;
       }
+      this.deps.log.error('socket delivery failed', err);
+      this.close(1011, 'internal error');
     } finally {
       this.draining = false;
     }
   }
 
+  /** Already pushed on this socket? Above the cursor never; below it, by guid in rescan mode. */
+  private isSent(e: { id: number; guid: string }): boolean {
+    if (e.id > this.cursor) return false;
+    if (!this.deps.rescanOnWake) return true;
+    return this.pushed?.has(e.guid) === true || this.acked?.has(e.guid) === true;
+  }
+
   private push(e: LiveEnvelope): void {
     this.ws.send(envelopeFrame(e));
-    this.cursor = e.id;
+    if (e.id > this.cursor) this.cursor = e.id;
     const pushed = (this.pushed ??= new Map());
-    if (pushed.size < MAX_TRACKED_PUSHES) pushed.set(e.guid, e.id);
+    // Rescan mode must remember every unacked push (else a rescan repeats it); the
+    // socket's high-water mark and the client's acks keep this small.
+    if (this.deps.rescanOnWake || pushed.size < MAX_TRACKED_PUSHES) pushed.set(e.guid, e.id);
   }
 
   private ack(guids: readonly string[]): void {
@@ -220,6 +288,10 @@ export class DeviceConnection {
     }
     if (ids) this.deps.writer.ackIds(ids);
     if (unknown) this.deps.writer.ack(this.identity.accountId, this.identity.deviceId, unknown);
+    if (this.deps.rescanOnWake) {
+      const acked = (this.acked ??= new Set());
+      for (const guid of guids) acked.add(guid);
+    }
     if (pushed?.size === 0) this.pushed = undefined;
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openTestDb, seedAccount, type TestDb } from '../test-support/db.js';
 import { describeStores } from '../test-support/dialects.js';
-import { EnvelopeStore, type NewEnvelope } from './envelopes.js';
+import { envelopeStoreFor, type EnvelopeStore, type NewEnvelope } from './envelopes.js';
 
 let t: TestDb;
 let store: EnvelopeStore;
@@ -27,7 +27,7 @@ function env(accountId: string, deviceId: number, content: string, expiresAt = 1
 describeStores('EnvelopeStore', (dialect) => {
   beforeEach(async () => {
     t = await openTestDb(dialect);
-    store = new EnvelopeStore(t.db);
+    store = envelopeStoreFor(t.adapter);
     await seedAccount(t.db, A);
     await seedAccount(t.db, B);
   });
@@ -86,9 +86,4 @@ describeStores('EnvelopeStore', (dialect) => {
     expect(await store.removeForAccount(t.db, A)).toBe(1);
     expect(await store.count(t.db)).toBe(1);
   });
-}, {
-  // envelopes.ts (being reworked for group commit) numbers rows in-process, which a
-  // multi-writer PostgreSQL store cannot do; it must take ids from the sequence. Tracked
-  // in issue 5; remove this once insertMany does so.
-  skip: { postgres: 'insertMany hands out ids in-process (issue 5)' },
 });

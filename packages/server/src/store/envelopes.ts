@@ -1,3 +1,4 @@
+import type { DatabaseAdapter } from '../db/database.js';
 import type { Db, Executor } from '../db/schema.js';
 import { bucketedChunks, IN_LIST_BUCKETS, prepare, type PreparedQuery } from '../db/prepared.js';
 
@@ -39,6 +40,12 @@ type PageRow = {
 const COLUMNS = 11;
 /** Rows per INSERT statement: a batch is cut into chunks of these sizes (few distinct SQL texts). */
 const INSERT_CHUNKS = [64, 16, 4, 1] as const;
+
+/** The store for an adapter: ids from its allocator where several processes write, else counted here. */
+export function envelopeStoreFor(adapter: DatabaseAdapter): EnvelopeStore {
+  const allocate = adapter.allocateIds?.bind(adapter);
+  return new EnvelopeStore(adapter.db, allocate && ((ex, count) => allocate(ex, 'envelopes', count)));
+}
 
 /** Per-device queues. The send, push and ack paths use precompiled queries (db/prepared.ts). */
 export class EnvelopeStore {

@@ -15,8 +15,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+const created: string[] = [];
+
+/** A fresh directory under the OS temp dir; removeTempDirs() deletes them all. */
 export async function tempDir(prefix = 'kluis-server-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  for (const dir of created.splice(0)) await rm(dir, { recursive: true, force: true });
 }
 
 /** A real server on a random port over a fresh data dir; argon2 made cheap for speed. */
