@@ -172,6 +172,7 @@ describe('operator console in Chromium', () => {
     await shot(page, 'admins');
     await go(page, 'Audit log');
     const audit = await page.getByTestId('audit').textContent();
+    expect(audit).toContain('{"fields":["name"]}');
     for (const action of ['brand.create', 'plan.create', 'codes.create', 'account.suspend', 'admin.create']) expect(audit).toContain(action);
     await shot(page, 'audit');
 
@@ -200,5 +201,19 @@ describe('operator console in Chromium', () => {
     await other.page.getByRole('heading', { level: 1, name: 'Merken' }).waitFor();
     await shot(other.page, 'brand-admin-brands-nl');
     expect(other.problems).toEqual([]);
+
+    // The operator revokes that token: the brand admin's next step lands on the sign-in
+    // screen, with the token gone from the tab.
+    await go(page, 'Admins');
+    await page.getByTestId('admins').getByRole('row', { name: /Acme reseller/ }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByText('Token of Acme reseller revoked.').waitFor();
+    await other.page.getByRole('navigation').getByRole('link', { name: 'Codes' }).click();
+    await other.page.getByText('Je token wordt niet meer geaccepteerd').waitFor();
+    expect(await other.page.evaluate('sessionStorage.length')).toBe(0);
+
+    // Signing out forgets the operator token too.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 });

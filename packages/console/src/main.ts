@@ -34,7 +34,8 @@ function showSignIn(error?: string): void {
       try {
         const me = await createApi(token)<AdminMe>('adminMe');
         saveToken(token);
-        location.hash = '#/dashboard';
+        // replaceState fires no hashchange, so the console renders once.
+        history.replaceState(null, '', '#/dashboard');
         showConsole(token, me);
       } catch (err) {
         showSignIn(err instanceof ApiError && err.status === 401 ? t('signIn.rejected') : t('error.network'));
@@ -47,7 +48,9 @@ function showSignIn(error?: string): void {
 function showConsole(token: string, me: AdminMe): void {
   const signOut = (reason?: string) => {
     clearToken();
-    location.hash = '';
+    // Detach first: nothing may render the console again with the old token.
+    window.onhashchange = null;
+    history.replaceState(null, '', location.pathname);
     showSignIn(reason);
   };
   const api = createApi(token, () => signOut(t('signIn.expired')));

@@ -7,6 +7,12 @@ export interface Column<R> {
   cell(row: R): Node | string | number | Array<Node | string>;
   /** Right-aligned numbers. */
   numeric?: boolean;
+  /** Dates and the like: kept on one line. */
+  nowrap?: boolean;
+}
+
+function cellClass(c: { numeric?: boolean; nowrap?: boolean }): string | null {
+  return [c.numeric ? 'num' : '', c.nowrap ? 'nowrap' : ''].filter(Boolean).join(' ') || null;
 }
 
 /**
@@ -18,7 +24,7 @@ export function table<R>(columns: Column<R>[], rows: R[], opts: { testId?: strin
   return h(
     'table',
     { class: 'grid', 'data-testid': opts.testId },
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.numeric ? 'num' : null, scope: 'col' }, c.label)))),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: cellClass(c), scope: 'col' }, c.label)))),
     h(
       'tbody',
       {},
@@ -28,7 +34,7 @@ export function table<R>(columns: Column<R>[], rows: R[], opts: { testId?: strin
           {},
           columns.map((c) => {
             const v = c.cell(row);
-            return h('td', { 'data-label': c.label, class: c.numeric ? 'num' : null }, Array.isArray(v) ? v : [v]);
+            return h('td', { 'data-label': c.label, class: cellClass(c) }, Array.isArray(v) ? v : [v]);
           }),
         ),
       ),

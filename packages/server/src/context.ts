@@ -12,7 +12,8 @@ import { deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
 import { sendMessage } from './delivery/send.js';
 import { SocketServer } from './delivery/socket-server.js';
-import { ApiError } from './errors.js';
+import { ApiError, isStoreUnavailable, storeUnavailable } from './errors.js';
+import { Metrics } from './ops/metrics.js';
 import type { Logger } from './logger.js';
 import { AccountStore, SubscriptionStore } from './store/accounts.js';
 import { AdminTokenStore } from './store/admin-tokens.js';
@@ -76,6 +77,8 @@ export interface AppContext {
   startedAt: number;
   bus: Bus;
   delivery: Delivery;
+  /** This node's Prometheus counters (ops/metrics.ts). */
+  metrics: Metrics;
 }
 
 export function createAppContext(deps: {
@@ -101,6 +104,7 @@ export function createAppContext(deps: {
     adminTokens: new AdminTokenStore(),
     auditLog: new AuditLogStore(),
   };
+  const metrics = new Metrics();
   const gate = new SubscriptionGate(db, stores.subscriptions, clock);
   const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
   const authCache = new AuthCache(config.authCacheSize);
@@ -116,12 +120,26 @@ export function createAppContext(deps: {
     envelopeTtlMs: config.envelopeTtlMs,
     log,
     durable: () => adapter.syncCommitted(),
+    onStoreError: () => metrics.storeErrors++,
+    onQueued: (n) => (metrics.envelopesQueued += n),
   });
   // Accounts in grace (or suspended) receive but cannot send: checked before delivery, cached per account.
   const send = async (sender: DeviceIdentity, destination: string, request: SendRequest) => {
-    const pending = gate.checkSend(sender.accountId);
-    if (pending) await pending;
-    return sendMessage(writer, sender, destination, request);
+    const started = performance.now();
+    try {
+      const pending = gate.checkSend(sender.accountId);
+      if (pending) await pending;
+      return await sendMessage(writer, sender, destination, request);
+    } catch (err) {
+      // The gate reads the database too: an outage there is a 503 with a retry hint, not a 500.
+      if (!(err instanceof ApiError) && isStoreUnavailable(err)) {
+        metrics.storeErrors++;
+        throw storeUnavailable();
+      }
+      throw err;
+    } finally {
+      metrics.sendLatency.observe((performance.now() - started) / 1000);
+    }
   };
   const sockets = new SocketServer({
     db,
@@ -131,6 +149,9 @@ export function createAppContext(deps: {
     clock,
     log,
     auth: socketAuth,
+    // Several writers (PostgreSQL): ids do not follow commit order; see DeviceConnection.
+    rescanOnWake: adapter.allocateIds !== undefined,
+    onPushed: (n) => (metrics.envelopesDelivered += n),
     async send(sender, destination, request) {
       try {
         return { status: 200, body: await send(sender, destination, request) };
@@ -154,6 +175,7 @@ export function createAppContext(deps: {
     subscriptions: gate,
     startedAt: clock(),
     bus,
+    metrics,
     delivery: {
       writer,
       sockets,

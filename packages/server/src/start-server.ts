@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { apiRoutes } from './api/index.js';
 import { buildHttpApp } from './api/http-app.js';
 import { registerConsole } from './api/console-static.js';
+import { registerOpsRoutes } from './ops/ops-routes.js';
 import { resolveConfig, type ResolvedServerConfig, type ServerConfig } from './config.js';
 import { createAppContext } from './context.js';
 import { migrateToLatest } from './db/migrator.js';
@@ -63,6 +64,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     const firstStart = await firstStartIfNeeded(ctx, config.dataDir);
     const app = buildHttpApp(ctx, apiRoutes);
     registerConsole(app);
+    registerOpsRoutes(app, ctx);
     await app.listen({ host: config.host, port: config.port });
     const port = (app.server.address() as AddressInfo).port;
     const url = `http://${urlHost(config.host)}:${port}`;

@@ -29,11 +29,11 @@ export async function renderAccounts(ctx: ConsoleContext, main: HTMLElement): Pr
       label: t('accounts.state'),
       cell: (a) => [badge(t(`state.${a.state}`), STATE_KIND[a.state] ?? 'muted'), a.suspendedByAdmin ? h('small', {}, ' ', t('accounts.byAdmin')) : ''],
     },
-    { label: t('accounts.paidUntil'), cell: (a) => formatDate(a.paidUntil) },
-    { label: t('accounts.graceEnds'), cell: (a) => formatDate(a.graceEndsAt) },
+    { label: t('accounts.paidUntil'), cell: (a) => formatDate(a.paidUntil), nowrap: true },
+    { label: t('accounts.graceEnds'), cell: (a) => formatDate(a.graceEndsAt), nowrap: true },
     { label: t('accounts.devices'), cell: (a) => formatNumber(a.deviceCount), numeric: true },
-    { label: t('common.created'), cell: (a) => formatDate(a.createdAt) },
-    { label: t('accounts.lastSeen'), cell: (a) => formatDate(a.lastSeenDay) },
+    { label: t('common.created'), cell: (a) => formatDate(a.createdAt), nowrap: true },
+    { label: t('accounts.lastSeen'), cell: (a) => formatDate(a.lastSeenDay), nowrap: true },
     {
       label: t('common.actions'),
       cell: (a) =>

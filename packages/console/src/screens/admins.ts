@@ -12,7 +12,7 @@ export async function renderAdmins(ctx: ConsoleContext, main: HTMLElement): Prom
     { label: t('admins.name'), cell: (a) => a.name },
     { label: t('admins.role'), cell: (a) => t(`admins.role.${a.role}`) },
     { label: t('common.brand'), cell: (a) => a.brand ?? t('common.allBrands') },
-    { label: t('common.created'), cell: (a) => formatDate(a.createdAt) },
+    { label: t('common.created'), cell: (a) => formatDate(a.createdAt), nowrap: true },
     { label: t('common.status'), cell: (a) => (a.revokedAt ? badge(t('admins.revoked'), 'muted') : badge(t('common.active'), 'ok')) },
     {
       label: t('common.actions'),

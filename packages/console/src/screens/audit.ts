@@ -27,7 +27,7 @@ export async function renderAudit(ctx: ConsoleContext, main: HTMLElement): Promi
   let more = false;
   const box = h('div', {});
   const columns: Column<AuditEntry>[] = [
-    { label: t('audit.at'), cell: (e) => formatDateTime(e.at) },
+    { label: t('audit.at'), cell: (e) => formatDateTime(e.at), nowrap: true },
     { label: t('audit.admin'), cell: (e) => e.adminName },
     { label: t('admins.role'), cell: (e) => t(`admins.role.${e.role}`) },
     { label: t('common.brand'), cell: (e) => e.brand ?? '—' },

@@ -28,7 +28,12 @@ function brandForm(ctx: ConsoleContext, brand: BrandView | null): HTMLFormElemen
     async (f) => {
       try {
         if (brand) {
-          await ctx.api('updateBrand', { params: { brand: brand.slug }, body: brandBody(formValues(f), false) });
+          // Only what changed: the audit log then names exactly the fields an admin touched.
+          const body = Object.fromEntries(
+            Object.entries(brandBody(formValues(f), false)).filter(([k, v]) => brand[k as keyof BrandView] !== v),
+          );
+          if (Object.keys(body).length === 0) return ctx.notify('ok', t('common.unchanged'));
+          await ctx.api('updateBrand', { params: { brand: brand.slug }, body });
           ctx.notify('ok', t('brands.updated', { brand: brand.slug }));
         } else {
           const v = formValues(f);
@@ -84,7 +89,7 @@ export async function renderBrands(ctx: ConsoleContext, main: HTMLElement): Prom
     { label: t('brands.memberInvites'), cell: (b: BrandView) => (b.membersMayInvite ? String(b.memberInviteQuota) : t('common.no')) },
     { label: t('brands.graceDays'), cell: (b: BrandView) => String(b.graceDays), numeric: true },
     { label: t('brands.retentionDays'), cell: (b: BrandView) => String(b.retentionDays), numeric: true },
-    { label: t('common.created'), cell: (b: BrandView) => formatDate(b.createdAt) },
+    { label: t('common.created'), cell: (b: BrandView) => formatDate(b.createdAt), nowrap: true },
     { label: t('common.status'), cell: (b: BrandView) => (b.retiredAt ? badge(t('common.retired'), 'muted') : badge(t('common.active'), 'ok')) },
   ];
   if (ctx.isOperator) {

@@ -78,9 +78,9 @@ export async function renderCodes(ctx: ConsoleContext, main: HTMLElement): Promi
     { label: t('codes.plan'), cell: (c) => (c.planId ? (planName.get(c.planId) ?? '—') : '—') },
     { label: t('codes.source'), cell: (c) => t(`codes.source.${c.source}`) },
     { label: t('common.status'), cell: (c) => badge(t(`codes.status.${c.status}`), STATUS_KIND[c.status] ?? 'muted') },
-    { label: t('common.created'), cell: (c) => formatDate(c.createdAt) },
-    { label: t('codes.expires'), cell: (c) => formatDate(c.expiresAt) },
-    { label: t('codes.usedDay'), cell: (c) => formatDate(c.usedDay) },
+    { label: t('common.created'), cell: (c) => formatDate(c.createdAt), nowrap: true },
+    { label: t('codes.expires'), cell: (c) => formatDate(c.expiresAt), nowrap: true },
+    { label: t('codes.usedDay'), cell: (c) => formatDate(c.usedDay), nowrap: true },
     {
       label: t('common.actions'),
       cell: (c) =>

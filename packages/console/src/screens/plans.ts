@@ -67,7 +67,7 @@ export async function renderPlans(ctx: ConsoleContext, main: HTMLElement): Promi
     { label: t('plans.name'), cell: (p) => p.name },
     { label: t('plans.duration'), cell: (p) => planDuration(p) },
     { label: t('plans.price'), cell: (p) => formatPrice(p.priceCents, p.currency), numeric: true },
-    { label: t('common.created'), cell: (p) => formatDate(p.createdAt) },
+    { label: t('common.created'), cell: (p) => formatDate(p.createdAt), nowrap: true },
     { label: t('common.status'), cell: (p) => (p.retiredAt ? badge(t('common.retired'), 'muted') : badge(t('common.active'), 'ok')) },
     {
       label: t('common.actions'),

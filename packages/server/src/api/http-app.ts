@@ -3,7 +3,7 @@ import { ErrorCode, PRIMARY_DEVICE_ID, routeParts, Routes } from '@kluis/protoco
 import type { AdminIdentity } from '../auth/admin-auth.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { AppContext } from '../context.js';
-import { ApiError, notPrimary } from '../errors.js';
+import { ApiError, isStoreUnavailable, notPrimary, RETRY_AFTER_SECONDS, storeUnavailable } from '../errors.js';
 import { requireOperator } from '../auth/admin-auth.js';
 import type { RouteDef } from './route.js';
 
@@ -35,6 +35,8 @@ function describeIssue(issue: ValidationIssue, dataVar: string): string {
 /** Maps whatever was thrown to the JSON error a client gets. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // e.g. authentication reading the database during an outage: retryable.
+  if (isStoreUnavailable(err)) return storeUnavailable();
   const e = err as Partial<FastifyError> & { validation?: ValidationIssue[] };
   if (Array.isArray(e.validation)) {
     // A ciphertext over the size limit fails the schema's maxLength: that is a 413, not a 400.
@@ -89,6 +91,7 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
       // The route pattern, never the URL: paths carry account ids.
       ctx.log.error(`internal error in ${req.method} ${req.routeOptions.url ?? '(no route)'}`, err);
     }
+    if (apiError.status === 503) reply.header('retry-after', String(apiError.extra?.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
     return reply.code(apiError.status).type('application/json; charset=utf-8').send(apiError.toBody());
   });
 

@@ -15,6 +15,13 @@ export interface DatabaseAdapter {
    * database respects: PostgreSQL takes an advisory lock; SQLite has one writer process.
    */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs a cluster-wide job (expiry, retention) unless another node is running it
+   * right now: PostgreSQL takes a session advisory lock without waiting (released when
+   * the job ends, or when the holding node dies and its connection drops); SQLite has
+   * one process, so it always runs. Returns `{ ran: false }` when skipped.
+   */
+  tryWithJobLock<T>(job: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
   /** True for a UNIQUE / PRIMARY KEY violation, whatever the driver calls it. */

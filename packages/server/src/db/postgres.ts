@@ -74,6 +74,27 @@ export function openPostgres(options: PostgresOptions): DatabaseAdapter {
       const { rows } = await sql<{ id: number }>`select nextval(pg_get_serial_sequence(${table}, 'id')) as id from generate_series(1, ${count}) order by 1`.execute(ex);
       return rows.map((r) => Number(r.id));
     },
+    async tryWithJobLock<T>(job: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+      // A dedicated session holds the lock; the job's own queries use the pool.
+      const client = await pool.connect();
+      // A session whose lock state is unknown must not go back to the pool: destroyed,
+      // it releases whatever it held.
+      let broken: Error | undefined;
+      try {
+        const key = jobLockKey(job);
+        const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [MIGRATION_LOCK_KEY, key]).catch((err: Error) => {
+          throw (broken = err);
+        });
+        if (!rows[0]?.ok) return { ran: false };
+        try {
+          return { ran: true, value: await fn() };
+        } finally {
+          await client.query('select pg_advisory_unlock($1, $2)', [MIGRATION_LOCK_KEY, key]).catch((err: Error) => (broken = err));
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
     async ping(): Promise<void> {
       await sql`select 1`.execute(db);
     },
@@ -84,4 +105,11 @@ export function openPostgres(options: PostgresOptions): DatabaseAdapter {
       await db.destroy();
     },
   };
+}
+
+/** A stable int4 per job name (FNV-1a), the second half of a two-key advisory lock. */
+export function jobLockKey(job: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < job.length; i++) h = Math.imul(h ^ job.charCodeAt(i), 0x01000193);
+  return h | 0;
 }

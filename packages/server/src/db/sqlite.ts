@@ -78,6 +78,8 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
     },
     // One process owns the file (WAL, no second writer), so there is nothing to race.
     withMigrationLock: (fn) => fn(),
+    // The same: no other node can be running the job.
+    tryWithJobLock: async (_job, fn) => ({ ran: true, value: await fn() }),
     async ping() {
       await sql`select 1`.execute(db);
     },

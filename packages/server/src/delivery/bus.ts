@@ -35,6 +35,8 @@ export interface Bus {
   publish(key: string, event: DeviceEvent): void;
   /** Returns the unsubscribe function. */
   subscribe(key: string, handler: DeviceEventHandler): () => void;
+  /** Readiness and metrics; absent for the in-process bus, which is always up. */
+  stats?(): { connected: boolean; errors: number };
   close(): Promise<void>;
 }
 

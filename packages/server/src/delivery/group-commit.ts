@@ -1,6 +1,6 @@
 import { ErrorCode } from '@kluis/protocol';
 import type { Db, Executor } from '../db/schema.js';
-import { ApiError } from '../errors.js';
+import { ApiError, storeUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DeviceStore } from '../store/devices.js';
 import type { EnvelopeStore, NewEnvelope } from '../store/envelopes.js';
@@ -18,6 +18,10 @@ export interface GroupCommitDeps {
   log: Logger;
   /** Resolves once everything committed so far is on disk (DatabaseAdapter.syncCommitted). */
   durable: () => Promise<void>;
+  /** Counts failed commits (metrics). */
+  onStoreError?: () => void;
+  /** Counts committed envelope rows (metrics). */
+  onQueued?: (count: number) => void;
   /** Sends per transaction; the rest waits for the next one. */
   maxBatch?: number;
 }
@@ -250,9 +254,15 @@ export class GroupCommitWriter implements SendSubmitter {
         for (const t of touches) await devices.touch(trx, t.accountId, t.deviceId, t.day);
       });
     } catch (err) {
+      this.deps.onStoreError?.();
       this.deps.log.error('group commit failed; the batch was not stored', err);
       for (const s of sends) s.resolve({ ok: false, error: unavailable() });
       return undefined;
+    }
+    if (live.size > 0) {
+      let n = 0;
+      for (const list of live.values()) n += list.length;
+      this.deps.onQueued?.(n);
     }
     return { sends, outcomes, live };
   }
@@ -271,7 +281,8 @@ export class GroupCommitWriter implements SendSubmitter {
 }
 
 function unavailable(): ApiError {
-  return new ApiError(ErrorCode.Unavailable, 'the message could not be stored; try again');
+  // With a retry hint: the usual cause in cluster mode is an unreachable database.
+  return storeUnavailable('the message could not be stored; try again shortly');
 }
 
 function shuttingDown(): ApiError {

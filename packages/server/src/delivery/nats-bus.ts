@@ -49,6 +49,7 @@ export class NatsBus implements Bus {
   private connected = true;
   private closed = false;
   private publishErrors = 0;
+  private disconnects = 0;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -81,6 +82,10 @@ export class NatsBus implements Bus {
   /** Publishes that failed synchronously (closed connection); for metrics. */
   get errors(): number {
     return this.publishErrors;
+  }
+
+  stats(): { connected: boolean; errors: number } {
+    return { connected: this.isConnected, errors: this.publishErrors + this.disconnects };
   }
 
   publish(key: string, event: DeviceEvent): void {
@@ -167,6 +172,7 @@ export class NatsBus implements Bus {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect') {
         this.connected = false;
+        this.disconnects++;
         this.options.onStatus?.('disconnected');
       } else if (status.type === 'reconnect') {
         this.connected = true;

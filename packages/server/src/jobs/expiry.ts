@@ -6,15 +6,30 @@ export interface ExpiryResult {
   linkCodes: number;
   /** Accounts whose keys and queues were deleted after their brand's retention period. */
   purgedAccounts: number;
+  /** Present when another node was running the job: this run did nothing. */
+  skipped?: true;
 }
 
-type ExpiryContext = Pick<AppContext, 'db' | 'stores' | 'clock'> & Partial<Pick<AppContext, 'transaction' | 'delivery' | 'subscriptions'>>;
+type ExpiryContext = Pick<AppContext, 'db' | 'stores' | 'clock'> & Partial<Pick<AppContext, 'transaction' | 'delivery' | 'subscriptions' | 'adapter'>>;
+
+/** The advisory-lock name: every node runs the timer, one at a time does the work. */
+export const EXPIRY_JOB = 'expiry';
 
 /** Rows per delete, so a big backlog of expired envelopes never holds the database for long. */
 const CHUNK = 5000;
 
-/** Deletes undelivered envelopes past their TTL, expired link codes, and long-suspended accounts' keys and queues. */
+/**
+ * Deletes undelivered envelopes past their TTL, expired link codes, and long-suspended
+ * accounts' keys and queues. In a cluster only one node at a time runs it (the others
+ * return `skipped`), so a purge is never processed twice.
+ */
 export async function runExpiry(ctx: ExpiryContext): Promise<ExpiryResult> {
+  if (!ctx.adapter) return expireNow(ctx);
+  const result = await ctx.adapter.tryWithJobLock(EXPIRY_JOB, () => expireNow(ctx));
+  return result.ran ? result.value : { envelopes: 0, linkCodes: 0, purgedAccounts: 0, skipped: true };
+}
+
+async function expireNow(ctx: ExpiryContext): Promise<ExpiryResult> {
   const now = ctx.clock();
   let envelopes = 0;
   for (;;) {
