@@ -27,6 +27,7 @@ export function registerServerCommand(program: Command, io: CliIo): void {
     const config = loadServerConfig({ flags, env: io.env });
     const server = await startServer(config, { log: (l) => line(io.stderr, l) });
     line(io.stdout, `url: ${server.url}`);
+    line(io.stdout, `console: ${server.url}/console`);
     if (server.firstStart) {
       line(io.stdout, `operator-token-file: ${server.firstStart.operatorTokenFile}`);
       line(io.stdout, `invite: ${server.firstStart.invite}`);
