@@ -55,6 +55,10 @@ async function drive(target: Target, pid: number, peers: BenchPeer[], opts: Benc
   const cpu0 = cpuSeconds(pid);
   const throughput = await driver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${target.name}: ${n} delivered`));
   const cpu = cpuSeconds(pid) - cpu0;
+  // Let the throughput phase's after-effects (acks in flight, WAL checkpoint, garbage)
+  // settle so the latency phase measures a steady rate, not the tail of a burst.
+  await sleep(3_000);
+  (globalThis as { gc?: () => void }).gc?.();
   log(`  ${target.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s`);
   const latency = await driver.latency(opts.rate, opts.rateSeconds, opts.messages);
   const rssAfterLoad = rssBytes(pid);
