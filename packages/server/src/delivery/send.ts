@@ -9,7 +9,7 @@ export interface SendCommand {
   destination: string;
   timestamp: number;
   resend: boolean;
-    messages: Array<{
+  messages: Array<{
     deviceId: number;
     registrationId: number;
     type: number;
