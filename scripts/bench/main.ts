@@ -3,14 +3,18 @@
  * same run. Prints figures; asserts nothing but exactly-once delivery.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgs, type BenchOptions } from './args.js';
 import { registerPeers, type BenchPeer } from './accounts.js';
-import { LoadDriver, type LatencyResult, type Target, type ThroughputResult } from './load.js';
+import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
+import { makeTarget, type TargetSpec } from './targets.js';
+
+/** Devices the latency probe drives; the main driver keeps the rest connected. */
+const PROBE_DEVICES = 50;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -45,22 +49,39 @@ interface RunResult {
   cpuSeconds: number;
 }
 
-async function drive(target: Target, pid: number, peers: BenchPeer[], opts: BenchOptions): Promise<RunResult> {
-  const driver = new LoadDriver(target, peers, opts.payload);
+async function probeLatency(spec: TargetSpec, peers: BenchPeer[], opts: BenchOptions, dir: string): Promise<LatencyResult> {
+  const file = join(dir, `probe-${spec.kind}.json`);
+  await writeFile(file, JSON.stringify({ target: spec, peers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`latency probe exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as LatencyResult;
+}
+
+async function drive(spec: TargetSpec, pid: number, peers: BenchPeer[], opts: BenchOptions, dir: string): Promise<RunResult> {
+  const target = makeTarget(spec);
+  // The probe's devices stay out of the main driver: a second socket would replace the first.
+  const probePeers = peers.slice(0, Math.min(PROBE_DEVICES, Math.floor(peers.length / 2)));
+  const mainPeers = peers.slice(probePeers.length);
+  const driver = new LoadDriver(target, mainPeers, opts.payload);
   await sleep(500);
   const rssBefore = rssBytes(pid);
-  await driver.connect((n) => log(`  ${target.name}: ${n}/${peers.length} sockets connected`));
+  await driver.connect((n) => log(`  ${target.name}: ${n}/${mainPeers.length} sockets connected`));
   await sleep(2_000);
-  const idleRssPerConnection = (rssBytes(pid) - rssBefore) / peers.length;
+  const idleRssPerConnection = (rssBytes(pid) - rssBefore) / mainPeers.length;
   const cpu0 = cpuSeconds(pid);
   const throughput = await driver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${target.name}: ${n} delivered`));
   const cpu = cpuSeconds(pid) - cpu0;
   // Let the throughput phase's after-effects (acks in flight, WAL checkpoint, garbage)
   // settle so the latency phase measures a steady rate, not the tail of a burst.
   await sleep(3_000);
-  (globalThis as { gc?: () => void }).gc?.();
-  log(`  ${target.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s`);
-  const latency = await driver.latency(opts.rate, opts.rateSeconds, opts.messages);
+  log(`  ${target.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s over ${probePeers.length} devices (other sockets stay connected)`);
+  const latency = await probeLatency(spec, probePeers, opts, dir);
   const rssAfterLoad = rssBytes(pid);
   await driver.close();
   return { throughput, latency, idleRssPerConnection, rssAfterLoad, cpuSeconds: cpu };
@@ -109,26 +130,14 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const peers = await registerPeers(kluis.url, token, opts.devices, (n) => log(`  ${n}/${opts.devices} registered`));
     log(`  registered in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const wsBase = kluis.url.replace(/^http/, 'ws');
-    const kluisResult = await drive(
-      { name: 'kluis', socketUrl: () => `${wsBase}/v1/socket`, headers: (p) => ({ authorization: p.authorization }) },
-      kluis.child.pid!,
-      peers,
-      opts,
-    );
+    const kluisResult = await drive({ kind: 'kluis', base: kluis.url.replace(/^http/, 'ws') }, kluis.child.pid!, peers, opts, dataDir);
     await stop(kluis.child);
 
     log('starting the bare relay');
     // `--import tsx` keeps the relay in one process, so its pid is the one we measure.
     const relay = await startProcess(['--import', 'tsx', 'scripts/bench/bare-relay.ts']);
     children.push(relay.child);
-    const relayBase = relay.url.replace(/^http/, 'ws');
-    const relayResult = await drive(
-      { name: 'relay', socketUrl: (p) => `${relayBase}/?account=${p.accountId}`, headers: () => ({}) },
-      relay.child.pid!,
-      peers,
-      opts,
-    );
+    const relayResult = await drive({ kind: 'relay', base: relay.url.replace(/^http/, 'ws') }, relay.child.pid!, peers, opts, dataDir);
     report(opts, kluisResult, relayResult);
   } finally {
     for (const c of children) await stop(c);
