@@ -3,16 +3,10 @@
  * "look". In one process it is a Map (local-bus.ts); across nodes it will be NATS, and
  * an 'envelopes' event may then arrive as a plain 'wake'.
  */
-export interface LiveEnvelope {
-  /** Queue position: the socket's cursor, so live pushes never reorder or repeat. */
-  id: number;
-  guid: string;
-  type: number;
-  sourceAccount: string | null;
-  sourceDevice: number | null;
-  timestamp: number;
-  serverTimestamp: number;
-  content: Buffer;
+import type { StoredEnvelope } from '../store/envelopes.js';
+
+/** A committed envelope; its `id` is the queue position, so live pushes never reorder or repeat. */
+export interface LiveEnvelope extends StoredEnvelope {
   /** `content` as base64 when already at hand (saves re-encoding on the hot path). */
   contentBase64?: string;
 }
