@@ -65,13 +65,7 @@ export class PreKeyStore {
       .limit(1)
       .executeTakeFirst();
     if (!row) return undefined;
-    const deleted = await ex
-      .deleteFrom('prekeys')
-      .where('account_id', '=', accountId)
-      .where('device_id', '=', deviceId)
-      .where('key_id', '=', row.key_id)
-      .executeTakeFirst();
-    if (Number(deleted.numDeletedRows) !== 1) return undefined;
+    if (!(await this.claim(ex, 'prekeys', accountId, deviceId, row.key_id))) return undefined;
     return { keyId: row.key_id, publicKey: row.public_key };
   }
 
@@ -85,14 +79,25 @@ export class PreKeyStore {
       .limit(1)
       .executeTakeFirst();
     if (!row) return undefined;
+    if (!(await this.claim(ex, 'kyber_prekeys', accountId, deviceId, row.key_id))) return undefined;
+    return { keyId: row.key_id, publicKey: row.public_key, signature: row.signature };
+  }
+
+  /** Deletes the key just read; false when a concurrent fetch took it first. */
+  private async claim(
+    ex: Executor,
+    table: 'prekeys' | 'kyber_prekeys',
+    accountId: string,
+    deviceId: number,
+    keyId: number,
+  ): Promise<boolean> {
     const deleted = await ex
-      .deleteFrom('kyber_prekeys')
+      .deleteFrom(table)
       .where('account_id', '=', accountId)
       .where('device_id', '=', deviceId)
-      .where('key_id', '=', row.key_id)
+      .where('key_id', '=', keyId)
       .executeTakeFirst();
-    if (Number(deleted.numDeletedRows) !== 1) return undefined;
-    return { keyId: row.key_id, publicKey: row.public_key, signature: row.signature };
+    return Number(deleted.numDeletedRows) === 1;
   }
 
   async removeForDevice(ex: Executor, accountId: string, deviceId: number): Promise<void> {
