@@ -8,6 +8,13 @@ export interface BenchOptions {
   rateSeconds: number;
   payload: number;
   json: boolean;
+  /** Attachment phase: this many files (0 = none). */
+  attachments: number;
+  attachmentMib: number;
+  /** Only the attachment phase (no message load, no relay). */
+  attachmentsOnly: boolean;
+  /** 0: the single-node bench; N: embedded vs 1 PostgreSQL node vs N nodes + NATS (cluster.ts). */
+  cluster: number;
 }
 
 const HELP = `npm run bench -- [options]
@@ -21,6 +28,11 @@ relay, drives both with the same load from this process, and prints figures.
   --rate R           msgs/s in the latency phase (default 2000)
   --rate-seconds S   length of the latency phase (default 5)
   --payload BYTES    ciphertext size (default 1024)
+  --attachments N    also upload and download N attachments (default 0)
+  --attachment-mib M size of each attachment in MiB (default 20)
+  --attachments-only only the attachment phase (default N = 10)
+  --cluster N        instead: the same load on the embedded node, on one PostgreSQL
+                     node, and on N nodes with PostgreSQL + a 3-node NATS cluster
   --json             print the results as JSON too
   --help             this text
 `;
@@ -36,6 +48,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       'rate-seconds': { type: 'string', default: '5' },
       payload: { type: 'string', default: '1024' },
       json: { type: 'boolean', default: false },
+      cluster: { type: 'string', default: '0' },
+      attachments: { type: 'string' },
+      'attachment-mib': { type: 'string', default: '20' },
+      'attachments-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -57,5 +73,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     rateSeconds: int('rate-seconds', values['rate-seconds']!, 1, 600),
     payload: int('payload', values.payload!, 1, 96 * 1024),
     json: values.json!,
+    attachments: int('attachments', values.attachments ?? (values['attachments-only'] ? '10' : '0'), 0, 1000),
+    attachmentMib: int('attachment-mib', values['attachment-mib']!, 1, 1024),
+    attachmentsOnly: values['attachments-only']!,
+    cluster: int('cluster', values.cluster!, 0, 16),
   };
 }

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgs, type BenchOptions } from './args.js';
+import { benchAttachments, reportAttachments } from './attachments.js';
 import { registerPeers, type BenchPeer } from './accounts.js';
 import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
+import { benchCluster } from './cluster.js';
 
 /** Devices the latency probe drives; the main driver keeps the rest connected. */
 const PROBE_DEVICES = 50;
@@ -119,6 +121,7 @@ function report(opts: BenchOptions, kluis: RunResult, relay: RunResult): void {
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   if (!opts) return;
+  if (opts.cluster > 0) return benchCluster(opts, opts.cluster);
   const dataDir = await mkdtemp(join(tmpdir(), 'kluis-bench-'));
   const children: ChildProcess[] = [];
   try {
@@ -126,11 +129,23 @@ async function main(): Promise<void> {
     const kluis = await startProcess(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0']);
     children.push(kluis.child);
     const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
+    const attachmentPhase = async (pair: BenchPeer[]) => {
+      log(`attachment phase: ${opts.attachments} × ${opts.attachmentMib} MiB`);
+      return benchAttachments(kluis.url, kluis.child.pid!, [pair[0]!, pair[1]!], { files: opts.attachments, mib: opts.attachmentMib, dir: dataDir, log });
+    };
+    if (opts.attachmentsOnly) {
+      const attachments = await attachmentPhase(await registerPeers(kluis.url, token, 2, () => {}));
+      reportAttachments(attachments);
+      if (opts.json) console.log(JSON.stringify({ options: opts, attachments }));
+      return;
+    }
     log(`registering ${opts.devices} devices`);
     const t0 = Date.now();
     const peers = await registerPeers(kluis.url, token, opts.devices, (n) => log(`  ${n}/${opts.devices} registered`));
     log(`  registered in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const kluisResult = await drive({ kind: 'kluis', base: kluis.url.replace(/^http/, 'ws') }, kluis.child.pid!, peers, opts, dataDir);
+    // After the message load, on the same server and accounts (their sockets are closed by now).
+    const attachments = opts.attachments > 0 ? await attachmentPhase(peers) : undefined;
     await stop(kluis.child);
 
     log('starting the bare relay');
@@ -139,6 +154,7 @@ async function main(): Promise<void> {
     children.push(relay.child);
     const relayResult = await drive({ kind: 'relay', base: relay.url.replace(/^http/, 'ws') }, relay.child.pid!, peers, opts, dataDir);
     report(opts, kluisResult, relayResult);
+    if (attachments) reportAttachments(attachments);
   } finally {
     for (const c of children) await stop(c);
     await rm(dataDir, { recursive: true, force: true });

@@ -6,11 +6,15 @@ export interface TargetSpec {
   kind: 'kluis' | 'relay';
   /** ws:// base URL */
   base: string;
+  /** Cluster: every node's ws:// base; each device sticks to one (by account id). */
+  bases?: string[];
 }
 
 export function makeTarget(spec: TargetSpec): Target {
   if (spec.kind === 'kluis') {
-    return { name: 'kluis', socketUrl: () => `${spec.base}/v1/socket`, headers: (p: BenchPeer) => ({ authorization: p.authorization }) };
+    const bases = spec.bases?.length ? spec.bases : [spec.base];
+    const baseOf = (p: BenchPeer) => bases[parseInt(p.accountId.slice(0, 8), 16) % bases.length]!;
+    return { name: 'kluis', socketUrl: (p: BenchPeer) => `${baseOf(p)}/v1/socket`, headers: (p: BenchPeer) => ({ authorization: p.authorization }) };
   }
   return { name: 'relay', socketUrl: (p: BenchPeer) => `${spec.base}/?account=${p.accountId}`, headers: () => ({}) };
 }

@@ -179,6 +179,14 @@ describe('operator console in Chromium', () => {
     for (const action of ['brand.create', 'plan.create', 'codes.create', 'account.suspend', 'admin.create']) expect(audit).toContain(action);
     await shot(page, 'audit');
 
+    // Embedded mode is a cluster of one: this node, up, with the client that connected.
+    await go(page, 'Nodes');
+    const nodes = await page.getByTestId('nodes').textContent();
+    expect(nodes).toContain(server.url);
+    expect(await page.getByTestId('nodes').locator('.badge').allTextContents()).toEqual(['up']);
+    expect(await page.getByTestId('nodes-summary').textContent()).toMatch(/^1 of 1 nodes up in 1 region/);
+    await shot(page, 'nodes');
+
     await go(page, 'Dashboard');
     expect(await page.getByTestId('stats-by-brand').getByRole('row', { name: /acme/ }).textContent()).toMatch(/acme\s*0\s*0\s*1\s*0\s*1/);
 
@@ -195,6 +203,7 @@ describe('operator console in Chromium', () => {
     await signIn(other.page, server.url, brandToken);
     expect(await other.page.getByTestId('who').textContent()).toContain('brand admin of acme');
     expect(await other.page.getByRole('navigation').getByRole('link').allTextContents()).not.toContain('Admins');
+    expect(await other.page.getByRole('navigation').getByRole('link').allTextContents()).not.toContain('Nodes');
     expect(await other.page.getByTestId('stats-by-brand').textContent()).not.toContain('default');
     await go(other.page, 'Brands');
     expect(await other.page.getByRole('button', { name: 'Create brand' }).count()).toBe(0);

@@ -50,6 +50,23 @@ describe('NatsBus across a 3-node NATS cluster', () => {
     expect(onA.every((e) => e.type === 'envelopes')).toBe(true);
   });
 
+  it('carries online-only envelopes whole (they are in no database), and only to the node holding the socket', async () => {
+    const a = await bus(0);
+    const b = await bus(1);
+    const seen: DeviceEvent[] = [];
+    b.subscribe('acc.5', (e) => seen.push(e));
+    const online: DeviceEvent = {
+      type: 'online',
+      envelopes: [{ guid: 'g-online', type: 2, sourceAccount: 'acc', sourceDevice: 1, timestamp: 1, serverTimestamp: 2, contentBase64: 'dHlwaW5n' }],
+    };
+    await waitUntil('the online envelope arrives', async () => {
+      a.publish('acc.5', online);
+      await new Promise((r) => setTimeout(r, 30));
+      return seen.length > 0;
+    });
+    expect(seen[0]).toEqual(online);
+  });
+
   it('carries connected / removed events so an older socket elsewhere closes', async () => {
     const a = await bus(1);
     const b = await bus(2);

@@ -87,8 +87,8 @@ export class Harness {
     return { url: url!, dataDir, port, process: proc, operatorToken: token, mintInvites: (n = 1) => mint(url!, token, n) };
   }
 
-  spawnCli(args: string[], env: NodeJS.ProcessEnv, input?: string): CliProcess {
-    const proc = new CliProcess(args, env, input);
+  spawnCli(args: string[], env: NodeJS.ProcessEnv, input?: string, bin?: string): CliProcess {
+    const proc = new CliProcess(args, env, input, bin);
     this.disposers.push(async () => {
       proc.kill('SIGKILL');
       await proc.wait(10_000).catch(() => {});
@@ -113,6 +113,11 @@ export class Harness {
     const [invite] = await server.mintInvites(1);
     await client.register({ serverUrl: server.url, inviteCode: invite!, username });
     return client;
+  }
+
+  /** Runs `fn` on dispose (before anything registered earlier). */
+  onDispose(fn: () => unknown): void {
+    this.disposers.push(fn as () => Promise<void>);
   }
 
   async dispose(): Promise<void> {

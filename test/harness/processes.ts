@@ -32,8 +32,9 @@ export class CliProcess {
   stderr = '';
   private readonly exited: Promise<CliResult>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv, input?: string) {
-    this.child = spawn(process.execPath, [KLUIS_BIN, ...args], {
+  /** `bin`: another entry script (e.g. harness/kluis-node.mjs, the server command alone). */
+  constructor(args: string[], env: NodeJS.ProcessEnv, input?: string, bin: string = KLUIS_BIN) {
+    this.child = spawn(process.execPath, [bin, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -8,6 +8,7 @@ import { renderBrands } from './screens/brands.js';
 import { renderCodes } from './screens/codes.js';
 import { renderDashboard } from './screens/dashboard.js';
 import { renderPlans } from './screens/plans.js';
+import { renderNodes } from './screens/nodes.js';
 
 type Screen = (ctx: ConsoleContext, main: HTMLElement) => Promise<void>;
 
@@ -21,6 +22,8 @@ const screens: Array<{ id: string; render: Screen; operatorOnly?: boolean }> = [
   // Admin tokens are the operator's alone; a brand admin never sees the screen.
   { id: 'admins', render: renderAdmins, operatorOnly: true },
   { id: 'audit', render: renderAudit },
+  // Nodes span every brand: the operator's alone.
+  { id: 'nodes', render: renderNodes, operatorOnly: true },
 ];
 
 export function languageSwitch(onChange: () => void): HTMLElement {

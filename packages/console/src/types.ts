@@ -4,3 +4,4 @@ export type { BrandView, BrandList, PlanView, PlanList } from '../../protocol/sr
 export type { CodeView, CodeList, CreateCodesResponse, CodeStatus, CodeType } from '../../protocol/src/admin-codes.js';
 export type { AccountView, AccountList, AccountState } from '../../protocol/src/admin-accounts.js';
 export type { AdminMe, AdminStats, AdminView, AdminList, CreateAdminResponse, AuditEntry, AuditList } from '../../protocol/src/admin-tokens.js';
+export type { AdminNodeList, NodeView } from '../../protocol/src/nodes.js';

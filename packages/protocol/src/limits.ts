@@ -14,3 +14,10 @@ export const USERNAME_MIN = 3;
 export const USERNAME_MAX = 32;
 export const USERNAME_PATTERN = '^[a-z0-9_.]{3,32}$';
 export const PRIMARY_DEVICE_ID = 1;
+/** Accounts one multi-recipient send (PUT /v1/messages) may name: the largest group. */
+export const MAX_GROUP_MEMBERS = 1000;
+/**
+ * Largest WebSocket frame the server accepts. A multi-recipient send above it goes over
+ * HTTP instead (its body limit is larger), so the per-socket buffer stays small.
+ */
+export const MAX_SOCKET_FRAME_BYTES = 1024 * 1024;

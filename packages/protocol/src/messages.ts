@@ -12,7 +12,7 @@ export const EnvelopeType = {
 } as const;
 export type EnvelopeType = (typeof EnvelopeType)[keyof typeof EnvelopeType];
 
-const EnvelopeTypeSchema = Type.Union(Object.values(EnvelopeType).map((t) => Type.Literal(t)));
+export const EnvelopeTypeSchema = Type.Union(Object.values(EnvelopeType).map((t) => Type.Literal(t)));
 
 export const OutgoingMessage = Type.Object(
   {
@@ -29,12 +29,15 @@ export type OutgoingMessage = Static<typeof OutgoingMessage>;
  * PUT /v1/messages/:accountId, or a 'send' frame on the socket. One ciphertext per
  * destination device; to one's own account it is a sync copy and excludes the sender.
  * `resend` answers a decryption-error request: the listed devices may be a subset.
+ * `online` (typing indicators and the like): never stored, pushed only to devices
+ * connected at that moment, silently dropped for the others.
  */
 export const SendRequest = Type.Object(
   {
     timestamp: Timestamp,
     messages: Type.Array(OutgoingMessage, { minItems: 1, maxItems: MAX_DEVICES_PER_ACCOUNT }),
     resend: Type.Optional(Type.Boolean()),
+    online: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

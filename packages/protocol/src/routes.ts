@@ -17,12 +17,20 @@ export const Routes = {
   linkFetch: 'POST /v1/link/fetch',
   linkComplete: 'POST /v1/link/complete',
   sendMessage: 'PUT /v1/messages/:accountId',
+  sendMulti: 'PUT /v1/messages',
   socket: 'GET /v1/socket',
   createInvites: 'POST /admin/invites',
   // Subscriber side of subscriptions (device credentials).
   getSubscription: 'GET /v1/subscription',
   renewSubscription: 'POST /v1/subscription/renew',
   createMemberInvite: 'POST /v1/invites',
+  // Attachments: opaque encrypted blobs (device credentials).
+  createAttachment: 'POST /v1/attachments',
+  uploadAttachment: 'PUT /v1/attachments/:id',
+  attachmentStatus: 'GET /v1/attachments/:id/status',
+  downloadAttachment: 'GET /v1/attachments/:id',
+  expectAttachmentDownloads: 'POST /v1/attachments/:id/expect',
+  releaseAttachment: 'POST /v1/attachments/:id/release',
   // Operator API (Bearer admin token); documented at /admin/openapi.json.
   adminOpenApi: 'GET /admin/openapi.json',
   adminMe: 'GET /admin/me',
@@ -49,6 +57,12 @@ export const Routes = {
   createAdmin: 'POST /admin/admins',
   revokeAdmin: 'POST /admin/admins/:adminId/revoke',
   listAudit: 'GET /admin/audit',
+  // Cluster (issue 5): the bootstrap list for clients, and the operator's view of nodes.
+  listNodes: 'GET /v1/nodes',
+  adminNodes: 'GET /admin/nodes',
+  // Encrypted profiles (device credentials): opaque to the server.
+  setProfile: 'PUT /v1/profile',
+  getProfile: 'GET /v1/profile/:accountId',
 } as const;
 export type RouteName = keyof typeof Routes;
 

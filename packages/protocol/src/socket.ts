@@ -3,6 +3,7 @@ import { Uuid } from './common.js';
 import { ErrorBody } from './errors.js';
 import { MAX_ACKS_PER_FRAME } from './limits.js';
 import { Envelope, SendRequest } from './messages.js';
+import { MultiSendRequest } from './multi-send.js';
 
 /*
  * One WebSocket per device at GET /v1/socket (same Basic credentials as HTTP). Frames
@@ -19,6 +20,8 @@ export const SocketCloseCode = {
   AccountSuspended: 4003,
   /** The server is shutting down; reconnect (possibly elsewhere). */
   GoingAway: 1001,
+  /** This node is draining (SIGTERM): reconnect now, to another node of the cluster. */
+  NodeDraining: 4010,
   /** The client kept sending invalid frames. */
   PolicyViolation: 1008,
 } as const;
@@ -36,10 +39,20 @@ export const SendFrame = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A multi-recipient send (PUT /v1/messages) over the socket; answered by a 'response' frame. */
+export const SendMultiFrame = Type.Object(
+  {
+    type: Type.Literal('send-multi'),
+    id: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    body: MultiSendRequest,
+  },
+  { additionalProperties: false },
+);
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
-export const ClientFrame = Type.Union([AckFrame, SendFrame, PingFrame]);
+export const ClientFrame = Type.Union([AckFrame, SendFrame, SendMultiFrame, PingFrame]);
 export type ClientFrame = Static<typeof ClientFrame>;
 export type SendFrame = Static<typeof SendFrame>;
+export type SendMultiFrame = Static<typeof SendMultiFrame>;
 
 export const EnvelopeFrame = Type.Object({ type: Type.Literal('envelope'), envelope: Envelope });
 export const QueueEmptyFrame = Type.Object({ type: Type.Literal('queue-empty') });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { PublicKey } from '@signalapp/libsignal-client';
-import { normalizeUsername, PRIMARY_DEVICE_ID, type DeviceListResponse, type SendRequest, type SubscriptionInfo } from '@kluis/protocol';
+import { normalizeUsername, PRIMARY_DEVICE_ID, type DeviceListResponse, type MultiSendRequest, type SendRequest, type SubscriptionInfo } from '@kluis/protocol';
 import { loadAccount, saveAccount, type AccountState } from './account.js';
-import { encodeContent } from './content.js';
+import { Conversations, type FileInput } from './conversations/conversations.js';
+import type { Settings } from './conversations/messenger.js';
 import type { Ctx } from './context.js';
 import { openDeviceName } from './device-name.js';
 import { TypedEmitter } from './emitter.js';
@@ -11,18 +12,21 @@ import { AlreadyRegisteredError, IdentityChangedError, KluisError, NetworkError,
 import { KeyedMutex } from './mutex.js';
 import { approveLink, createLinkCode, link, type LinkHost } from './linking.js';
 import { KeyManager } from './prekeys.js';
-import { asError, Receiver, toStored } from './receiver.js';
+import { asError, Receiver } from './receiver.js';
 import { register, reregister } from './registration.js';
 import { safetyNumber } from './safety-number.js';
 import { Sender } from './sender.js';
 import { Adapters } from './store/adapters.js';
+import { ConversationStore } from './store/conversation-store.js';
 import { DataStore } from './store/data-store.js';
 import { ensureProfileDir, openDatabase, type Db } from './store/db.js';
 import { ProtocolStore, type Zone } from './store/protocol-store.js';
 import { HttpApi, type RawResponse } from './transport/http.js';
 import { subscriptionWarning } from './subscription.js';
 import { DeviceSocket, socketUrl } from './transport/socket.js';
-import type { ClientEvents, DeviceInfo, OpenOptions, StoredMessage } from './types.js';
+import { failoverFetch, fetchNodeList, ServerList } from './transport/server-list.js';
+import type { PublicNode } from '@kluis/protocol';
+import type { ClientEvents, ConversationInfo, DeviceInfo, GroupInfo, OpenOptions, StoredMessage } from './types.js';
 
 /** Longest text accepted by send(): leaves room for padding, encryption and base64 within the 96 KiB limit. */
 export const MAX_TEXT_BYTES = 64 * 1024;
@@ -34,6 +38,8 @@ export const MAX_TEXT_BYTES = 64 * 1024;
 export class Client extends TypedEmitter<ClientEvents> {
   private state: AccountState | undefined;
   private http: HttpApi | undefined;
+  /** Cluster mode: the nodes this client may use, preferred first (transport/server-list.ts). */
+  private servers: ServerList | undefined;
   private socket: DeviceSocket | undefined;
   private closed = false;
   private lastTimestamp = 0;
@@ -41,6 +47,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly store: ProtocolStore;
   private readonly data: DataStore;
+  private readonly conv: ConversationStore;
+  private readonly convo: Conversations;
   private readonly keys: KeyManager;
   private readonly locks = new KeyedMutex();
   private readonly sender: Sender;
@@ -58,12 +66,14 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.now = opts.clock ?? Date.now;
     this.store = new ProtocolStore(db, this.now);
     this.data = new DataStore(db, this.now);
+    this.conv = new ConversationStore(db, this.now);
     this.keys = new KeyManager(this.store, this.data, this.now);
     this.state = loadAccount(this.data);
     const self = this;
     this.ctx = {
       store: this.store,
       data: this.data,
+      conv: this.conv,
       keys: this.keys,
       locks: this.locks,
       now: this.now,
@@ -71,6 +81,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       api: () => this.api(),
       adapters: (zone?: Zone) => this.adapters(zone),
       transmit: (accountId, req) => this.transmit(accountId, req),
+      transmitMulti: (req) => this.transmitMulti(req),
       emit: (event, ...args) => self.safeEmit(event, ...args),
       background: (what, task) => this.background(what, task),
       ownDevices: () => this.data.get<number[]>('ownDevices') ?? (this.state ? [this.state.deviceId] : []),
@@ -83,6 +94,7 @@ export class Client extends TypedEmitter<ClientEvents> {
           saveAccount(this.data, account);
           this.state = account;
           this.http = undefined;
+          this.servers = undefined;
           this.ctx.setOwnDevices(ownDevices);
         }),
       assertOpen: () => this.assertOpen(),
@@ -90,7 +102,14 @@ export class Client extends TypedEmitter<ClientEvents> {
       refreshOwnDevices: () => this.refreshOwnDevices(),
     };
     this.sender = new Sender(this.ctx);
-    this.receiver = new Receiver(this.ctx, this.sender, opts.hooks ?? {}, (guid) => this.socket?.ack(guid));
+    this.convo = new Conversations(this.ctx, this.sender, {
+      profileDir,
+      ...(opts.gapWindowMs !== undefined ? { gapWindowMs: opts.gapWindowMs } : {}),
+      ...(opts.autoDownloadBytes !== undefined ? { autoDownloadBytes: opts.autoDownloadBytes } : {}),
+      resolveUsername: (u) => this.resolveUsername(u),
+      nextTimestamp: () => this.nextTimestamp(),
+    });
+    this.receiver = new Receiver(this.ctx, this.sender, opts.hooks ?? {}, (guid) => this.socket?.ack(guid), this.convo.applier);
   }
 
   /** Opens (or creates) the profile at profileDir/kluis.db. A wrong passphrase throws WrongPassphraseError. */
@@ -149,7 +168,13 @@ export class Client extends TypedEmitter<ClientEvents> {
     code: string,
     o: { confirm: (verification: string) => boolean | Promise<boolean>; timeoutMs?: number },
   ): Promise<{ deviceId: number }> {
-    return approveLink(this.enrolment, code, o);
+    const r = await approveLink(this.enrolment, code, o);
+    // The new device learns our profile key, settings and groups from us.
+    this.background('sync to new device', async () => {
+      await this.refreshOwnDevices();
+      await this.convo.messenger.syncEverything();
+    });
+    return r;
   }
 
   /** New device: requests a link with `code`, waits for the primary, and becomes a linked device. */
@@ -173,9 +198,12 @@ export class Client extends TypedEmitter<ClientEvents> {
     if (this.socket?.isRunning) return;
     const socket = new DeviceSocket(
       {
-        url: () => socketUrl(me.serverUrl),
+        url: () => socketUrl(this.serverList().pick()),
         authorization: () => this.api().authorization(),
         pingIntervalMs: this.opts.pingIntervalMs,
+        onUrlFailed: (url) => this.serverList().failed(url),
+        onUrlOpened: (url) => this.serverList().succeeded(url),
+        startAttempts: () => Math.min(this.serverList().size, 4),
       },
       {
         onEnvelope: (env) => this.receiver.enqueue(env),
@@ -187,6 +215,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         onState: (state) => {
           this.safeEmit('connection', { state });
           if (state === 'connected') {
+            if (this.opts.bootstrap !== false) this.background('node list', () => this.refreshNodes());
             this.background('device list', () => this.refreshOwnDevices());
             this.background('subscription', () => this.checkSubscription());
             this.receiver.flushResendRequests();
@@ -196,6 +225,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       },
     );
     this.socket = socket;
+    this.convo.start();
     await socket.start();
   }
 
@@ -205,6 +235,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     // Finish (and ack) what is being processed, then close the socket.
     this.socket?.pause();
     await this.receiver.idle();
+    this.convo.stop();
     await this.stopSocket();
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     this.closed = true;
@@ -244,69 +275,163 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   // ---------------------------------------------------------------- messaging
 
-  /** Encrypts and sends `text` to every device of `username`, then a sync copy to our other devices. */
-  async send(username: string, text: string): Promise<{ timestamp: number }> {
-    const me = this.requireAccount();
-    if (Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES)
+  /**
+   * Sends text and/or files to a conversation: a username, or a group's conversation id
+   * ("g:…"). The message is stored locally with the first encryption; `replyTo` quotes a
+   * stored message. Our other devices get a copy.
+   */
+  async send(conversation: string, text?: string, o: { replyTo?: string; files?: FileInput[] } = {}): Promise<StoredMessage> {
+    this.requireAccount();
+    if (text !== undefined && Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES)
       throw new KluisError('TOO_LARGE', `message text is over ${MAX_TEXT_BYTES} bytes`);
-    const peer = await this.resolveUsername(username);
-    if (peer.accountId === me.accountId) throw new KluisError('SELF_SEND', 'sending to yourself is not supported yet');
-    const identity = this.store.getIdentity(peer.accountId);
-    if (identity?.status === 'changed-pending') throw new IdentityChangedError(peer.username, peer.accountId);
-
-    const timestamp = this.nextTimestamp();
-    const content = encodeContent({ kind: 'text', text, timestamp, senderUsername: me.username });
-    const sync = encodeContent({
-      kind: 'sync-sent',
-      text,
-      timestamp,
-      senderUsername: me.username,
-      destination: peer.username,
-      destinationAccountId: peer.accountId,
-    });
-    const id = randomUUID();
-    // Stored in the same transaction as the session state of the first encryption.
-    const record = () => {
-      this.data.insertMessage(
-        {
-          id,
-          conversation: peer.username,
-          peerAccountId: peer.accountId,
-          direction: 'outgoing',
-          senderAccountId: me.accountId,
-          senderUsername: me.username,
-          senderDevice: me.deviceId,
-          timestamp,
-          serverTimestamp: null,
-          body: text,
-          sync: false,
-          status: 'sending',
-        },
-        null,
-      );
-      this.data.putSentContent(timestamp, peer.accountId, content);
-      this.data.putSentContent(timestamp, me.accountId, sync);
-    };
-    let serverTimestamp: number | undefined;
-    try {
-      serverTimestamp = await this.sender.sendToAccount(peer.accountId, content, timestamp, {
-        username: peer.username,
-        withCommit: record,
-      });
-    } catch (e) {
-      this.data.setMessageStatus(id, 'failed');
-      throw e;
-    }
-    this.data.setMessageStatus(id, 'sent', serverTimestamp);
-    await this.sender.sendToAccount(me.accountId, sync, timestamp, { username: me.username });
-    return { timestamp };
+    return this.convo.send(conversation, text, o);
   }
 
-  /** Local history, oldest first (the last `limit`, default 1000). `conversation` = peer username. */
+  /** Local history, oldest first (the last `limit`, default 1000): a username or group conversation id. */
   async messages(o: { conversation?: string; limit?: number } = {}): Promise<StoredMessage[]> {
     this.assertOpen();
-    const conversation = o.conversation === undefined ? undefined : normalizeUsername(o.conversation);
-    return this.data.listMessages({ conversation, limit: o.limit }).map(toStored);
+    return this.convo.messages(o);
+  }
+
+  /** Full-text search over local history (newest `limit` matches, oldest first). */
+  async search(text: string, o: { conversation?: string; limit?: number } = {}): Promise<StoredMessage[]> {
+    this.assertOpen();
+    return this.convo.search(text, o);
+  }
+
+  /** Earlier versions of an edited message, oldest first. */
+  async messageHistory(messageId: string): Promise<Array<{ editedAt: number; text: string }>> {
+    this.assertOpen();
+    return this.convo.history(messageId);
+  }
+
+  async conversations(): Promise<ConversationInfo[]> {
+    this.requireAccount();
+    return this.convo.list();
+  }
+
+  /** One reaction per person per message: a new one replaces ours; `remove` takes it back. */
+  async react(messageId: string, emoji: string, o: { remove?: boolean } = {}): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.react(messageId, emoji, o.remove ?? false);
+  }
+
+  /** Our own messages, within 24 hours; receivers keep the earlier text as history. */
+  async edit(messageId: string, text: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.edit(messageId, text);
+  }
+
+  /** Removes text and files of our own message on every recipient's devices (within 24 hours). */
+  async deleteForEveryone(messageId: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.deleteForEveryone(messageId);
+  }
+
+  async deleteForMe(messageId: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.deleteForMe(messageId);
+  }
+
+  /** Marks everything in a conversation read: read receipts (unless turned off), timers start. */
+  async markRead(conversation: string): Promise<number> {
+    this.requireAccount();
+    return this.convo.messenger.markRead(this.convo.conversationKey(conversation));
+  }
+
+  async typing(conversation: string, started = true): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.typing(conversation, started);
+  }
+
+  /** Disappearing messages: 0 (off) or 30 s to 4 weeks, for everyone in the conversation. */
+  async setTimer(conversation: string, seconds: number): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.setTimer(conversation, seconds);
+  }
+
+  /** Copies attachment `index` of a message to `destPath` (fetching and verifying it first). */
+  async saveAttachment(messageId: string, index: number, destPath: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.attachments.saveTo(messageId, index, destPath);
+  }
+
+  // ---------------------------------------------------------------- groups
+
+  /** Creates a group (we are its admin); returns its conversation id. */
+  async createGroup(title: string, members: string[]): Promise<string> {
+    this.requireAccount();
+    return this.convo.messenger.createGroup(title, members);
+  }
+
+  async groups(): Promise<GroupInfo[]> {
+    this.requireAccount();
+    return this.convo.book.list();
+  }
+
+  /** A group by conversation id, hex id or exact title. */
+  async group(nameOrId: string): Promise<GroupInfo | undefined> {
+    this.requireAccount();
+    return this.convo.findGroup(nameOrId);
+  }
+
+  async addMembers(conversation: string, usernames: string[]): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.addMembers(conversation, usernames);
+  }
+
+  async removeMembers(conversation: string, usernames: string[]): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.removeMembers(conversation, usernames);
+  }
+
+  async promote(conversation: string, username: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.promote(conversation, username);
+  }
+
+  async renameGroup(conversation: string, title: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.renameGroup(conversation, title);
+  }
+
+  async leaveGroup(conversation: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.leaveGroup(conversation);
+  }
+
+  // ---------------------------------------------------------------- profile and settings
+
+  /** Our display name and avatar, encrypted with our profile key (the server stores ciphertext). */
+  async setProfile(p: { name: string; avatar?: Uint8Array<ArrayBuffer> }): Promise<void> {
+    this.requireAccount();
+    await this.convo.setProfile(p);
+  }
+
+  /** A contact's profile (name, avatar) if they shared their profile key with us. */
+  async profile(username: string): Promise<{ name?: string; avatar?: Uint8Array } | undefined> {
+    this.requireAccount();
+    return this.convo.profile(username);
+  }
+
+  async block(username: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.block(username);
+  }
+
+  async unblock(username: string): Promise<void> {
+    this.requireAccount();
+    await this.convo.unblock(username);
+  }
+
+  async settings(): Promise<Settings> {
+    this.assertOpen();
+    return this.convo.settings();
+  }
+
+  async setSettings(patch: Partial<Settings>): Promise<Settings> {
+    this.requireAccount();
+    return this.convo.messenger.setSettings(patch);
   }
 
   // ---------------------------------------------------------------- identity
@@ -386,10 +511,34 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   private api(): HttpApi {
     const me = this.requireAccount();
-    this.http ??= new HttpApi(me.serverUrl, () =>
-      this.state ? { accountId: this.state.accountId, deviceId: this.state.deviceId, password: this.state.password } : undefined,
+    this.http ??= new HttpApi(
+      me.serverUrl,
+      () => (this.state ? { accountId: this.state.accountId, deviceId: this.state.deviceId, password: this.state.password } : undefined),
+      // Requests go to the list's current node and fail over to the next when it is unreachable.
+      { fetch: failoverFetch(this.serverList()) },
     );
     return this.http;
+  }
+
+  /** The account's home URL, the app's extra URLs and the nodes last learned from the server. */
+  private serverList(): ServerList {
+    const me = this.requireAccount();
+    this.servers ??= new ServerList({
+      home: me.serverUrl,
+      extra: this.opts.serverUrls,
+      known: this.data.get<PublicNode[]>('serverNodes') ?? [],
+      region: this.opts.region,
+    });
+    return this.servers;
+  }
+
+  /** Best effort: a server without GET /v1/nodes (or unreachable) leaves the list as it is. */
+  private async refreshNodes(): Promise<void> {
+    const list = this.serverList();
+    const nodes = await fetchNodeList(list.pick());
+    if (!nodes || this.closed) return;
+    list.update(nodes);
+    this.data.set('serverNodes', nodes);
   }
 
   private adapters(zone?: Zone): Adapters {
@@ -407,6 +556,18 @@ export class Client extends TypedEmitter<ClientEvents> {
       }
     }
     return this.api().sendMessage(accountId, req);
+  }
+
+  private async transmitMulti(req: MultiSendRequest): Promise<RawResponse> {
+    if (this.socket?.isOpen) {
+      try {
+        return await this.socket.requestMulti(req);
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e;
+        // Dropped mid-request, or too large for a frame: HTTP (receivers dedupe by timestamp).
+      }
+    }
+    return this.api().sendMulti(req);
   }
 
   private async stopSocket(): Promise<void> {
@@ -483,7 +644,23 @@ export class Client extends TypedEmitter<ClientEvents> {
   }
 
   /** For tests: the stores behind this client. */
-  get _internals(): { store: ProtocolStore; data: DataStore; receiver: Receiver; sender: Sender } {
-    return { store: this.store, data: this.data, receiver: this.receiver, sender: this.sender };
+  get _internals(): {
+    store: ProtocolStore;
+    data: DataStore;
+    conv: ConversationStore;
+    convo: Conversations;
+    receiver: Receiver;
+    sender: Sender;
+    adapters: () => Adapters;
+  } {
+    return {
+      store: this.store,
+      data: this.data,
+      conv: this.conv,
+      convo: this.convo,
+      receiver: this.receiver,
+      sender: this.sender,
+      adapters: () => this.adapters(),
+    };
   }
 }

@@ -1,8 +1,9 @@
-import type { SendRequest } from '@kluis/protocol';
+import type { MultiSendRequest, SendRequest } from '@kluis/protocol';
 import type { AccountState } from './account.js';
 import type { KeyedMutex } from './mutex.js';
 import type { KeyManager } from './prekeys.js';
 import type { Adapters } from './store/adapters.js';
+import type { ConversationStore } from './store/conversation-store.js';
 import type { DataStore } from './store/data-store.js';
 import type { ProtocolStore, Zone } from './store/protocol-store.js';
 import type { HttpApi, RawResponse } from './transport/http.js';
@@ -12,6 +13,7 @@ import type { ClientEvents } from './types.js';
 export interface Ctx {
   readonly store: ProtocolStore;
   readonly data: DataStore;
+  readonly conv: ConversationStore;
   readonly keys: KeyManager;
   /** Serializes every libsignal operation per remote account id. */
   readonly locks: KeyedMutex;
@@ -21,6 +23,8 @@ export interface Ctx {
   adapters(zone?: Zone): Adapters;
   /** A send over the socket when it is open, else over HTTP. */
   transmit(accountId: string, req: SendRequest): Promise<RawResponse>;
+  /** A multi-recipient send (PUT /v1/messages) over the socket when it is open and the frame fits, else over HTTP. */
+  transmitMulti(req: MultiSendRequest): Promise<RawResponse>;
   emit<K extends keyof ClientEvents>(event: K, ...args: ClientEvents[K]): void;
   /** Tracks a background task so close() can wait for it; failures are reported as 'error'. */
   background(what: string, task: () => Promise<unknown>): void;

@@ -14,3 +14,6 @@ export {
 export { TypedEmitter } from './emitter.js';
 export type { Envelope } from '@kluis/protocol';
 export { subscriptionWarning } from './subscription.js';
+export * from './profiles/index.js';
+export * from './attachments/index.js';
+export { HttpApi } from './transport/http.js';

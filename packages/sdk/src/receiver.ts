@@ -7,40 +7,29 @@ import {
   PreKeySignalMessage,
   ProtocolAddress,
   SessionRecord,
+  SenderKeyDistributionMessage,
   SignalMessage,
+  groupDecrypt,
+  processSenderKeyDistributionMessage,
   signalDecrypt,
   signalDecryptPreKey,
 } from '@signalapp/libsignal-client';
-import { EnvelopeType, type Envelope } from '@kluis/protocol';
-import { decodeContent, type Content } from './content.js';
+import { decodeContent, EnvelopeType, type Content, type Envelope } from '@kluis/protocol';
 import type { Ctx } from './context.js';
+import { Effects, type IncomingApplier } from './conversations/incoming.js';
+import { toStored } from './conversations/stored.js';
 import { KluisError, ServerError } from './errors.js';
 import { b64, unb64 } from './keys.js';
 import { SerialQueue } from './mutex.js';
 import type { Sender } from './sender.js';
-import type { DecryptionErrorRow, MessageRow } from './store/data-store.js';
-import type { ClientHooks, StoredMessage } from './types.js';
+import type { DecryptionErrorRow } from './store/data-store.js';
+import type { ClientHooks } from './types.js';
 
 /** A sent message is resent at most this often in answer to resend requests. */
 export const MAX_RESENDS = 3;
 
-export function toStored(m: MessageRow): StoredMessage {
-  const s: StoredMessage = {
-    id: m.id,
-    conversation: m.conversation,
-    direction: m.direction,
-    from: { accountId: m.senderAccountId, username: m.senderUsername, deviceId: m.senderDevice },
-    timestamp: m.timestamp,
-    text: m.body,
-  };
-  if (m.serverTimestamp !== null) s.serverTimestamp = m.serverTimestamp;
-  if (m.sync) s.sync = true;
-  if (m.status) s.status = m.status;
-  return s;
-}
-
 type Outcome =
-  | { kind: 'stored'; message?: MessageRow; changed: string[] }
+  | { kind: 'stored'; effects: Effects; changed: string[] }
   | { kind: 'duplicate' }
   | { kind: 'failed'; error: unknown; registrationId: number | null };
 
@@ -59,6 +48,7 @@ export class Receiver {
     private readonly sender: Sender,
     private readonly hooks: ClientHooks,
     private readonly ack: (guid: string) => void,
+    private readonly applier: IncomingApplier,
   ) {}
 
   enqueue(envelope: Envelope): void {
@@ -82,6 +72,7 @@ export class Receiver {
     switch (env.type) {
       case EnvelopeType.Whisper:
       case EnvelopeType.PreKey:
+      case EnvelopeType.SenderKey:
         return this.processCiphertext(env);
       case EnvelopeType.Plaintext:
         return this.processPlaintext(env);
@@ -114,19 +105,21 @@ export class Receiver {
       const ad = this.ctx.adapters(zone);
       let plaintext: Uint8Array;
       try {
-        plaintext =
-          env.type === EnvelopeType.PreKey
-            ? await signalDecryptPreKey(
-                PreKeySignalMessage.deserialize(bytes),
-                remote,
-                local,
-                ad.sessions,
-                ad.identity,
-                ad.preKeys,
-                ad.signedPreKeys,
-                ad.kyberPreKeys,
-              )
-            : await signalDecrypt(SignalMessage.deserialize(bytes), remote, local, ad.sessions, ad.identity);
+        if (env.type === EnvelopeType.SenderKey) plaintext = await groupDecrypt(remote, ad.senderKeys, bytes);
+        else
+          plaintext =
+            env.type === EnvelopeType.PreKey
+              ? await signalDecryptPreKey(
+                  PreKeySignalMessage.deserialize(bytes),
+                  remote,
+                  local,
+                  ad.sessions,
+                  ad.identity,
+                  ad.preKeys,
+                  ad.signedPreKeys,
+                  ad.kyberPreKeys,
+                )
+              : await signalDecrypt(SignalMessage.deserialize(bytes), remote, local, ad.sessions, ad.identity);
       } catch (error) {
         store.discard(zone);
         if (error instanceof LibSignalErrorBase && error.code === SignalErrorCode.DuplicatedMessage) return { kind: 'duplicate' };
@@ -137,59 +130,45 @@ export class Receiver {
       let contentError: unknown;
       try {
         content = decodeContent(plaintext);
+        // Sender keys travel over 1:1 sessions only; one inside a group message is ignored.
+        if (content.senderKeyDistribution && env.type !== EnvelopeType.SenderKey)
+          await processSenderKeyDistributionMessage(
+            remote,
+            SenderKeyDistributionMessage.deserialize(content.senderKeyDistribution as Uint8Array<ArrayBuffer>),
+            ad.senderKeys,
+          );
       } catch (e) {
         contentError = e;
+        content = undefined;
       }
-      let message: MessageRow | undefined;
-      let dedupeKey: string | null = null;
+      let senderUsername = me.username;
       let contact: { accountId: string; username: string } | undefined;
-      if (content) {
-        dedupeKey = `${src}.${dev}.${content.timestamp}.${content.kind}`;
-        if (content.kind === 'text' && src !== me.accountId) {
-          const sender = await this.resolveSender(src, content.senderUsername);
-          if (sender.verified) contact = { accountId: src, username: sender.username };
-          message = {
-            id: env.guid,
-            conversation: sender.username,
-            peerAccountId: src,
-            direction: 'incoming',
-            senderAccountId: src,
-            senderUsername: sender.username,
-            senderDevice: dev,
-            timestamp: content.timestamp,
-            serverTimestamp: env.serverTimestamp,
-            body: content.text,
-            sync: false,
-            status: null,
-          };
-        } else if (content.kind === 'sync-sent' && src === me.accountId) {
-          contact = { accountId: content.destinationAccountId, username: content.destination };
-          message = {
-            id: env.guid,
-            conversation: content.destination,
-            peerAccountId: content.destinationAccountId,
-            direction: 'outgoing',
-            senderAccountId: me.accountId,
-            senderUsername: me.username,
-            senderDevice: dev,
-            timestamp: content.timestamp,
-            serverTimestamp: env.serverTimestamp,
-            body: content.text,
-            sync: true,
-            status: null,
-          };
-        }
+      if (content && src !== me.accountId) {
+        const sender = await this.resolveSender(src, claimedUsername(content));
+        senderUsername = sender.username;
+        if (sender.verified) contact = { accountId: src, username: sender.username };
       }
 
       await this.hooks.beforeCommit?.(env);
-      let inserted = false;
+      let effects = new Effects();
       store.commit(zone, () => {
         data.markProcessed(env.guid);
-        if (contact && contact.accountId !== me.accountId) data.putContact(contact.accountId, contact.username);
-        if (message) inserted = data.insertMessage(message, dedupeKey);
+        if (contact) data.putContact(contact.accountId, contact.username);
+        if (content)
+          effects = this.applier.apply(
+            {
+              guid: env.guid,
+              serverTimestamp: env.serverTimestamp,
+              src,
+              dev,
+              senderUsername,
+              viaSenderKey: env.type === EnvelopeType.SenderKey,
+            },
+            content,
+          );
       });
       if (contentError) this.ctx.emit('error', asError(contentError));
-      return { kind: 'stored', message: inserted ? message : undefined, changed: ad.identity.changed.map((c) => c.accountId) };
+      return { kind: 'stored', effects, changed: ad.identity.changed.map((c) => c.accountId) };
     });
 
     if (outcome.kind === 'duplicate') {
@@ -221,8 +200,26 @@ export class Receiver {
     }
     for (const accountId of new Set(outcome.changed))
       this.ctx.emit('identity-changed', { username: data.usernameOf(accountId) ?? accountId, accountId });
-    if (outcome.message) this.ctx.emit('message', toStored(outcome.message));
     this.ack(env.guid);
+    this.emitEffects(outcome.effects);
+  }
+
+  private emitEffects(fx: Effects): void {
+    const { data, conv } = this.ctx;
+    const name = (a: string) => data.usernameOf(a);
+    for (const m of fx.created) this.ctx.emit('message', toStored(m, conv, name));
+    for (const id of fx.updated) {
+      const m = data.getMessage(id);
+      if (m) this.ctx.emit('message-updated', toStored(m, conv, name));
+    }
+    for (const r of fx.removed) this.ctx.emit('message-removed', r);
+    for (const fn of fx.later) {
+      try {
+        fn();
+      } catch (e) {
+        this.ctx.emit('error', asError(e));
+      }
+    }
   }
 
   /** Type 8: a DecryptionErrorMessage asking us to resend one of our messages. */
@@ -250,9 +247,11 @@ export class Receiver {
     const { store, data } = this.ctx;
     const address = ProtocolAddress.new(accountId, deviceId).toString();
     await this.ctx.locks.run(accountId, () => store.deleteSession(address));
+    // A fresh session means that device lost our sender keys too: hand them out again.
+    this.ctx.conv.forgetSenderKeyShared(address);
     const sent = data.getSentContent(timestamp, accountId);
     if (!sent || sent.resends >= MAX_RESENDS) return;
-    data.bumpResends(timestamp, accountId);
+    data.bumpResends(timestamp, sent.accountId);
     await this.sender.sendToAccount(accountId, sent.content, timestamp, {
       onlyDevices: [deviceId],
       freshDevices: [deviceId],
@@ -323,6 +322,7 @@ export class Receiver {
   private async resolveSender(accountId: string, claimed: string): Promise<{ username: string; verified: boolean }> {
     const known = this.ctx.data.usernameOf(accountId);
     if (known) return { username: known, verified: true };
+    if (!claimed) return { username: accountId, verified: false };
     try {
       const r = await this.ctx.api().lookupUsername(claimed);
       if (r.accountId === accountId) return { username: r.username, verified: true };
@@ -332,6 +332,12 @@ export class Receiver {
       return { username: claimed, verified: false };
     }
   }
+}
+
+function claimedUsername(c: Content): string {
+  if (c.body.case === 'data') return c.body.value.senderUsername;
+  if (c.body.case === 'edit') return c.body.value.data?.senderUsername ?? '';
+  return '';
 }
 
 export function asError(e: unknown): Error {

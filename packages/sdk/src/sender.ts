@@ -36,6 +36,8 @@ export interface SendOptions {
   freshDevices?: number[];
   /** Extra writes committed in the same transaction as the first encryption (runs at most once). */
   withCommit?: () => void;
+  /** Ephemeral (typing): only devices connected right now get it; never stored. */
+  online?: boolean;
 }
 
 export function bundleFor(identityKey: string, d: DeviceBundle): PreKeyBundle {
@@ -54,7 +56,36 @@ export function bundleFor(identityKey: string, d: DeviceBundle): PreKeyBundle {
   );
 }
 
-function usable(record: Bytes | undefined): boolean {
+/**
+ * One account's part of a send, carried across attempts: reconciliation (409/410) adds
+ * and removes devices and marks sessions to rebuild; encryptFor reads it.
+ */
+export interface AccountSendState {
+  own: boolean;
+  /** A resend to exactly these devices. */
+  only?: number[];
+  add: Set<number>;
+  remove: Set<number>;
+  /** Sessions to drop and rebuild from fresh bundles before encrypting. */
+  fresh: Set<number>;
+  username?: string;
+  /** Extra writes committed with the encryption's session state. */
+  extra: () => void;
+}
+
+export function accountSendState(own: boolean, o: { fresh?: number[]; only?: number[]; username?: string; extra?: () => void } = {}): AccountSendState {
+  return {
+    own,
+    only: o.only ? [...o.only] : undefined,
+    add: new Set(),
+    remove: new Set(),
+    fresh: new Set(o.fresh ?? []),
+    username: o.username,
+    extra: o.extra ?? (() => {}),
+  };
+}
+
+export function usable(record: Bytes | undefined): boolean {
   if (!record) return false;
   try {
     return SessionRecord.deserialize(record).hasCurrentState();
@@ -74,11 +105,6 @@ export class Sender {
   /** Returns the server timestamp, or undefined when there was no device to send to. */
   async sendToAccount(accountId: string, content: Bytes, timestamp: number, o: SendOptions = {}): Promise<number | undefined> {
     const me = this.ctx.me();
-    const own = accountId === me.accountId;
-    const add = new Set<number>();
-    const remove = new Set<number>();
-    const fresh = new Set<number>(o.freshDevices ?? []);
-    let only = o.onlyDevices ? [...o.onlyDevices] : undefined;
     let extra = o.withCommit;
     const once = () => {
       const fn = extra;
@@ -90,38 +116,21 @@ export class Sender {
         throw e;
       }
     };
+    const state = accountSendState(accountId === me.accountId, { fresh: o.freshDevices, only: o.onlyDevices, username: o.username, extra: once });
     try {
       for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
-        const req = await this.ctx.locks.run(accountId, () =>
-          this.encryptFor(accountId, content, timestamp, { own, only, add, remove, fresh, username: o.username, extra: once }),
-        );
+        const req = await this.ctx.locks.run(accountId, () => this.encryptFor(accountId, content, timestamp, state));
         if (!req) return undefined;
+        if (o.online) req.online = true;
         const res = await this.ctx.transmit(accountId, req);
         if (res.status >= 200 && res.status < 300) return expectShape(SendResponse, res.body, 'send').serverTimestamp;
         if (res.status === 409 && check(MismatchedDevicesBody, res.body)) {
-          for (const d of res.body.missingDevices) {
-            add.add(d);
-            remove.delete(d);
-            fresh.add(d);
-          }
-          for (const d of res.body.extraDevices) {
-            remove.add(d);
-            add.delete(d);
-          }
-          if (own) {
-            const set = new Set([...this.ctx.ownDevices(), ...res.body.missingDevices]);
-            for (const d of res.body.extraDevices) set.delete(d);
-            set.add(me.deviceId);
-            this.ctx.setOwnDevices([...set]);
-          }
-          if (only) {
-            only = only.filter((d) => !remove.has(d));
-            if (only.length === 0) return undefined;
-          }
+          this.applyMismatch(state, res.body.missingDevices, res.body.extraDevices);
+          if (state.only?.length === 0) return undefined;
           continue;
         }
         if (res.status === 410 && check(StaleDevicesBody, res.body)) {
-          for (const d of res.body.staleDevices) fresh.add(d);
+          applyStale(state, res.body.staleDevices);
           continue;
         }
         throw toServerError(res);
@@ -133,20 +142,34 @@ export class Sender {
     }
   }
 
-  private async encryptFor(
-    accountId: string,
-    content: Bytes,
-    timestamp: number,
-    s: {
-      own: boolean;
-      only?: number[];
-      add: Set<number>;
-      remove: Set<number>;
-      fresh: Set<number>;
-      username?: string;
-      extra: () => void;
-    },
-  ): Promise<SendRequest | undefined> {
+  /** A 409 for one account: the server's device list wins (and updates ours, for the own account). */
+  applyMismatch(s: AccountSendState, missing: readonly number[], extra: readonly number[]): void {
+    for (const d of missing) {
+      s.add.add(d);
+      s.remove.delete(d);
+      s.fresh.add(d);
+    }
+    for (const d of extra) {
+      s.remove.add(d);
+      s.add.delete(d);
+    }
+    if (s.own) {
+      const me = this.ctx.me();
+      const set = new Set([...this.ctx.ownDevices(), ...missing]);
+      for (const d of extra) set.delete(d);
+      set.add(me.deviceId);
+      this.ctx.setOwnDevices([...set]);
+    }
+    if (s.only) s.only = s.only.filter((d) => !s.remove.has(d));
+  }
+
+  /**
+   * One ciphertext per device of `accountId` (sessions from fetched bundles where missing),
+   * session state committed before it returns. Undefined when there is no device to send
+   * to. The caller holds `ctx.locks` for `accountId`. Shared by the single and the
+   * multi-recipient send.
+   */
+  async encryptFor(accountId: string, content: Bytes, timestamp: number, s: AccountSendState): Promise<SendRequest | undefined> {
     const { store } = this.ctx;
     const me = this.ctx.me();
     const addr = (d: number) => ProtocolAddress.new(accountId, d);
@@ -260,4 +283,9 @@ export class Sender {
     store.putIdentity({ ...row, status: 'changed-pending', pendingKey: key, verified: false, updatedAt: this.ctx.now() });
     this.ctx.emit('identity-changed', { username: username ?? this.ctx.data.usernameOf(accountId) ?? accountId, accountId });
   }
+}
+
+/** A 410 for one account: rebuild the sessions with these devices. */
+export function applyStale(s: AccountSendState, stale: readonly number[]): void {
+  for (const d of stale) s.fresh.add(d);
 }

@@ -15,6 +15,55 @@ export interface StoredMessage {
   sync?: boolean;
   /** Outgoing messages sent from this device: whether the server acknowledged them. */
   status?: 'sending' | 'sent' | 'failed';
+  /** 'text' (also with attachments), 'group-update' and 'timer' events, 'missing' markers. */
+  kind: 'text' | 'group-update' | 'timer' | 'missing';
+  /** Group conversations: the group's id (hex). */
+  groupId?: string;
+  attachments?: StoredAttachment[];
+  quote?: { id: number; authorAccountId: string; text: string };
+  reactions?: Array<{ accountId: string; username?: string; emoji: string }>;
+  /** Outgoing: who confirmed delivery / reading (account ids). */
+  receipts?: { delivered: string[]; read: string[] };
+  /** When the text was last edited (the earlier versions: messageHistory()). */
+  editedAt?: number;
+  /** Deleted for everyone (or disappeared): the text and files are gone. */
+  deleted?: boolean;
+  /** Disappearing timer in seconds, and when it runs out (set once read). */
+  expireTimer?: number;
+  expiresAt?: number;
+  readAt?: number;
+}
+
+export interface StoredAttachment {
+  index: number;
+  contentType: string;
+  size: number;
+  fileName?: string;
+  width?: number;
+  height?: number;
+  durationMs?: number;
+  voiceNote?: boolean;
+  /** 'pending' until fetched and verified; 'failed' when the blob was refused or gone. */
+  state: 'pending' | 'downloaded' | 'failed';
+}
+
+export interface ConversationInfo {
+  id: string;
+  kind: 'direct' | 'group';
+  /** Username (direct) or group title. */
+  title: string;
+  unread: number;
+  expireTimer: number;
+  last?: StoredMessage;
+}
+
+export interface GroupInfo {
+  id: string;
+  conversation: string;
+  title: string;
+  version: number;
+  expireTimer: number;
+  members: Array<{ accountId: string; username: string; admin: boolean }>;
 }
 
 export interface DeviceInfo {
@@ -32,6 +81,14 @@ export type ConnectionState = 'connected' | 'disconnected' | 'replaced' | 'remov
 
 export interface ClientEvents {
   message: [StoredMessage];
+  /** An edit, delete, reaction, receipt, download or expiry changed a stored message. */
+  'message-updated': [StoredMessage];
+  /** A message disappeared or was deleted locally (the row is gone). */
+  'message-removed': [{ id: string; conversation: string }];
+  typing: [{ conversation: string; accountId: string; username: string; started: boolean }];
+  'group-updated': [GroupInfo];
+  /** A gap stayed open: `count` messages from a sender did not arrive (a resend was asked). */
+  'messages-missing': [{ conversation: string; accountId: string; count: number }];
   'identity-changed': [{ username: string; accountId: string }];
   'queue-empty': [];
   connection: [{ state: ConnectionState }];
@@ -55,4 +112,14 @@ export interface OpenOptions {
   pingIntervalMs?: number;
   /** How often link flows poll the server (default 500 ms). */
   pollIntervalMs?: number;
+  /** How long a gap in a sender's message counters may stay open before it is reported (default 30 s). */
+  gapWindowMs?: number;
+  /** Attachments up to this size are fetched as soon as their message arrives (default 100 MiB). */
+  autoDownloadBytes?: number;
+  /** More nodes of the same service (cluster mode), beside the URL the account registered with. */
+  serverUrls?: string[];
+  /** This client's region (e.g. 'eu-nl'): nodes there are tried first. */
+  region?: string;
+  /** Learn the live nodes from GET /v1/nodes on each connect (default true). */
+  bootstrap?: boolean;
 }

@@ -32,6 +32,18 @@ export interface ServerConfig {
   nodeName?: string;
   /** Where this node runs (e.g. 'eu-nl'), for clients that prefer their region. */
   region?: string;
+  /** Attachment blobs; '' = `<dataDir>/blobs`. In a cluster, a path every node shares. */
+  blobDir?: string;
+  /** Largest attachment (plaintext) a client may send; the padded blob may be up to 5% larger. */
+  maxAttachmentBytes?: number;
+  /** Attachments are deleted this long after upload, fetched or not. */
+  attachmentTtlMs?: number;
+  /** The URL clients reach this node at (the nodes list); '' = the listening address. */
+  publicUrl?: string;
+  /** How often this node writes its row in the nodes registry. */
+  heartbeatIntervalMs?: number;
+  /** SIGTERM: how long to wait for sockets to move and accepted sends to commit before exiting anyway. */
+  drainTimeoutMs?: number;
 }
 
 export type ResolvedServerConfig = Required<ServerConfig>;
@@ -50,6 +62,12 @@ export const configDefaults = {
   bus: '',
   nodeName: hostname(),
   region: '',
+  blobDir: '',
+  maxAttachmentBytes: 100 * 1024 * 1024,
+  attachmentTtlDays: 30,
+  publicUrl: '',
+  heartbeatSeconds: 5,
+  drainTimeoutSeconds: 30,
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -84,6 +102,12 @@ export const serverConfigHelp: ConfigOption[] = [
   { flag: '--bus', env: 'KLUIS_BUS', default: '(in-process)', description: 'nats://host:4222[,nats://…] to wake sockets on other nodes (cluster mode)' },
   { flag: '--node-name', env: 'KLUIS_NODE_NAME', default: '(host name)', description: "this node's name in a cluster" },
   { flag: '--region', env: 'KLUIS_REGION', default: '(none)', description: 'region this node serves (clients prefer nodes in their own region)' },
+  { flag: '--public-url', env: 'KLUIS_PUBLIC_URL', default: '(the listening address)', description: 'the https URL clients reach this node at, published in the nodes list (cluster mode)' },
+  { flag: '--heartbeat-seconds', env: 'KLUIS_HEARTBEAT_SECONDS', default: String(configDefaults.heartbeatSeconds), description: 'how often this node refreshes its row in the nodes registry (3 missed = down)' },
+  { flag: '--drain-timeout-seconds', env: 'KLUIS_DRAIN_TIMEOUT_SECONDS', default: String(configDefaults.drainTimeoutSeconds), description: 'on SIGTERM, the longest wait for clients to move and accepted sends to commit' },
+  { flag: '--blob-dir', env: 'KLUIS_BLOB_DIR', default: '(blobs in the data directory)', description: 'directory for encrypted attachments; in a cluster, a path every node shares (e.g. NFS)' },
+  { flag: '--max-attachment-bytes', env: 'KLUIS_MAX_ATTACHMENT_BYTES', default: String(configDefaults.maxAttachmentBytes), description: 'largest attachment (file) a client may send, bytes; its encrypted blob may be up to 5% larger (padding)' },
+  { flag: '--attachment-ttl-days', env: 'KLUIS_ATTACHMENT_TTL_DAYS', default: String(configDefaults.attachmentTtlDays), description: 'days an attachment is kept before it expires (sooner once every recipient fetched it)' },
   { flag: '--database', env: 'KLUIS_DATABASE', default: '(SQLite in the data directory)', description: 'postgres://user:pass@host:port/db to share one PostgreSQL between nodes (cluster mode)' },
 ];
 
@@ -148,6 +172,15 @@ export function loadServerConfig(input: {
   checkBus(bus, busSrc?.origin ?? '--bus');
   const nodeName = label(pick(option('--node-name')), configDefaults.nodeName, '--node-name');
   const region = label(pick(option('--region')), configDefaults.region, '--region');
+  const blobDirSrc = pick(option('--blob-dir'));
+  const blobDir = blobDirSrc ? resolve(String(blobDirSrc.value)) : '';
+  const attachmentTtlDays = number(pick(option('--attachment-ttl-days')), configDefaults.attachmentTtlDays, 'INVALID_ATTACHMENT_TTL');
+  if (!(attachmentTtlDays > 0 && attachmentTtlDays <= 3650)) {
+    throw new ConfigError('INVALID_ATTACHMENT_TTL', '--attachment-ttl-days / KLUIS_ATTACHMENT_TTL_DAYS must be a number of days above 0 and at most 3650');
+  }
+  const publicUrlSrc = pick(option('--public-url'));
+  const publicUrl = String(publicUrlSrc?.value ?? configDefaults.publicUrl).trim();
+  checkPublicUrl(publicUrl, publicUrlSrc?.origin ?? '--public-url');
 
   return {
     dataDir,
@@ -156,6 +189,14 @@ export function loadServerConfig(input: {
     bus,
     nodeName,
     region,
+    blobDir,
+    maxAttachmentBytes: integer(pick(option('--max-attachment-bytes')), configDefaults.maxAttachmentBytes, 1024, Number.MAX_SAFE_INTEGER, 'INVALID_MAX_ATTACHMENT', '--max-attachment-bytes / KLUIS_MAX_ATTACHMENT_BYTES'),
+    attachmentTtlMs: Math.round(attachmentTtlDays * DAY_MS),
+    publicUrl,
+    heartbeatIntervalMs:
+      integer(pick(option('--heartbeat-seconds')), configDefaults.heartbeatSeconds, 1, 300, 'INVALID_HEARTBEAT', '--heartbeat-seconds / KLUIS_HEARTBEAT_SECONDS') * 1000,
+    drainTimeoutMs:
+      integer(pick(option('--drain-timeout-seconds')), configDefaults.drainTimeoutSeconds, 0, 3600, 'INVALID_DRAIN_TIMEOUT', '--drain-timeout-seconds / KLUIS_DRAIN_TIMEOUT_SECONDS') * 1000,
     port,
     envelopeTtlMs: Math.round(ttlDays * DAY_MS),
     sqliteSync: sync,
@@ -179,6 +220,20 @@ function checkDatabase(database: string, origin: string): void {
   if (!url || !/^postgres(ql)?:$/.test(url.protocol) || !url.hostname) {
     // Never echo the value: it may hold a password.
     throw new ConfigError('INVALID_DATABASE', `${origin} must be a postgres://user:password@host:port/database URL, or unset for SQLite`);
+  }
+}
+
+/** Published to clients as is: it must be an absolute http(s) URL. */
+function checkPublicUrl(publicUrl: string, origin: string): void {
+  if (publicUrl === '') return;
+  let url: URL | undefined;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) {
+    throw new ConfigError('INVALID_PUBLIC_URL', `${origin} must be an http(s)://host[:port] URL, got '${publicUrl}'`);
   }
 }
 
@@ -234,6 +289,7 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
   if (!(config.envelopeTtlMs > 0)) throw new ConfigError('INVALID_TTL', 'envelopeTtlMs must be above 0');
   checkDatabase(config.database ?? '', 'database');
   checkBus(config.bus ?? '', 'bus');
+  checkPublicUrl(config.publicUrl ?? '', 'publicUrl');
   return {
     dataDir: resolve(config.dataDir),
     host: config.host || configDefaults.host,
@@ -248,5 +304,11 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     bus: config.bus ?? configDefaults.bus,
     nodeName: config.nodeName ?? configDefaults.nodeName,
     region: config.region ?? configDefaults.region,
+    blobDir: config.blobDir ? resolve(config.blobDir) : '',
+    maxAttachmentBytes: config.maxAttachmentBytes ?? configDefaults.maxAttachmentBytes,
+    attachmentTtlMs: config.attachmentTtlMs ?? configDefaults.attachmentTtlDays * DAY_MS,
+    publicUrl: config.publicUrl ?? configDefaults.publicUrl,
+    heartbeatIntervalMs: config.heartbeatIntervalMs ?? configDefaults.heartbeatSeconds * 1000,
+    drainTimeoutMs: config.drainTimeoutMs ?? configDefaults.drainTimeoutSeconds * 1000,
   };
 }

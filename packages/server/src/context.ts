@@ -1,4 +1,4 @@
-import { SocketCloseCode, type SendRequest, type SendResponse } from '@kluis/protocol';
+import { SocketCloseCode, type MultiSendRequest, type MultiSendResponse, type SendRequest, type SendResponse } from '@kluis/protocol';
 import { AdminAuthenticator } from './auth/admin-auth.js';
 import { SocketDeviceAuthenticator } from './auth/gated-device-auth.js';
 import { AuthCache } from './auth/auth-cache.js';
@@ -6,11 +6,15 @@ import { DeviceAuthenticator, type DeviceIdentity } from './auth/device-auth.js'
 import { OperatorAuthenticator } from './auth/operator-auth.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/password-hasher.js';
 import type { ResolvedServerConfig } from './config.js';
+import { join } from 'node:path';
+import type { BlobStore } from './blobs/blob-store.js';
+import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { durableTransaction, type DatabaseAdapter } from './db/database.js';
 import type { Db, Executor } from './db/schema.js';
 import { deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
 import { sendMessage } from './delivery/send.js';
+import { sendMulti } from './delivery/multi-send.js';
 import { SocketServer } from './delivery/socket-server.js';
 import { ApiError, isStoreUnavailable, storeUnavailable } from './errors.js';
 import { Metrics } from './ops/metrics.js';
@@ -27,6 +31,9 @@ import { InviteStore } from './store/invites.js';
 import { LinkCodeStore } from './store/link-codes.js';
 import { OperatorTokenStore } from './store/operator-tokens.js';
 import { PreKeyStore } from './store/prekeys.js';
+import { NodeStore } from './store/nodes.js';
+import { ProfileStore } from './store/profiles.js';
+import type { NodeState } from './ops/node-registry.js';
 
 export interface Stores {
   brands: BrandStore;
@@ -41,6 +48,8 @@ export interface Stores {
   subscriptions: SubscriptionStore;
   adminTokens: AdminTokenStore;
   auditLog: AuditLogStore;
+  nodes: NodeStore;
+  profiles: ProfileStore;
 }
 
 export interface Delivery {
@@ -48,6 +57,8 @@ export interface Delivery {
   sockets: SocketServer;
   /** The shared send path (HTTP route and socket frame). Throws ApiError. */
   send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<SendResponse>;
+  /** The shared multi-recipient send (PUT /v1/messages and 'send-multi' frames). Throws ApiError. */
+  sendMulti(sender: DeviceIdentity, request: MultiSendRequest): Promise<MultiSendResponse>;
   /** After a device's removal committed: close its sockets everywhere (4001). */
   deviceRemoved(accountId: string, deviceId: number): void;
   /** After a re-registration committed: the old primary credentials are void (4000). */
@@ -79,6 +90,10 @@ export interface AppContext {
   delivery: Delivery;
   /** This node's Prometheus counters (ops/metrics.ts). */
   metrics: Metrics;
+  /** Encrypted attachment blobs (files under config.blobDir, metadata in `blobs`). */
+  blobs: BlobStore;
+  /** This node in the cluster's nodes registry (name, region, URL, draining). */
+  node: NodeState;
 }
 
 export function createAppContext(deps: {
@@ -103,6 +118,8 @@ export function createAppContext(deps: {
     subscriptions: new SubscriptionStore(),
     adminTokens: new AdminTokenStore(),
     auditLog: new AuditLogStore(),
+    nodes: new NodeStore(),
+    profiles: new ProfileStore(),
   };
   const metrics = new Metrics();
   const gate = new SubscriptionGate(db, stores.subscriptions, clock);
@@ -124,12 +141,15 @@ export function createAppContext(deps: {
     onQueued: (n) => (metrics.envelopesQueued += n),
   });
   // Accounts in grace (or suspended) receive but cannot send: checked before delivery, cached per account.
-  const send = async (sender: DeviceIdentity, destination: string, request: SendRequest) => {
+  const send = (sender: DeviceIdentity, destination: string, request: SendRequest) =>
+    gatedSend(sender, () => sendMessage(writer, sender, destination, request));
+  const multiSend = (sender: DeviceIdentity, request: MultiSendRequest) => gatedSend(sender, () => sendMulti(writer, sender, request));
+  const gatedSend = async <T>(sender: DeviceIdentity, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
       const pending = gate.checkSend(sender.accountId);
       if (pending) await pending;
-      return await sendMessage(writer, sender, destination, request);
+      return await run();
     } catch (err) {
       // The gate reads the database too: an outage there is a 503 with a retry hint, not a 500.
       if (!(err instanceof ApiError) && isStoreUnavailable(err)) {
@@ -139,6 +159,16 @@ export function createAppContext(deps: {
       throw err;
     } finally {
       metrics.sendLatency.observe((performance.now() - started) / 1000);
+    }
+  };
+  /** A send's result as a response frame's status and body (what the HTTP route would answer). */
+  const socketAnswer = async (run: () => Promise<unknown>): Promise<{ status: number; body: unknown }> => {
+    try {
+      return { status: 200, body: await run() };
+    } catch (err) {
+      if (err instanceof ApiError) return { status: err.status, body: err.toBody() };
+      log.error('socket send failed', err);
+      return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
     }
   };
   const sockets = new SocketServer({
@@ -152,15 +182,8 @@ export function createAppContext(deps: {
     // Several writers (PostgreSQL): ids do not follow commit order; see DeviceConnection.
     rescanOnWake: adapter.allocateIds !== undefined,
     onPushed: (n) => (metrics.envelopesDelivered += n),
-    async send(sender, destination, request) {
-      try {
-        return { status: 200, body: await send(sender, destination, request) };
-      } catch (err) {
-        if (err instanceof ApiError) return { status: err.status, body: err.toBody() };
-        log.error('socket send failed', err);
-        return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } };
-      }
-    },
+    send: (sender, destination, request) => socketAnswer(() => send(sender, destination, request)),
+    sendMulti: (sender, request) => socketAnswer(() => multiSend(sender, request)),
   });
   return {
     config,
@@ -176,10 +199,13 @@ export function createAppContext(deps: {
     startedAt: clock(),
     bus,
     metrics,
+    blobs: new FsBlobStore(db, config.blobDir || join(config.dataDir, 'blobs'), config.attachmentTtlMs),
+    node: { name: config.nodeName, region: config.region, url: config.publicUrl, startedAt: clock(), draining: false },
     delivery: {
       writer,
       sockets,
       send,
+      sendMulti: multiSend,
       deviceRemoved(accountId, deviceId) {
         deviceAuth.forget(accountId, deviceId);
         bus.publish(deviceKey(accountId, deviceId), { type: 'removed' });

@@ -5,6 +5,7 @@ import { apiRoutes } from './api/index.js';
 import { buildHttpApp } from './api/http-app.js';
 import { registerConsole } from './api/console-static.js';
 import { registerOpsRoutes } from './ops/ops-routes.js';
+import { startNodeHeartbeat } from './ops/node-registry.js';
 import { resolveConfig, type ResolvedServerConfig, type ServerConfig } from './config.js';
 import { createAppContext } from './context.js';
 import { migrateToLatest } from './db/migrator.js';
@@ -15,6 +16,7 @@ import { NatsBus, parseBusServers } from './delivery/nats-bus.js';
 import { firstStartIfNeeded, type FirstStart } from './first-start.js';
 import { runExpiry, startExpiryJob, type ExpiryResult } from './jobs/expiry.js';
 import { createLogger, stderrSink, type Logger, type LogSink } from './logger.js';
+import { SocketCloseCode } from '@kluis/protocol';
 
 export const DATABASE_FILE = 'kluis.db';
 
@@ -37,6 +39,13 @@ export interface RunningServer {
   runExpiry(): Promise<ExpiryResult>;
   /** Graceful: stop accepting, commit what was accepted, close sockets (1001), close the database. */
   close(): Promise<void>;
+  /**
+   * SIGTERM in a cluster: readiness turns 503 and the registry row says draining, new
+   * sockets are refused, accepted sends commit, open sockets close with 4010 (clients
+   * reconnect to another node), then close(). Bounded by the drain timeout: after it,
+   * whatever lingers is cut. Resolves `timedOut: true` if the bound was hit.
+   */
+  drain(): Promise<{ timedOut: boolean }>;
 }
 
 export async function startServer(input: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
@@ -68,7 +77,9 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     await app.listen({ host: config.host, port: config.port });
     const port = (app.server.address() as AddressInfo).port;
     const url = `http://${urlHost(config.host)}:${port}`;
+    ctx.node.url ||= url;
     const expiry = startExpiryJob(ctx, config.expiryIntervalMs);
+    const heartbeat = startNodeHeartbeat(ctx);
     log.info(`kluis server listening on ${url}`);
 
     const running = ctx;
@@ -76,6 +87,10 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         await expiry.stop();
+        // The last word in the registry: not ready, so /v1/nodes stops listing this node.
+        await bounded(heartbeat.stop(), 1_000);
+        running.node.draining = true;
+        await bounded(heartbeat.beat(), 1_000);
         // Stops listening; requests already in flight still finish (new ones get 503).
         const httpClosed = app.close();
         // Every send accepted so far is committed and answered before sockets go.
@@ -93,6 +108,26 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
         log.info('kluis server stopped');
       })());
 
+    let draining: Promise<{ timedOut: boolean }> | undefined;
+    const drain = () =>
+      (draining ??= (async () => {
+        running.node.draining = true;
+        log.info(`draining (at most ${Math.round(config.drainTimeoutMs / 1000)} s)`);
+        const work = (async () => {
+          await bounded(heartbeat.beat(), 1_000);
+          // Answer sends already accepted before the sockets go, so clients need not resend.
+          await running.delivery.writer.idle();
+          await running.delivery.sockets.close(SocketCloseCode.NodeDraining, 'node draining; connect to another node');
+          await close();
+        })();
+        const finished = await bounded(work.then(() => true), config.drainTimeoutMs);
+        if (finished) return { timedOut: false };
+        log.error('drain timeout reached; cutting the remaining connections');
+        app.server.closeAllConnections();
+        for (const c of running.delivery.sockets.connections) c.terminate();
+        return { timedOut: true };
+      })());
+
     return {
       url,
       port,
@@ -100,6 +135,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
       ...(firstStart && { firstStart }),
       runExpiry: () => runExpiry(running),
       close,
+      drain,
     };
   } catch (err) {
     await ctx?.delivery.sockets.close().catch(() => {});
@@ -116,6 +152,17 @@ async function openBus(config: ResolvedServerConfig, log: Logger): Promise<Bus> 
     name: `kluis-${config.nodeName}`,
     onStatus: (status) => (status === 'connected' ? log.info('bus reconnected') : log.error('bus disconnected; delivering by polling the database')),
   });
+}
+
+/** `promise`'s value, or undefined once `ms` passed (a shutdown step must not hang on a dead database). */
+async function bounded<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A URL clients can use: wildcard binds are reached via loopback; IPv6 needs brackets. */

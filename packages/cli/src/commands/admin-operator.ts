@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { Routes, routeParts, type AccountView, type AuditEntry, type CodeView, type CreateCodesResponse, type PlanView } from '@kluis/protocol';
+import { Routes, routeParts, type AccountView, type AdminNodeList, type AuditEntry, type CodeView, type CreateCodesResponse, type PlanView } from '@kluis/protocol';
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';
@@ -325,5 +325,23 @@ export function registerOperatorCommands(admin: Command, io: CliIo): void {
       const rows = r.entries.map((e) => [e.id, new Date(e.at).toISOString(), e.adminId, e.adminName, e.role, e.brand, e.action, e.target, e.detail]);
       await writeFile(o.csv, toCsv(['id', 'at', 'admin_id', 'admin', 'role', 'brand', 'action', 'target', 'detail'], rows));
       line(io.stderr, `wrote ${rows.length} entries to ${o.csv}`);
+    });
+
+  // ------------------------------------------------------------------ nodes
+  admin
+    .command('nodes')
+    .description('cluster nodes: region, URL, connections, health (a missed heartbeat = down)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const r = await request<AdminNodeList>(io, cmd, 'adminNodes');
+      if (o.json) return jsonLine(io.stdout, r);
+      line(io.stdout, ['node', 'region', 'status', 'connections', 'last heartbeat', 'up since', 'url'].join('\t'));
+      for (const n of r.nodes) {
+        const ago = `${Math.max(0, Math.round((r.now - n.heartbeatAt) / 1000))} s ago`;
+        line(io.stdout, [n.name, n.region || '-', n.status, n.connections, ago, new Date(n.startedAt).toISOString(), n.url].join('\t'));
+      }
+      const up = r.nodes.filter((n) => n.status === 'up');
+      const regions = new Set(up.map((n) => n.region || '-'));
+      line(io.stderr, `${up.length} of ${r.nodes.length} nodes up in ${regions.size} region(s), ${up.reduce((a, n) => a + n.connections, 0)} connections`);
     });
 }

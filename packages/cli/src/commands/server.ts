@@ -40,7 +40,12 @@ export function registerServerCommand(program: Command, io: CliIo): void {
         if (stopping) return;
         stopping = true;
         line(io.stderr, `${signal}: draining and shutting down…`);
-        server.close().then(resolve, (err: unknown) => {
+        // Drain: clients move to other nodes, accepted sends commit, bounded by --drain-timeout-seconds.
+        server.drain().then(({ timedOut }) => {
+          // Exit even if a cut connection left a handle behind; a drain is a normal stop (0).
+          if (timedOut) setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
+          resolve();
+        }, (err: unknown) => {
           line(io.stderr, `error while shutting down: ${(err as Error).message}`);
           process.exitCode = 1;
           resolve();

@@ -18,7 +18,25 @@ export interface MessageRow {
   body: string;
   sync: boolean;
   status: MessageStatus | null;
+  /** 'text' (with or without attachments), 'group-update', 'timer', 'missing'. */
+  kind?: MessageKind;
+  /** Hex group id for group conversations. */
+  groupId?: string | null;
+  counter?: number | null;
+  /** JSON: StoredAttachment[]. */
+  attachments?: string | null;
+  /** JSON: StoredQuote. */
+  quote?: string | null;
+  editedAt?: number | null;
+  deleted?: boolean;
+  /** Seconds; 0 = not disappearing. */
+  expireTimer?: number;
+  expiresAt?: number | null;
+  readAt?: number | null;
+  receivedAt?: number | null;
 }
+
+export type MessageKind = 'text' | 'group-update' | 'timer' | 'missing';
 
 export interface SentContentRow {
   timestamp: number;
@@ -91,7 +109,9 @@ export class DataStore {
     const r = this.db
       .prepare(
         'INSERT OR IGNORE INTO messages (id, conversation, peer_account_id, direction, sender_account_id, sender_username, ' +
-          'sender_device, timestamp, server_timestamp, body, sync, status, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'sender_device, timestamp, server_timestamp, body, sync, status, dedupe_key, kind, group_id, counter, attachments, ' +
+          'quote, edited_at, deleted, expire_timer, expires_at, read_at, received_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run([
         m.id,
@@ -107,6 +127,17 @@ export class DataStore {
         m.sync ? 1 : 0,
         m.status,
         dedupeKey,
+        m.kind ?? 'text',
+        m.groupId ?? null,
+        m.counter ?? null,
+        m.attachments ?? null,
+        m.quote ?? null,
+        m.editedAt ?? null,
+        m.deleted ? 1 : 0,
+        m.expireTimer ?? 0,
+        m.expiresAt ?? null,
+        m.readAt ?? null,
+        m.receivedAt ?? this.now(),
       ]);
     return r.changes > 0;
   }
@@ -132,22 +163,27 @@ export class DataStore {
   }
 
   // ---- sent content (kept ~24 h to answer resend requests) ----
-  putSentContent(timestamp: number, accountId: string, content: Bytes): void {
+  putSentContent(timestamp: number, accountId: string, content: Bytes, at?: { conversation: string; counter: number }): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO sent_content (timestamp, account_id, content, created_at, resends) VALUES (?, ?, ?, ?, 0)')
-      .run([timestamp, accountId, content, this.now()]);
+      .prepare(
+        'INSERT OR REPLACE INTO sent_content (timestamp, account_id, content, created_at, resends, conversation, counter) ' +
+          'VALUES (?, ?, ?, ?, 0, ?, ?)',
+      )
+      .run([timestamp, accountId, content, this.now(), at?.conversation ?? null, at?.counter ?? null]);
+  }
+  /** A sent data message by conversation and counter (answers a ResendRequest). */
+  sentByCounter(conversation: string, counter: number): SentContentRow | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM sent_content WHERE conversation = ? AND counter = ? ORDER BY created_at DESC LIMIT 1')
+      .get([conversation, counter]);
+    return r ? sentRow(r) : undefined;
   }
   getSentContent(timestamp: number, accountId: string): SentContentRow | undefined {
-    const r = this.db.prepare('SELECT * FROM sent_content WHERE timestamp = ? AND account_id = ?').get([timestamp, accountId]);
-    return r
-      ? {
-          timestamp: Number(r.timestamp),
-          accountId: r.account_id as string,
-          content: u8(r.content),
-          createdAt: Number(r.created_at),
-          resends: Number(r.resends),
-        }
-      : undefined;
+    // A group message is kept once, under the group's conversation id, not per member.
+    const r =
+      this.db.prepare('SELECT * FROM sent_content WHERE timestamp = ? AND account_id = ?').get([timestamp, accountId]) ??
+      this.db.prepare("SELECT * FROM sent_content WHERE timestamp = ? AND account_id LIKE 'g:%'").get([timestamp]);
+    return r ? sentRow(r) : undefined;
   }
   bumpResends(timestamp: number, accountId: string): void {
     this.db.prepare('UPDATE sent_content SET resends = resends + 1 WHERE timestamp = ? AND account_id = ?').run([timestamp, accountId]);
@@ -192,7 +228,19 @@ export class DataStore {
   }
 }
 
-function messageRow(r: Record<string, unknown>): MessageRow {
+function sentRow(r: Record<string, unknown>): SentContentRow {
+  return {
+    timestamp: Number(r.timestamp),
+    accountId: r.account_id as string,
+    content: u8(r.content),
+    createdAt: Number(r.created_at),
+    resends: Number(r.resends),
+  };
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function messageRow(r: Record<string, unknown>): MessageRow {
   return {
     id: r.id as string,
     conversation: r.conversation as string,
@@ -206,5 +254,16 @@ function messageRow(r: Record<string, unknown>): MessageRow {
     body: r.body as string,
     sync: Number(r.sync) === 1,
     status: (r.status as MessageStatus | null) ?? null,
+    kind: ((r.kind as MessageKind | undefined) ?? 'text'),
+    groupId: (r.group_id as string | null) ?? null,
+    counter: num(r.counter),
+    attachments: (r.attachments as string | null) ?? null,
+    quote: (r.quote as string | null) ?? null,
+    editedAt: num(r.edited_at),
+    deleted: Number(r.deleted) === 1,
+    expireTimer: Number(r.expire_timer ?? 0),
+    expiresAt: num(r.expires_at),
+    readAt: num(r.read_at),
+    receivedAt: num(r.received_at),
   };
 }

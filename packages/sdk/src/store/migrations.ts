@@ -91,6 +91,96 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'conversations: groups, reactions, receipts, edits, timers, gaps, profiles, search',
+    up(db) {
+      db.exec(`
+        CREATE TABLE conversations (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+          peer_account_id TEXT,
+          expire_timer INTEGER NOT NULL DEFAULT 0,
+          next_counter INTEGER NOT NULL DEFAULT 1,
+          last_read_at INTEGER NOT NULL DEFAULT 0,
+          created_at INTEGER NOT NULL
+        );
+        ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+        ALTER TABLE messages ADD COLUMN group_id TEXT;
+        ALTER TABLE messages ADD COLUMN counter INTEGER;
+        ALTER TABLE messages ADD COLUMN attachments TEXT;
+        ALTER TABLE messages ADD COLUMN quote TEXT;
+        ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+        ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expire_timer INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+        ALTER TABLE messages ADD COLUMN read_at INTEGER;
+        ALTER TABLE messages ADD COLUMN received_at INTEGER;
+        CREATE INDEX messages_target ON messages(conversation, sender_account_id, timestamp);
+        CREATE INDEX messages_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TABLE message_edits (
+          message_id TEXT NOT NULL, edited_at INTEGER NOT NULL, body TEXT NOT NULL,
+          PRIMARY KEY (message_id, edited_at)
+        );
+        CREATE TABLE reactions (
+          message_id TEXT NOT NULL, account_id TEXT NOT NULL, emoji TEXT NOT NULL, at INTEGER NOT NULL,
+          PRIMARY KEY (message_id, account_id)
+        );
+        CREATE TABLE receipts (
+          message_id TEXT NOT NULL, account_id TEXT NOT NULL,
+          type TEXT NOT NULL CHECK (type IN ('delivery', 'read')), at INTEGER NOT NULL,
+          PRIMARY KEY (message_id, account_id, type)
+        );
+        CREATE TABLE groups (
+          id TEXT PRIMARY KEY,
+          state BLOB NOT NULL,
+          version INTEGER NOT NULL,
+          distribution_id TEXT NOT NULL,
+          base_state BLOB NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE group_candidates (
+          group_id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, author TEXT NOT NULL,
+          state BLOB NOT NULL, received_at INTEGER NOT NULL,
+          PRIMARY KEY (group_id, version, hash)
+        );
+        CREATE TABLE sender_key_shared (
+          group_id TEXT NOT NULL, distribution_id TEXT NOT NULL, address TEXT NOT NULL,
+          PRIMARY KEY (group_id, distribution_id, address)
+        );
+        CREATE TABLE received_counters (
+          conversation TEXT NOT NULL, account_id TEXT NOT NULL, device_id INTEGER NOT NULL, highest INTEGER NOT NULL,
+          PRIMARY KEY (conversation, account_id, device_id)
+        );
+        CREATE TABLE gaps (
+          conversation TEXT NOT NULL, account_id TEXT NOT NULL, device_id INTEGER NOT NULL, counter INTEGER NOT NULL,
+          first_seen INTEGER NOT NULL, requested_at INTEGER, marker_id TEXT,
+          PRIMARY KEY (conversation, account_id, device_id, counter)
+        );
+        CREATE TABLE profiles (
+          account_id TEXT PRIMARY KEY, profile_key BLOB, name TEXT, avatar BLOB, version TEXT, fetched_at INTEGER
+        );
+        CREATE TABLE blocked (account_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+        ALTER TABLE sent_content ADD COLUMN conversation TEXT;
+        ALTER TABLE sent_content ADD COLUMN counter INTEGER;
+        CREATE INDEX sent_content_counter ON sent_content(conversation, counter);
+        CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='rowid', tokenize='unicode61');
+        INSERT INTO messages_fts(rowid, body) SELECT rowid, body FROM messages;
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+          INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+          INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+          INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.rowid, old.body);
+          INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+        END;
+        INSERT INTO conversations (id, kind, peer_account_id, created_at)
+          SELECT conversation, 'direct', max(peer_account_id), min(timestamp) FROM messages GROUP BY conversation;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

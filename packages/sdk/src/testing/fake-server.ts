@@ -19,6 +19,7 @@ import {
   type KyberPreKey,
   type PreKey,
   type SendRequest,
+  type MultiSendRequest,
   type SignedPreKey,
 } from '@kluis/protocol';
 import { check } from '../transport/validate.js';
@@ -281,6 +282,12 @@ export class FakeServer {
       l.deviceId = id;
       return { accountId: a.id, deviceId: id };
     }
+    if (key === 'PUT /v1/messages') {
+      const { account, device } = this.auth(req);
+      const r = this.deliverMulti(account, device, body);
+      if (r.status !== 200) throw new HttpError(r.status, (r.body as any).code, (r.body as any).message, r.body as any);
+      return r.body;
+    }
     if ((m = key.match(/^PUT \/v1\/messages\/([^/]+)$/))) {
       const { account, device } = this.auth(req);
       const r = this.deliver(account, device, m[1]!, body);
@@ -342,8 +349,52 @@ export class FakeServer {
       if (!check(EnvelopeSchema, env)) throw new Error('bad envelope');
       if (this.tamper) env = this.tamper(to, m.deviceId, env);
       if (!env) continue;
-      d.queue.push(env);
+      // Online-only: pushed if connected, never queued.
+      if (!req.online) d.queue.push(env);
       d.socket?.send(JSON.stringify({ type: 'envelope', envelope: env }));
+    }
+    return { status: 200, body: { serverTimestamp } };
+  }
+
+  /** PUT /v1/messages: every account must reconcile (404, then 409, then 410) before anything is queued. */
+  private deliverMulti(from: Account, fromDevice: Device, req: MultiSendRequest): { status: number; body: unknown } {
+    const unknownAccounts: string[] = [];
+    const mismatched: Array<{ accountId: string; missingDevices: number[]; extraDevices: number[] }> = [];
+    const stale: Array<{ accountId: string; staleDevices: number[] }> = [];
+    for (const r of req.recipients) {
+      const dest = this.accounts.get(r.accountId);
+      if (!dest) {
+        unknownAccounts.push(r.accountId);
+        continue;
+      }
+      const own = dest.id === from.id;
+      if (own && r.devices.some((d) => d.deviceId === fromDevice.id))
+        return { status: 400, body: { code: 'BAD_REQUEST', message: 'the sending device cannot be a recipient' } };
+      const expected = [...dest.devices.keys()].filter((d) => !(own && d === fromDevice.id));
+      const named = r.devices.map((d) => d.deviceId);
+      const missingDevices = expected.filter((d) => !named.includes(d));
+      const extraDevices = named.filter((d) => !expected.includes(d));
+      if (missingDevices.length || extraDevices.length) {
+        mismatched.push({ accountId: r.accountId, missingDevices, extraDevices });
+        continue;
+      }
+      const staleDevices = r.devices.filter((d) => dest.devices.get(d.deviceId)!.registrationId !== d.registrationId).map((d) => d.deviceId);
+      if (staleDevices.length) stale.push({ accountId: r.accountId, staleDevices });
+    }
+    if (unknownAccounts.length) return { status: 404, body: { code: 'NOT_FOUND', message: 'unknown accounts', unknownAccounts } };
+    if (mismatched.length) return { status: 409, body: { code: 'MISMATCHED_DEVICES', message: 'mismatched devices', mismatched } };
+    if (stale.length) return { status: 410, body: { code: 'STALE_DEVICES', message: 'stale', stale } };
+    let serverTimestamp = Date.now();
+    for (const r of req.recipients) {
+      if (r.devices.length === 0) continue;
+      const messages = r.devices.map((d) => ({
+        deviceId: d.deviceId,
+        registrationId: d.registrationId,
+        type: req.shared?.type ?? d.type!,
+        content: req.shared?.content ?? d.content!,
+      }));
+      const res = this.deliver(from, fromDevice, r.accountId, { timestamp: req.timestamp, messages, ...(req.online ? { online: true } : {}) });
+      serverTimestamp = (res.body as { serverTimestamp: number }).serverTimestamp;
     }
     return { status: 200, body: { serverTimestamp } };
   }
@@ -369,6 +420,10 @@ export class FakeServer {
       if (frame.type === 'ack') {
         device.queue = device.queue.filter((e) => !frame.guids.includes(e.guid));
         return;
+      }
+      if (frame.type === 'send-multi') {
+        const r = this.deliverMulti(account, device, frame.body);
+        return ws.send(JSON.stringify({ type: 'response', id: frame.id, status: r.status, body: r.body }));
       }
       const r = this.deliver(account, device, frame.destination, frame.body);
       ws.send(JSON.stringify({ type: 'response', id: frame.id, status: r.status, body: r.body }));

@@ -15,14 +15,20 @@ import {
   WhoAmIResponse,
   SubscriptionInfo,
   MemberInviteResponse,
+  ProfileResponse,
   type KeyUploadRequest,
   type LinkCompleteRequest,
   type RegisterRequest,
   type ReregisterRequest,
   type RouteName,
   type SendRequest,
+  type MultiSendRequest,
+  type SetProfileRequest,
 } from '@kluis/protocol';
 import type { TSchema, Static } from '@sinclair/typebox';
+import type { Readable } from 'node:stream';
+import { ATTACHMENT_CONTENT_TYPE, AttachmentStatus, CreateAttachmentResponse } from '@kluis/protocol';
+import { readSmallBody, streamRequest, type StreamResponse } from './stream-request.js';
 import { NetworkError, ServerError } from '../errors.js';
 import { check, expectShape } from './validate.js';
 
@@ -178,9 +184,55 @@ export class HttpApi {
   linkComplete(req: LinkCompleteRequest) {
     return this.call('linkComplete', LinkCompleteResponse, { body: req, auth: false });
   }
+  setProfile(req: SetProfileRequest) {
+    return this.call('setProfile', undefined, { body: req });
+  }
+  /** Undefined (404) when the account has no profile, or no longer exists. */
+  async getProfile(accountId: string): Promise<ProfileResponse | undefined> {
+    const r = await this.raw('getProfile', { params: { accountId } });
+    if (r.status === 404) return undefined;
+    if (r.status < 200 || r.status >= 300) throw toServerError(r);
+    return expectShape(ProfileResponse, r.body, 'getProfile');
+  }
+  // Attachments: the blob bytes travel as streams (never buffered), the rest as JSON.
+  createAttachment(size: number) {
+    return this.call('createAttachment', CreateAttachmentResponse, { body: { size } });
+  }
+  attachmentStatus(id: string) {
+    return this.call('attachmentStatus', AttachmentStatus, { params: { id } });
+  }
+  expectAttachmentDownloads(id: string, recipients: number) {
+    return this.call('expectAttachmentDownloads', undefined, { params: { id }, body: { recipients } });
+  }
+  releaseAttachment(id: string): Promise<RawResponse> {
+    return this.raw('releaseAttachment', { params: { id } });
+  }
+  /** PUT `length` bytes of `body` from `offset`; returns the raw status (409 carries `received`). */
+  async uploadAttachmentBytes(id: string, offset: number, body: Readable, length: number, idleMs = this.timeoutMs): Promise<RawResponse> {
+    const headers: Record<string, string> = { 'content-type': ATTACHMENT_CONTENT_TYPE, 'content-length': String(length) };
+    const auth = this.authorization();
+    if (auth) headers.authorization = auth;
+    const res = await streamRequest(`${this.attachmentUrl(id)}?offset=${offset}`, { method: 'PUT', headers, body, idleMs });
+    return { status: res.status, body: await readSmallBody(res.body) };
+  }
+  /** GET the blob from `offset` (Range); the caller reads or destroys `body`. */
+  downloadAttachmentBytes(id: string, offset: number, idleMs = this.timeoutMs): Promise<StreamResponse> {
+    const headers: Record<string, string> = {};
+    const auth = this.authorization();
+    if (auth) headers.authorization = auth;
+    if (offset > 0) headers.range = `bytes=${offset}-`;
+    return streamRequest(this.attachmentUrl(id), { method: 'GET', headers, idleMs });
+  }
+  private attachmentUrl(id: string): string {
+    return `${this.baseUrl}${routeParts(Routes.downloadAttachment).path.replace(':id', encodeURIComponent(id))}`;
+  }
   /** Returns the raw status: 200, 409 and 410 are handled by the send pipeline. */
   sendMessage(accountId: string, req: SendRequest): Promise<RawResponse> {
     return this.raw('sendMessage', { params: { accountId }, body: req });
+  }
+  /** PUT /v1/messages, raw: 200, 404 (unknown accounts), 409 and 410 are the caller's to handle. */
+  sendMulti(req: MultiSendRequest): Promise<RawResponse> {
+    return this.raw('sendMulti', { body: req });
   }
 }
 

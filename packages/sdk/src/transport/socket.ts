@@ -1,11 +1,13 @@
 import WebSocket from 'ws';
 import {
   MAX_ACKS_PER_FRAME,
+  MAX_SOCKET_FRAME_BYTES,
   ServerFrame,
   SocketCloseCode,
   type ClientFrame,
   type Envelope,
   type SendRequest,
+  type MultiSendRequest,
 } from '@kluis/protocol';
 import { NetworkError, ServerError } from '../errors.js';
 import type { RawResponse } from './http.js';
@@ -27,7 +29,18 @@ export interface SocketOptions {
   requestTimeoutMs?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Several nodes (transport/server-list.ts): `url()` names the node to try next, this
+   * hears which one failed or told us to leave (4010 draining, 1001 going away, a dead
+   * connection), and `startAttempts()` bounds the first connect over that many nodes.
+   */
+  onUrlFailed?: (url: string) => void;
+  onUrlOpened?: (url: string) => void;
+  startAttempts?: () => number;
 }
+
+/** Closes after which this node is not where to reconnect: it is leaving, or it vanished. */
+const LEAVING_CODES: ReadonlySet<number> = new Set([SocketCloseCode.NodeDraining, SocketCloseCode.GoingAway, 1006]);
 
 interface Pending {
   resolve(r: RawResponse): void;
@@ -86,11 +99,19 @@ export class DeviceSocket {
     if (!this.stopped) return;
     this.stopped = false;
     this.attempt = 0;
-    try {
-      await this.openOnce();
-    } catch (e) {
-      this.stopped = true;
-      throw e;
+    const attempts = Math.max(1, this.opts.startAttempts?.() ?? 1);
+    for (let i = 0; ; i++) {
+      try {
+        await this.openOnce();
+        return;
+      } catch (e) {
+        // Unreachable: the next node may answer. A refusal (401/403) would be the same everywhere.
+        const elsewhere = e instanceof NetworkError || (e instanceof ServerError && e.status >= 500);
+        if (!elsewhere || i + 1 >= attempts || this.stopped) {
+          this.stopped = true;
+          throw e;
+        }
+      }
     }
   }
 
@@ -125,7 +146,8 @@ export class DeviceSocket {
   private openOnce(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const auth = this.opts.authorization();
-      const ws = new WebSocket(this.opts.url(), { headers: auth ? { authorization: auth } : {} });
+      const url = this.opts.url();
+      const ws = new WebSocket(url, { headers: auth ? { authorization: auth } : {} });
       this.ws = ws;
       let opened = false;
       let httpError: Error | undefined;
@@ -152,6 +174,7 @@ export class DeviceSocket {
       ws.on('open', () => {
         opened = true;
         this.attempt = 0;
+        this.opts.onUrlOpened?.(url);
         this.lastSeen = Date.now();
         this.startPing(ws);
         this.h.onState('connected');
@@ -175,6 +198,7 @@ export class DeviceSocket {
           this.acks = [];
         }
         if (!opened) {
+          if (!(httpError instanceof ServerError) || httpError.status >= 500) this.opts.onUrlFailed?.(url);
           reject(httpError ?? new NetworkError(`socket closed before opening (${code})`));
           if (!this.stopped && this.attempt > 0) this.scheduleReconnect();
           return;
@@ -187,6 +211,9 @@ export class DeviceSocket {
           this.stopped = true;
           this.h.onState('removed');
         } else {
+          if (LEAVING_CODES.has(code)) this.opts.onUrlFailed?.(url);
+          // Draining: the node asked us to move now; a short jittered delay spreads the herd.
+          if (code === SocketCloseCode.NodeDraining) this.attempt = 0;
           this.h.onState('disconnected');
           if (!this.stopped) this.scheduleReconnect();
         }
@@ -271,19 +298,31 @@ export class DeviceSocket {
 
   /** A 'send' over the socket; rejects with NetworkError if the socket is not open or drops. */
   request(destination: string, body: SendRequest): Promise<RawResponse> {
+    return this.requestFrame((id) => ({ type: 'send', id, destination, body }));
+  }
+
+  /**
+   * A 'send-multi' over the socket. Rejects with NetworkError (so callers fall back to
+   * HTTP) when the frame would exceed the server's frame limit, as a large per-device
+   * fan-out can.
+   */
+  requestMulti(body: MultiSendRequest): Promise<RawResponse> {
+    return this.requestFrame((id) => ({ type: 'send-multi', id, body }));
+  }
+
+  private requestFrame(frame: (id: number) => ClientFrame): Promise<RawResponse> {
     return new Promise<RawResponse>((resolve, reject) => {
-      if (!this.isOpen) return reject(new NetworkError('socket not open'));
+      const ws = this.ws;
+      if (!ws || ws.readyState !== WebSocket.OPEN) return reject(new NetworkError('socket not open'));
       const id = this.nextId++;
+      const text = JSON.stringify(frame(id));
+      if (Buffer.byteLength(text) > MAX_SOCKET_FRAME_BYTES) return reject(new NetworkError('request too large for a socket frame'));
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new NetworkError('socket request timed out'));
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      if (!this.sendFrame({ type: 'send', id, destination, body })) {
-        this.pending.delete(id);
-        clearTimeout(timer);
-        reject(new NetworkError('socket not open'));
-      }
+      ws.send(text);
     });
   }
 

@@ -73,6 +73,7 @@ const cases: Record<string, Case> = {
   createAdmin: { scope: 'operator', request: async () => ({ method: 'POST', path: '/admin/admins', body: { name: `a${++n}`, role: 'brand-admin', brand: 'alpha' } }) },
   revokeAdmin: { scope: 'operator', request: async () => ({ method: 'POST', path: `/admin/admins/${(await adminToken(ts, `r${++n}`, 'brand-admin', 'alpha')).id}/revoke` }) },
   listAudit: { scope: 'any', request: async () => ({ method: 'GET', path: '/admin/audit' }) },
+  adminNodes: { scope: 'operator', request: async () => ({ method: 'GET', path: '/admin/nodes' }) },
 };
 
 describe('admin authorization matrix', () => {

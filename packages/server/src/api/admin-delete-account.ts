@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { audit, loadAccount } from './admin-support.js';
 import { defineRoute } from './route.js';
 
-/** Deletes the account, its devices, keys and queued envelopes; the username becomes free again. */
+/** Deletes the account, its devices, keys, profile and queued envelopes; the username becomes free again. */
 export const deleteAccount = defineRoute({
   name: 'deleteAccount',
   auth: 'admin',
@@ -20,6 +20,7 @@ export const deleteAccount = defineRoute({
         await ctx.stores.devices.remove(trx, account.accountId, id);
       }
       await ctx.stores.linkCodes.removeForAccount(trx, account.accountId);
+      await ctx.stores.profiles.remove(trx, account.accountId);
       await ctx.stores.subscriptions.delete(trx, account.accountId);
       await audit(ctx, trx, auth, 'account.delete', { brand: account.brandId, target: account.username });
       return ids;

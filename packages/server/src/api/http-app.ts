@@ -81,6 +81,8 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
     if (text.trim() === '') return done(null, undefined);
     parseJson(req, text, done);
   });
+  // Attachment uploads: the body stays a stream for the route to consume (never buffered).
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
   app.decorateRequest('deviceIdentity', null);
   app.decorateRequest('adminIdentity', null);
@@ -132,9 +134,9 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
             if (req.body === undefined || req.body === null) req.body = {};
           }
         : undefined,
-      handler: async (req) => {
+      handler: async (req, reply) => {
         const auth = route.auth === 'device' ? req.deviceIdentity : route.auth === 'none' ? null : req.adminIdentity;
-        return route.handler(ctx, { body: req.body, params: req.params, query: req.query, auth: auth as DeviceIdentity });
+        return route.handler(ctx, { body: req.body, params: req.params, query: req.query, auth: auth as DeviceIdentity, http: { request: req, reply } });
       },
     });
   }

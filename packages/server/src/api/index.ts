@@ -23,6 +23,10 @@ import { listAdmins } from './admin-list-admins.js';
 import { createAdmin } from './admin-create-admin.js';
 import { revokeAdmin } from './admin-revoke-admin.js';
 import { listAudit } from './admin-list-audit.js';
+import { adminNodes } from './admin-list-nodes.js';
+import { listNodes } from './list-nodes.js';
+import { getProfile } from './get-profile.js';
+import { setProfile } from './set-profile.js';
 import { getSubscription } from './get-subscription.js';
 import { renewSubscription } from './renew-subscription.js';
 import { createMemberInvite } from './create-member-invite.js';
@@ -43,9 +47,16 @@ import { removeDevice } from './remove-device.js';
 import { reregister } from './reregister.js';
 import type { RouteDef } from './route.js';
 import { sendMessage } from './send-message.js';
+import { sendMulti } from './send-multi.js';
 import { socket } from './socket.js';
 import { uploadKeys } from './upload-keys.js';
 import { whoami } from './whoami.js';
+import { createAttachment } from './create-attachment.js';
+import { uploadAttachment } from './upload-attachment.js';
+import { attachmentStatus } from './attachment-status.js';
+import { downloadAttachment } from './download-attachment.js';
+import { expectAttachmentDownloads } from './expect-attachment-downloads.js';
+import { releaseAttachment } from './release-attachment.js';
 
 /** Every route of protocol's `Routes`, one file each (checked by http-app.test.ts). */
 export const apiRoutes: RouteDef[] = [
@@ -66,11 +77,18 @@ export const apiRoutes: RouteDef[] = [
   linkFetch,
   linkComplete,
   sendMessage,
+  sendMulti,
   socket,
   createInvites,
   getSubscription,
   renewSubscription,
   createMemberInvite,
+  createAttachment,
+  uploadAttachment,
+  attachmentStatus,
+  downloadAttachment,
+  expectAttachmentDownloads,
+  releaseAttachment,
   // Built lazily from this very table (hence the thunk).
   openApiRoute(() => apiRoutes),
   adminMe,
@@ -97,4 +115,8 @@ export const apiRoutes: RouteDef[] = [
   createAdmin,
   revokeAdmin,
   listAudit,
+  listNodes,
+  adminNodes,
+  setProfile,
+  getProfile,
 ];

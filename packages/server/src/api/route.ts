@@ -1,4 +1,5 @@
 import type { Static, TSchema, TUnknown } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteName } from '@kluis/protocol';
 import type { AdminIdentity } from '../auth/admin-auth.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
@@ -13,6 +14,8 @@ export interface RouteInput<B, P, A extends AuthKind, Q = unknown> {
   params: P;
   query: Q;
   auth: IdentityFor<A>;
+  /** For the few routes that stream (attachments): headers, status, the raw body stream. */
+  http: { request: FastifyRequest; reply: FastifyReply };
 }
 
 /** One API method: its route name (protocol's `Routes`), schemas, auth and handler. */

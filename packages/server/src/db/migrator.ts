@@ -2,12 +2,18 @@ import { Migrator, type Migration } from 'kysely';
 import type { DatabaseAdapter } from './database.js';
 import { initialMigration } from './migrations/0001-initial.js';
 import { operatorMigration } from './migrations/0002-operator.js';
+import { nodesMigration } from './migrations/0003-nodes.js';
+import { blobsMigration } from './migrations/0004-blobs.js';
+import { profilesMigration } from './migrations/0005-profiles.js';
 
 /** Numbered, append-only: never edit a released migration, add the next number. */
 export function migrations(adapter: DatabaseAdapter): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(adapter),
     '0002-operator': operatorMigration(adapter),
+    '0003-nodes': nodesMigration(),
+    '0004-blobs': blobsMigration(),
+    '0005-profiles': profilesMigration(adapter),
   };
 }
 

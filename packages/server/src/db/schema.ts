@@ -154,6 +154,47 @@ export interface EnvelopesTable {
   expires_at: number;
 }
 
+/** One row per cluster node (or the one embedded node), upserted by its heartbeat. */
+export interface NodesTable {
+  name: string;
+  region: string;
+  /** The URL clients use to reach this node. */
+  url: string;
+  started_at: number;
+  heartbeat_at: number;
+  /** Open device sockets at the last heartbeat. */
+  connections: number;
+  /** 0/1: store and bus reachable at the last heartbeat. */
+  ready: number;
+  /** 0/1: SIGTERM received; clients are being moved to other nodes. */
+  draining: number;
+}
+
+/** An encrypted attachment blob; no column links it to an account. Booleans are 0/1. */
+export interface BlobsTable {
+  /** 128 random bits, base64url. */
+  id: string;
+  /** Declared by the uploader before the first byte. */
+  size: number;
+  /** Bytes on disk that a resumed upload continues after. */
+  received: Generated<number>;
+  complete: Generated<number>;
+  created_at: number;
+  expires_at: number;
+  /** Recipient devices that will fetch it (null until the uploader says). */
+  expected: number | null;
+  releases: Generated<number>;
+}
+
+/** An account's encrypted profile; the server holds no key that opens it. */
+export interface ProfilesTable {
+  account_id: string;
+  /** Lowercase hex of 32 bytes, chosen by the client (a commitment to its profile key). */
+  version: string;
+  ciphertext: Buffer;
+  updated_at: number;
+}
+
 export interface Schema {
   brands: BrandsTable;
   accounts: AccountsTable;
@@ -166,6 +207,9 @@ export interface Schema {
   audit_log: AuditLogTable;
   link_codes: LinkCodesTable;
   envelopes: EnvelopesTable;
+  nodes: NodesTable;
+  blobs: BlobsTable;
+  profiles: ProfilesTable;
 }
 
 export type Db = Kysely<Schema>;

@@ -11,9 +11,26 @@ export interface LiveEnvelope extends StoredEnvelope {
   contentBase64?: string;
 }
 
+/**
+ * An online-only envelope: never stored, so it has no queue position, and its content is
+ * base64 text so that the event crosses the NATS bus as it is (the database cannot
+ * supply it to another node).
+ */
+export interface OnlineEnvelope {
+  guid: string;
+  type: number;
+  sourceAccount: string | null;
+  sourceDevice: number | null;
+  timestamp: number;
+  serverTimestamp: number;
+  contentBase64: string;
+}
+
 export type DeviceEvent =
   /** Committed for this device, in queue order. */
   | { type: 'envelopes'; envelopes: LiveEnvelope[] }
+  /** Online-only: push now if connected, else drop. */
+  | { type: 'online'; envelopes: OnlineEnvelope[] }
   /** Something was queued; read it from the database. */
   | { type: 'wake' }
   /** A connection of this device opened; any other connection must close (4000). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
-import type { SendRequest } from '@kluis/protocol';
+import type { MultiSendRequest, SendRequest } from '@kluis/protocol';
 import { ErrorCode, SocketCloseCode } from '@kluis/protocol';
 import { ApiError, isStoreUnavailable } from '../errors.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
@@ -31,6 +31,8 @@ export interface ConnectionDeps {
   onPushed?: (count: number) => void;
   /** The shared send implementation, answering like the HTTP route would. */
   send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<{ status: number; body: unknown }>;
+  /** The shared multi-recipient send ('send-multi' frame), answering like PUT /v1/messages. */
+  sendMulti(sender: DeviceIdentity, request: MultiSendRequest): Promise<{ status: number; body: unknown }>;
 }
 
 /** Backlog page size: one query per this many envelopes. */
@@ -168,6 +170,15 @@ export class DeviceConnection {
         }
         if (pushed > 0) this.deps.onPushed?.(pushed);
         if (this.ws.bufferedAmount > HIGH_WATER) void this.drain();
+        return;
+      }
+      case 'online': {
+        // Never stored, so no backlog read will ever find it: push now (even while the
+        // backlog drains; it has no queue position to keep in order) or drop it. Not
+        // tracked as pushed: its ack finds no row, which is harmless.
+        if (this.ws.bufferedAmount > HIGH_WATER) return;
+        for (const e of event.envelopes) this.ws.send(envelopeFrame(e));
+        this.deps.onPushed?.(event.envelopes.length);
         return;
       }
       case 'wake':
@@ -340,18 +351,21 @@ export class DeviceConnection {
         this.ack(frame.guids);
         return;
       case 'send':
-        this.handleSend(frame.id, frame.destination, frame.body);
+        this.handleSend(frame.id, () => this.deps.send(this.identity, frame.destination, frame.body));
+        return;
+      case 'send-multi':
+        this.handleSend(frame.id, () => this.deps.sendMulti(this.identity, frame.body));
         return;
     }
   }
 
-  private handleSend(id: number, destination: string, body: SendRequest): void {
+  private handleSend(id: number, run: () => Promise<{ status: number; body: unknown }>): void {
     this.pendingSends++;
     if (this.pendingSends >= MAX_PENDING_SENDS && !this.paused) {
       this.paused = true;
       this.ws.pause();
     }
-    void this.deps.send(this.identity, destination, body).then((result) => {
+    void run().then((result) => {
       this.pendingSends--;
       if (this.closed) return;
       this.ws.send(responseFrame(id, result.status, result.body));

@@ -1,10 +1,11 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { AckFrame, ErrorCode, MAX_MESSAGE_BYTES, PingFrame, SendFrame, type ClientFrame } from '@kluis/protocol';
+import { AckFrame, ErrorCode, MAX_MESSAGE_BYTES, PingFrame, SendFrame, SendMultiFrame, type ClientFrame } from '@kluis/protocol';
 import { ApiError } from '../errors.js';
-import type { LiveEnvelope } from './bus.js';
+import type { LiveEnvelope, OnlineEnvelope } from './bus.js';
 
 const checkAck = TypeCompiler.Compile(AckFrame);
 const checkSend = TypeCompiler.Compile(SendFrame);
+const checkSendMulti = TypeCompiler.Compile(SendMultiFrame);
 const checkPing = TypeCompiler.Compile(PingFrame);
 
 /** Longest base64 text of a ciphertext within MAX_MESSAGE_BYTES. */
@@ -31,23 +32,25 @@ export function parseClientFrame(text: string): ParsedFrame {
       return checkAck.Check(value) ? { ok: true, frame: value } : invalid('ack', checkAck, value);
     case 'ping':
       return checkPing.Check(value) ? { ok: true, frame: value } : invalid('ping', checkPing, value);
-    case 'send': {
-      if (checkSend.Check(value)) return { ok: true, frame: value };
+    case 'send':
+    case 'send-multi': {
+      const checker = type === 'send' ? checkSend : checkSendMulti;
+      if (checker.Check(value)) return { ok: true, frame: value };
       const id = (value as { id?: unknown }).id;
       const readableId = Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : undefined;
-      if (hasOversizeContent(value)) {
+      if (type === 'send' ? hasOversizeContent(value) : hasOversizeMultiContent(value)) {
         return {
           ok: false,
           id: readableId,
           error: new ApiError(ErrorCode.PayloadTooLarge, `a message ciphertext is larger than ${MAX_MESSAGE_BYTES} bytes`),
         };
       }
-      return { ok: false, error: invalidError('send', checkSend, value), id: readableId };
+      return { ok: false, error: invalidError(type, checker, value), id: readableId };
     }
     default:
       return {
         ok: false,
-        error: new ApiError(ErrorCode.BadRequest, `unknown frame type ${JSON.stringify(type)?.slice(0, 40)}; expected ack, send or ping`),
+        error: new ApiError(ErrorCode.BadRequest, `unknown frame type ${JSON.stringify(type)?.slice(0, 40)}; expected ack, send, send-multi or ping`),
       };
   }
 }
@@ -70,15 +73,29 @@ function hasOversizeContent(value: unknown): boolean {
   return messages.some((m) => typeof (m as { content?: unknown })?.content === 'string' && (m as { content: string }).content.length > MAX_CONTENT_BASE64);
 }
 
+function oversize(content: unknown): boolean {
+  return typeof content === 'string' && content.length > MAX_CONTENT_BASE64;
+}
+
+function hasOversizeMultiContent(value: unknown): boolean {
+  const body = (value as { body?: { shared?: { content?: unknown }; recipients?: unknown } }).body;
+  if (oversize(body?.shared?.content)) return true;
+  if (!Array.isArray(body?.recipients)) return false;
+  return body.recipients.some((r) => {
+    const devices = (r as { devices?: unknown })?.devices;
+    return Array.isArray(devices) && devices.some((d) => oversize((d as { content?: unknown })?.content));
+  });
+}
+
 /*
  * Server frames are assembled by hand: every field is a server-generated UUID, an
  * integer or base64, none needs escaping, and this runs once per delivered message.
  */
-export function envelopeFrame(e: LiveEnvelope): string {
+export function envelopeFrame(e: LiveEnvelope | OnlineEnvelope): string {
   let s = '{"type":"envelope","envelope":{"guid":"' + e.guid + '","type":' + e.type;
   if (e.sourceAccount !== null) s += ',"sourceAccount":"' + e.sourceAccount + '"';
   if (e.sourceDevice !== null) s += ',"sourceDevice":' + e.sourceDevice;
-  return s + ',"timestamp":' + e.timestamp + ',"serverTimestamp":' + e.serverTimestamp + ',"content":"' + (e.contentBase64 ?? e.content.toString('base64')) + '"}}';
+  return s + ',"timestamp":' + e.timestamp + ',"serverTimestamp":' + e.serverTimestamp + ',"content":"' + (e.contentBase64 ?? (e as LiveEnvelope).content.toString('base64')) + '"}}';
 }
 
 export const QUEUE_EMPTY_FRAME = '{"type":"queue-empty"}';

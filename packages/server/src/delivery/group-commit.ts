@@ -4,8 +4,9 @@ import { ApiError, storeUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DeviceStore } from '../store/devices.js';
 import type { EnvelopeStore, NewEnvelope } from '../store/envelopes.js';
-import { deviceKey, type Bus, type LiveEnvelope } from './bus.js';
-import { reconcileDevices } from './reconcile.js';
+import { deviceKey, type Bus, type LiveEnvelope, type OnlineEnvelope } from './bus.js';
+import type { MultiSendCommand, MultiSendSubmitter } from './multi-send.js';
+import { deviceDifferences, reconcileDevices } from './reconcile.js';
 import { isSealed, type SendCommand, type SendOutcome, type SendSubmitter } from './send.js';
 
 export interface GroupCommitDeps {
@@ -24,11 +25,21 @@ export interface GroupCommitDeps {
   onQueued?: (count: number) => void;
   /** Sends per transaction; the rest waits for the next one. */
   maxBatch?: number;
+  /** Envelope rows per transaction (a multi send counts all its devices); at least one send always goes. */
+  maxBatchRows?: number;
 }
 
 interface PendingSend {
-  command: SendCommand;
+  command: SendCommand | MultiSendCommand;
   resolve: (outcome: SendOutcome) => void;
+}
+
+/** What a batch stages before writing: rows to insert (with their push keys) and online-only pushes. */
+interface Staging {
+  now: number;
+  rows: NewEnvelope[];
+  pushes: Array<{ key: string; contentBase64: string }>;
+  online: Map<string, OnlineEnvelope[]>;
 }
 
 interface PendingAck {
@@ -47,6 +58,7 @@ interface Committed {
   sends: PendingSend[];
   outcomes: SendOutcome[];
   live: Map<string, LiveEnvelope[]>;
+  online: Map<string, OnlineEnvelope[]>;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -58,8 +70,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * "stored for every destination device". Batches are pipelined: while batch N waits
  * for its fsync (off the event loop), batch N+1 is already being committed. Live
  * pushes happen right after each commit, in commit order, so queue order holds.
+ * A multi-recipient send is one unit: all its rows in one transaction, or none. Online-
+ * only sends ride along for the device-list check, store nothing, and are answered
+ * right after the commit.
  */
-export class GroupCommitWriter implements SendSubmitter {
+export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
   private sends: PendingSend[] = [];
   private acks: PendingAck[] = [];
   /** Queue positions of acked envelopes whose owner is already known (see DeviceConnection). */
@@ -73,12 +88,23 @@ export class GroupCommitWriter implements SendSubmitter {
   private unsettled = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly maxBatch: number;
+  private readonly maxBatchRows: number;
 
   constructor(private readonly deps: GroupCommitDeps) {
     this.maxBatch = deps.maxBatch ?? 1000;
+    this.maxBatchRows = deps.maxBatchRows ?? 20_000;
   }
 
   submit(command: SendCommand): Promise<SendOutcome> {
+    return this.enqueue(command);
+  }
+
+  /** A multi-recipient send: all its rows go in one transaction, or none (404/409/410). */
+  submitMulti(command: MultiSendCommand): Promise<SendOutcome> {
+    return this.enqueue(command);
+  }
+
+  private enqueue(command: SendCommand | MultiSendCommand): Promise<SendOutcome> {
     if (this.closed) return Promise.resolve({ ok: false, error: shuttingDown() });
     return new Promise((resolve) => {
       this.sends.push({ command, resolve });
@@ -146,7 +172,7 @@ export class GroupCommitWriter implements SendSubmitter {
     this.scheduled = false;
     this.running = true;
     try {
-      const sends = this.sends.length > this.maxBatch ? this.sends.splice(0, this.maxBatch) : this.sends.splice(0);
+      const sends = this.takeSends();
       const acks = this.acks.splice(0);
       const ackedIds = this.ackedIds.splice(0);
       const touches = this.touches.splice(0);
@@ -159,11 +185,27 @@ export class GroupCommitWriter implements SendSubmitter {
     }
   }
 
+  /** The next batch: up to maxBatch sends and about maxBatchRows rows, at least one send. */
+  private takeSends(): PendingSend[] {
+    const limit = Math.min(this.sends.length, this.maxBatch);
+    let rows = 0;
+    let n = 0;
+    while (n < limit) {
+      const c = this.sends[n++]!.command;
+      rows += 'destinations' in c ? c.deviceCount : c.messages.length;
+      if (rows >= this.maxBatchRows) break;
+    }
+    return n === this.sends.length ? this.sends.splice(0) : this.sends.splice(0, n);
+  }
+
   private afterCommit(c: Committed): void {
     // Push at once, in commit order: delivery latency does not include the fsync. A
     // receiver may thus see an envelope whose sender is still waiting for its ack; if
     // the disk sync then failed, the sender retries and the client drops the duplicate.
     for (const [key, list] of c.live) this.deps.bus.publish(key, { type: 'envelopes', envelopes: list });
+    for (const [key, list] of c.online) this.deps.bus.publish(key, { type: 'online', envelopes: list });
+    // Online-only sends stored nothing: their answer does not wait for the disk.
+    if (c.sends.some((s) => s.command.online)) c = answerOnline(c);
     const durable = this.deps.durable();
     this.unsettled++;
     this.settling = this.settling
@@ -188,14 +230,21 @@ export class GroupCommitWriter implements SendSubmitter {
     const now = clock();
     const outcomes: SendOutcome[] = new Array(sends.length);
     const live = new Map<string, LiveEnvelope[]>();
+    const online = new Map<string, OnlineEnvelope[]>();
     try {
       await db.transaction().execute(async (trx: Executor) => {
         live.clear();
+        online.clear();
         const registrations = await this.loadRegistrations(trx, sends);
         const rows: NewEnvelope[] = [];
         const pushes: Array<{ key: string; contentBase64: string }> = [];
+        const staging: Staging = { now, rows, pushes, online };
         for (let i = 0; i < sends.length; i++) {
           const command = sends[i]!.command;
+          if ('destinations' in command) {
+            outcomes[i] = stageMulti(command, registrations, staging, envelopeTtlMs);
+            continue;
+          }
           const accountDevices = registrations.get(command.destination);
           if (!accountDevices) {
             outcomes[i] = { ok: false, error: new ApiError(ErrorCode.NotFound, 'no account with that id') };
@@ -212,22 +261,7 @@ export class GroupCommitWriter implements SendSubmitter {
             outcomes[i] = { ok: false, error: mismatch };
             continue;
           }
-          for (const m of command.messages) {
-            const sealed = isSealed(m.type);
-            rows.push({
-              guid: m.guid,
-              accountId: command.destination,
-              deviceId: m.deviceId,
-              type: m.type,
-              sourceAccount: sealed ? null : command.sender.accountId,
-              sourceDevice: sealed ? null : command.sender.deviceId,
-              timestamp: command.timestamp,
-              serverTimestamp: now,
-              content: m.content,
-              expiresAt: now + envelopeTtlMs,
-            });
-            pushes.push({ key: deviceKey(command.destination, m.deviceId), contentBase64: m.contentBase64 });
-          }
+          stage(command.sender, command.destination, command.timestamp, command.online, command.messages, staging, envelopeTtlMs);
           outcomes[i] = { ok: true, response: { serverTimestamp: now } };
         }
         const ids = await envelopes.insertMany(trx, rows);
@@ -264,13 +298,18 @@ export class GroupCommitWriter implements SendSubmitter {
       for (const list of live.values()) n += list.length;
       this.deps.onQueued?.(n);
     }
-    return { sends, outcomes, live };
+    return { sends, outcomes, live, online };
   }
 
   private async loadRegistrations(trx: Executor, sends: PendingSend[]): Promise<Map<string, Map<number, number>>> {
     const byAccount = new Map<string, Map<number, number>>();
     if (sends.length === 0) return byAccount;
-    const accountIds = [...new Set(sends.map((s) => s.command.destination))];
+    const ids = new Set<string>();
+    for (const { command } of sends) {
+      if ('destinations' in command) for (const d of command.destinations) ids.add(d.accountId);
+      else ids.add(command.destination);
+    }
+    const accountIds = [...ids];
     for (const r of await this.deps.devices.registrations(trx, accountIds)) {
       let m = byAccount.get(r.accountId);
       if (!m) byAccount.set(r.accountId, (m = new Map()));
@@ -278,6 +317,98 @@ export class GroupCommitWriter implements SendSubmitter {
     }
     return byAccount;
   }
+}
+
+/** Answers the online-only sends of a committed batch; returns the rest. */
+function answerOnline(c: Committed): Committed {
+  const sends: PendingSend[] = [];
+  const outcomes: SendOutcome[] = [];
+  for (let i = 0; i < c.sends.length; i++) {
+    const s = c.sends[i]!;
+    if (s.command.online) s.resolve(c.outcomes[i]!);
+    else {
+      sends.push(s);
+      outcomes.push(c.outcomes[i]!);
+    }
+  }
+  return { ...c, sends, outcomes };
+}
+
+/** Rows (stored sends) or online pushes for one destination account. */
+function stage(
+  sender: { accountId: string; deviceId: number },
+  accountId: string,
+  timestamp: number,
+  isOnline: boolean,
+  messages: SendCommand['messages'],
+  st: Staging,
+  envelopeTtlMs: number,
+): void {
+  for (const m of messages) {
+    const sealed = isSealed(m.type);
+    const sourceAccount = sealed ? null : sender.accountId;
+    const sourceDevice = sealed ? null : sender.deviceId;
+    const key = deviceKey(accountId, m.deviceId);
+    if (isOnline) {
+      const e: OnlineEnvelope = { guid: m.guid, type: m.type, sourceAccount, sourceDevice, timestamp, serverTimestamp: st.now, contentBase64: m.contentBase64 };
+      const list = st.online.get(key);
+      if (list) list.push(e);
+      else st.online.set(key, [e]);
+      continue;
+    }
+    st.rows.push({
+      guid: m.guid,
+      accountId,
+      deviceId: m.deviceId,
+      type: m.type,
+      sourceAccount,
+      sourceDevice,
+      timestamp,
+      serverTimestamp: st.now,
+      content: m.content,
+      expiresAt: st.now + envelopeTtlMs,
+    });
+    st.pushes.push({ key, contentBase64: m.contentBase64 });
+  }
+}
+
+/**
+ * Every destination must reconcile before anything is staged: unknown accounts (404)
+ * first, then device-list mismatches (409), then stale registrations (410), each
+ * reported for all affected accounts at once.
+ */
+function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<number, number>>, st: Staging, envelopeTtlMs: number): SendOutcome {
+  const unknownAccounts: string[] = [];
+  const mismatched: Array<{ accountId: string; missingDevices: number[]; extraDevices: number[] }> = [];
+  const stale: Array<{ accountId: string; staleDevices: number[] }> = [];
+  for (const d of command.destinations) {
+    const devices = registrations.get(d.accountId);
+    if (!devices) {
+      unknownAccounts.push(d.accountId);
+      continue;
+    }
+    const own = d.accountId === command.sender.accountId;
+    const diff = deviceDifferences({ devices, excludeDeviceId: own ? command.sender.deviceId : undefined, messages: d.messages, resend: false });
+    if (diff.missing.length > 0 || diff.extra.length > 0) mismatched.push({ accountId: d.accountId, missingDevices: diff.missing, extraDevices: diff.extra });
+    else if (diff.stale.length > 0) stale.push({ accountId: d.accountId, staleDevices: diff.stale });
+  }
+  if (unknownAccounts.length > 0) {
+    return { ok: false, error: new ApiError(ErrorCode.NotFound, `${unknownAccounts.length} of the accounts do not exist`, { unknownAccounts }) };
+  }
+  if (mismatched.length > 0) {
+    return {
+      ok: false,
+      error: new ApiError(ErrorCode.MismatchedDevices, `the device lists of ${mismatched.length} accounts are out of date`, { mismatched }),
+    };
+  }
+  if (stale.length > 0) {
+    return {
+      ok: false,
+      error: new ApiError(ErrorCode.StaleDevices, `devices of ${stale.length} accounts were re-registered; fetch their keys again`, { stale }),
+    };
+  }
+  for (const d of command.destinations) stage(command.sender, d.accountId, command.timestamp, command.online, d.messages, st, envelopeTtlMs);
+  return { ok: true, response: { serverTimestamp: st.now } };
 }
 
 function unavailable(): ApiError {

@@ -19,7 +19,11 @@ export interface NatsBusOptions {
   onStatus?: (status: 'connected' | 'disconnected') => void;
 }
 
-/** On the wire: who sent it (to skip our own echo) and the event, without envelope bodies. */
+/**
+ * On the wire: who sent it (to skip our own echo) and the event, without the bodies of
+ * stored envelopes. Online-only envelopes do travel with their (base64) content: they
+ * exist nowhere else.
+ */
 interface WireEvent {
   o: string;
   e: Exclude<DeviceEvent, { type: 'envelopes' }>;
@@ -36,7 +40,8 @@ const POLL_TICK_MS = 250;
  * Envelope events cross nodes as a plain 'wake': the receiving node reads the queue
  * from the shared database, which stays the only truth. Nothing depends on a publish
  * arriving: a periodic wake of every local socket (and one after each NATS reconnect)
- * bounds the delay of a lost one.
+ * bounds the delay of a lost one. 'online' events (never stored) cross whole, and a
+ * lost one stays lost, as an online-only send may.
  */
 export class NatsBus implements Bus {
   private readonly local = new LocalBus();

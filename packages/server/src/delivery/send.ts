@@ -9,6 +9,8 @@ export interface SendCommand {
   destination: string;
   timestamp: number;
   resend: boolean;
+  /** Never stored: pushed to the devices connected right now, dropped for the others. */
+  online: boolean;
   messages: Array<{
     deviceId: number;
     registrationId: number;
@@ -34,7 +36,7 @@ export function prepareSend(sender: DeviceIdentity, destination: string, request
     }
     messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, contentBase64: m.content, guid: randomUUID() });
   }
-  return { sender, destination, timestamp: request.timestamp, resend: request.resend === true, messages };
+  return { sender, destination, timestamp: request.timestamp, resend: request.resend === true, online: request.online === true, messages };
 }
 
 /** Sealed-sender envelopes keep no sender: the server must not learn who wrote them. */

@@ -74,15 +74,18 @@ export class SocketServer {
     );
   };
 
-  /** Refuses new sockets and closes the open ones with 1001 (reconnect later / elsewhere). */
-  async close(): Promise<void> {
+  /**
+   * Refuses new sockets and closes the open ones with 1001 (reconnect later / elsewhere),
+   * or with the code given (4010 when draining: reconnect to another node now).
+   */
+  async close(code: number = SocketCloseCode.GoingAway, reason = 'server shutting down'): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
     // Let answers to sends that just committed reach their sockets before 1001.
     await new Promise((resolve) => setImmediate(resolve));
     const open = [...this.connections];
     const closed = open.map((c) => c.closedPromise());
-    for (const c of open) c.close(SocketCloseCode.GoingAway, 'server shutting down');
+    for (const c of open) c.close(code, reason);
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_GRACE_MS).unref());
     if ((await Promise.race([Promise.all(closed), timeout])) === 'timeout') for (const c of open) c.terminate();
     this.wss.close();

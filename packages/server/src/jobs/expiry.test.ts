@@ -14,9 +14,9 @@ describe('expiry job', () => {
       await call(ts.url, 'PUT', `/v1/messages/${bob.accountId}`, { auth: alice.auth, body: sendBody([bob], 'old') });
       now += 30_000;
       await call(ts.url, 'PUT', `/v1/messages/${bob.accountId}`, { auth: alice.auth, body: sendBody([bob], 'new') });
-      expect(await ts.server.runExpiry()).toEqual({ envelopes: 0, linkCodes: 0, purgedAccounts: 0 });
+      expect(await ts.server.runExpiry()).toEqual({ envelopes: 0, linkCodes: 0, purgedAccounts: 0, blobs: 0 });
       now += 30_000;
-      expect(await ts.server.runExpiry()).toEqual({ envelopes: 1, linkCodes: 0, purgedAccounts: 0 });
+      expect(await ts.server.runExpiry()).toEqual({ envelopes: 1, linkCodes: 0, purgedAccounts: 0, blobs: 0 });
       const socket = await TestSocket.connect(ts.url, bob.auth);
       expect((await socket.backlog()).map((e) => Buffer.from(e.content, 'base64').toString())).toEqual(['new']);
       await socket.close();

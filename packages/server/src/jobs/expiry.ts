@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { purgeLongSuspended } from './retention.js';
 
 export interface ExpiryResult {
@@ -6,11 +7,13 @@ export interface ExpiryResult {
   linkCodes: number;
   /** Accounts whose keys and queues were deleted after their brand's retention period. */
   purgedAccounts: number;
+  /** Attachment blobs past their TTL, and uploads abandoned for more than a day. */
+  blobs: number;
   /** Present when another node was running the job: this run did nothing. */
   skipped?: true;
 }
 
-type ExpiryContext = Pick<AppContext, 'db' | 'stores' | 'clock'> & Partial<Pick<AppContext, 'transaction' | 'delivery' | 'subscriptions' | 'adapter'>>;
+type ExpiryContext = Pick<AppContext, 'db' | 'stores' | 'clock'> & Partial<Pick<AppContext, 'transaction' | 'delivery' | 'subscriptions' | 'adapter' | 'blobs'>>;
 
 /** The advisory-lock name: every node runs the timer, one at a time does the work. */
 export const EXPIRY_JOB = 'expiry';
@@ -26,7 +29,7 @@ const CHUNK = 5000;
 export async function runExpiry(ctx: ExpiryContext): Promise<ExpiryResult> {
   if (!ctx.adapter) return expireNow(ctx);
   const result = await ctx.adapter.tryWithJobLock(EXPIRY_JOB, () => expireNow(ctx));
-  return result.ran ? result.value : { envelopes: 0, linkCodes: 0, purgedAccounts: 0, skipped: true };
+  return result.ran ? result.value : { envelopes: 0, linkCodes: 0, purgedAccounts: 0, blobs: 0, skipped: true };
 }
 
 async function expireNow(ctx: ExpiryContext): Promise<ExpiryResult> {
@@ -42,7 +45,22 @@ async function expireNow(ctx: ExpiryContext): Promise<ExpiryResult> {
   const linkCodes = await ctx.stores.linkCodes.removeExpired(ctx.db, now);
   const { transaction, delivery, subscriptions } = ctx;
   const purgedAccounts = transaction && delivery && subscriptions ? await purgeLongSuspended({ ...ctx, transaction, delivery, subscriptions }) : 0;
-  return { envelopes, linkCodes, purgedAccounts };
+  const blobs = ctx.blobs ? await expireBlobs(ctx.blobs, now) : 0;
+  return { envelopes, linkCodes, purgedAccounts, blobs };
+}
+
+/** Blobs per listing: deleting is a file unlink and a row each, so keep batches modest. */
+const BLOB_CHUNK = 500;
+
+async function expireBlobs(blobs: BlobStore, now: number): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const ids = await blobs.listExpired(now, BLOB_CHUNK);
+    for (const id of ids) await blobs.delete(id);
+    deleted += ids.length;
+    if (ids.length < BLOB_CHUNK) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 export interface ExpiryJob {

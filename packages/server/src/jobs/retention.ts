@@ -5,7 +5,7 @@ import { DAY_MS } from '../subscriptions/periods.js';
 const BATCH = 500;
 
 /**
- * Deletes the queued envelopes, keys and devices of accounts suspended for longer than
+ * Deletes the queued envelopes, keys, devices and profile of accounts suspended for longer than
  * their brand's retention (lapsed: paid-until + grace + retention; suspended by an admin:
  * suspended-at + retention). The account row stays, marked purged, so its username is
  * not handed to someone else and the operator's counts stay true.
@@ -26,6 +26,7 @@ export async function purgeLongSuspended(ctx: Pick<AppContext, 'db' | 'stores' |
           await ctx.stores.devices.remove(trx, accountId, id);
         }
         await ctx.stores.linkCodes.removeForAccount(trx, accountId);
+        await ctx.stores.profiles.remove(trx, accountId);
         await ctx.stores.subscriptions.markPurged(trx, accountId, now);
         return ids;
       });

@@ -12,10 +12,15 @@ const READY_TIMEOUT_MS = 2_000;
  * bus is connected, so a balancer stops sending clients to a node that cannot serve
  * them; `/metrics` is the Prometheus text format. Neither carries user data.
  */
-export function registerOpsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'adapter' | 'bus' | 'metrics' | 'delivery'>): void {
+export function registerOpsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'adapter' | 'bus' | 'metrics' | 'delivery' | 'node'>): void {
   app.get('/readyz', async (_req, reply) => {
-    const [store, bus] = [await storeReachable(ctx), ctx.bus.stats?.().connected ?? true];
     reply.type('application/json; charset=utf-8');
+    // Draining (SIGTERM): out of the balancer at once, whatever the store says.
+    if (ctx.node.draining) {
+      reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+      return { code: ErrorCode.Unavailable, message: 'this node is draining; use another node', draining: true };
+    }
+    const [store, bus] = [await storeReachable(ctx), ctx.bus.stats?.().connected ?? true];
     if (store && bus) return { status: 'ready', store: 'ok', bus: 'ok' };
     reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));
     return { code: ErrorCode.Unavailable, message: 'this node cannot serve right now', store: store ? 'ok' : 'unreachable', bus: bus ? 'ok' : 'unreachable' };

@@ -98,6 +98,10 @@ describe('subscriptions with an injectable clock', () => {
     const frank = await accountIn(ts, brand);
     // frank queues a message for erin, then erin lapses: 30 paid + 7 grace + 30 retention.
     expect((await call(ts.url, 'PUT', `/v1/messages/${erin.accountId}`, { auth: frank.auth, body: sendBody([erin], 'queued') })).status).toBe(200);
+    for (const d of [erin, frank]) {
+      const profile = { version: 'c'.repeat(64), ciphertext: Buffer.alloc(1024, 1).toString('base64') };
+      expect((await call(ts.url, 'PUT', '/v1/profile', { auth: d.auth, body: profile })).status).toBe(200);
+    }
     const [code] = await mintCodes(ts, brand, 'renewal', 3);
     now += 40 * DAY;
     // frank keeps paying; erin does not.
@@ -117,7 +121,9 @@ describe('subscriptions with an injectable clock', () => {
       expect(peek.count('devices', erin.accountId)).toBe(0);
       expect(peek.count('prekeys', erin.accountId)).toBe(0);
       expect(peek.count('kyber_prekeys', erin.accountId)).toBe(0);
+      expect(peek.count('profiles', erin.accountId)).toBe(0);
       expect(peek.count('devices', frank.accountId)).toBe(1);
+      expect(peek.count('profiles', frank.accountId)).toBe(1);
     } finally {
       peek.close();
     }

@@ -1,0 +1,170 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
+import { pb } from '@kluis/protocol';
+import { downloadAttachment, uploadAttachment, type AttachmentPointer } from '../attachments/index.js';
+import type { Ctx } from '../context.js';
+import { KluisError } from '../errors.js';
+import { unb64 } from '../keys.js';
+import { parseAttachments, toStored, type AttachmentRecord } from './stored.js';
+import type { FileInput } from './conversations.js';
+
+/**
+ * Attachments on this device: uploads for sends, fetches for arrivals (into the profile
+ * directory, owner-only), and cleanup when a message is deleted or disappears. A blob is
+ * released on the server once this device has it (or no longer wants it).
+ */
+export class AttachmentKeeper {
+  private readonly dir: string;
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly ctx: Ctx,
+    profileDir: string,
+    private readonly autoDownloadBytes: number,
+  ) {
+    this.dir = join(profileDir, 'attachments');
+  }
+
+  async upload(f: FileInput): Promise<pb.AttachmentPointer> {
+    const meta: Parameters<typeof uploadAttachment>[2] = {
+      contentType: f.contentType ?? guessContentType(f.path, f.voiceNote),
+      fileName: f.fileName ?? basename(f.path),
+      ...(f.voiceNote ? { voiceNote: true } : {}),
+      ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
+    };
+    const p = await uploadAttachment(this.ctx.api(), { path: f.path }, meta);
+    return toProto(p);
+  }
+
+  /** Fetches the attachments of a new message in the background (within the size limit). */
+  autoDownload(messageId: string): void {
+    const m = this.ctx.data.getMessage(messageId);
+    if (!m) return;
+    parseAttachments(m.attachments).forEach((a, i) => {
+      if (a.state === 'pending' && a.size <= this.autoDownloadBytes) this.ctx.background('attachment download', () => this.fetch(messageId, i));
+    });
+  }
+
+  /** Copies attachment `index` of a message to `dest` (fetching it first if needed). */
+  async saveTo(messageId: string, index: number, dest: string): Promise<void> {
+    await this.fetch(messageId, index);
+    const a = this.record(messageId, index);
+    if (a.state !== 'downloaded' || !a.localPath) throw new KluisError('ATTACHMENT_UNAVAILABLE', 'this attachment could not be fetched');
+    await copyFile(join(this.dir, a.localPath), dest);
+  }
+
+  /** Local path of a fetched attachment (for previews), or undefined. */
+  localPath(messageId: string, index: number): string | undefined {
+    const a = parseAttachments(this.ctx.data.getMessage(messageId)?.attachments)[index];
+    return a?.state === 'downloaded' && a.localPath ? join(this.dir, a.localPath) : undefined;
+  }
+
+  fetch(messageId: string, index: number): Promise<void> {
+    const key = `${messageId}/${index}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.doFetch(messageId, index).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  private async doFetch(messageId: string, index: number): Promise<void> {
+    const a = this.record(messageId, index);
+    if (a.state === 'downloaded') return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const local = `${messageId}-${index}`;
+    try {
+      await downloadAttachment(this.ctx.api(), fromRecord(a), join(this.dir, local));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ATTACHMENT_CORRUPT' || (e as { status?: number }).status === 404) {
+        this.update(messageId, index, { state: 'failed' });
+        this.ctx.background('attachment release', () => this.release(a.id));
+      }
+      throw e;
+    }
+    this.update(messageId, index, { state: 'downloaded', localPath: local });
+    this.ctx.background('attachment release', () => this.release(a.id));
+  }
+
+  /** A message's attachments are gone: local files deleted; incoming blobs released. */
+  discard(records: AttachmentRecord[], release: boolean): void {
+    for (const a of records) {
+      if (a.localPath) rmSync(join(this.dir, a.localPath), { force: true });
+      if (release && a.state === 'pending') this.ctx.background('attachment release', () => this.release(a.id));
+    }
+  }
+
+  private async release(id: string): Promise<void> {
+    await this.ctx.api().releaseAttachment(id);
+  }
+
+  private record(messageId: string, index: number): AttachmentRecord {
+    const m = this.ctx.data.getMessage(messageId);
+    const a = parseAttachments(m?.attachments)[index];
+    if (!m || !a) throw new KluisError('UNKNOWN_ATTACHMENT', `message ${messageId} has no attachment ${index}`);
+    return a;
+  }
+
+  private update(messageId: string, index: number, patch: Partial<AttachmentRecord>): void {
+    this.ctx.store.transaction(() => {
+      const m = this.ctx.data.getMessage(messageId);
+      if (!m) return;
+      const list = parseAttachments(m.attachments);
+      if (!list[index]) return;
+      list[index] = { ...list[index]!, ...patch };
+      this.ctx.conv.setAttachments(messageId, JSON.stringify(list));
+    });
+    const m = this.ctx.data.getMessage(messageId);
+    if (m) this.ctx.emit('message-updated', toStored(m, this.ctx.conv, (a) => this.ctx.data.usernameOf(a)));
+  }
+}
+
+export function toProto(p: AttachmentPointer): pb.AttachmentPointer {
+  return create(pb.AttachmentPointerSchema, {
+    id: p.id,
+    key: p.key,
+    digest: p.digest,
+    size: BigInt(p.size),
+    contentType: p.contentType,
+    ...(p.fileName !== undefined ? { fileName: p.fileName } : {}),
+    ...(p.width !== undefined ? { width: p.width } : {}),
+    ...(p.height !== undefined ? { height: p.height } : {}),
+    ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
+    voiceNote: p.voiceNote ?? false,
+  });
+}
+
+function fromRecord(a: AttachmentRecord): AttachmentPointer {
+  const p: AttachmentPointer = { id: a.id, key: unb64(a.key), digest: unb64(a.digest), size: a.size, contentType: a.contentType };
+  if (a.fileName !== undefined) p.fileName = a.fileName;
+  if (a.width !== undefined) p.width = a.width;
+  if (a.height !== undefined) p.height = a.height;
+  if (a.durationMs !== undefined) p.durationMs = a.durationMs;
+  if (a.voiceNote) p.voiceNote = true;
+  return p;
+}
+
+const TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  m4a: 'audio/mp4',
+  ogg: 'audio/ogg',
+  opus: 'audio/ogg',
+  webm: 'audio/webm',
+  mp3: 'audio/mpeg',
+  pdf: 'application/pdf',
+  txt: 'text/plain',
+};
+
+export function guessContentType(path: string, voiceNote?: boolean): string {
+  const ext = path.toLowerCase().split('.').pop() ?? '';
+  return TYPES[ext] ?? (voiceNote ? 'audio/ogg' : 'application/octet-stream');
+}

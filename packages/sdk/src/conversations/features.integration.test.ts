@@ -1,0 +1,233 @@
+/**
+ * What people expect of a conversation, against the real server, asserted on every
+ * recipient device: replies, reactions, edits, delete for everyone, receipts, typing,
+ * disappearing messages, profiles, gaps recovered by resend, content from newer clients.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { toBinary, create } from '@bufbuild/protobuf';
+import { makeContent, padContent, pb, type Envelope } from '@kluis/protocol';
+import { Harness, WithholdingProxy, type TestServer } from '../../../../test/harness/index.js';
+import { linkDevice } from '../../../../test/harness/sdk-helpers.js';
+import type { Client } from '../client.js';
+import type { OpenOptions, StoredMessage } from '../types.js';
+import { nextEvent, until } from '../testing/helpers.js';
+
+const h = new Harness();
+let server: TestServer;
+let n = 0;
+
+beforeAll(async () => {
+  server = await h.startServer();
+});
+afterAll(() => h.dispose());
+
+async function user(base: string, o: Partial<OpenOptions> & { serverUrl?: string } = {}): Promise<{ c: Client; name: string }> {
+  const name = `${base}${n++}`;
+  const { Client } = await import('../client.js');
+  const c = await Client.open({ profileDir: await h.tempDir(name), passphrase: h.passphrase, bootstrap: false, ...o });
+  h.onDispose(() => c.close());
+  c.on('error', (e) => console.error(name, 'error:', e.message));
+  const [invite] = await server.mintInvites(1);
+  await c.register({ serverUrl: o.serverUrl ?? server.url, inviteCode: invite!, username: name });
+  await c.connect();
+  return { c, name };
+}
+
+async function find(c: Client, conversation: string, text: string): Promise<StoredMessage | undefined> {
+  return (await c.messages({ conversation })).find((m) => m.text === text);
+}
+
+describe('conversation features', () => {
+  it('replies, reactions, edits and delete for everyone reach every device', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const bob2 = await h.openClient(`${bob.name}-2`);
+    await linkDevice(bob.c, bob2, server.url);
+    await bob2.connect();
+    const bobs = [bob.c, bob2];
+
+    const first = await alice.c.send(bob.name, 'original text');
+    for (const c of bobs) await until('original arrives', async () => !!(await find(c, alice.name, 'original text')));
+    const atBob = (await find(bob.c, alice.name, 'original text'))!;
+
+    // Reply with a quote, from bob's first device; his second device gets the sync copy.
+    await bob.c.send(alice.name, 'a reply', { replyTo: atBob.id });
+    await until('reply at alice', async () => !!(await find(alice.c, bob.name, 'a reply')));
+    expect((await find(alice.c, bob.name, 'a reply'))!.quote).toMatchObject({ id: first.timestamp, text: 'original text' });
+    await until('reply synced', async () => !!(await find(bob2, alice.name, 'a reply'))?.quote);
+
+    // Reactions: one per person, changeable, removable.
+    await bob.c.react(atBob.id, '👍');
+    await bob.c.react(atBob.id, '❤️');
+    const reactionsAt = async (c: Client, conv: string) => (await find(c, conv, 'original text'))?.reactions?.map((r) => r.emoji);
+    await until('reaction at alice', async () => JSON.stringify(await reactionsAt(alice.c, bob.name)) === JSON.stringify(['❤️']));
+    await until('reaction at bob2', async () => JSON.stringify(await reactionsAt(bob2, alice.name)) === JSON.stringify(['❤️']));
+    await bob.c.react(atBob.id, '❤️', { remove: true });
+    await until('reaction removed', async () => (await reactionsAt(alice.c, bob.name)) === undefined);
+
+    // Edit: new text everywhere, history kept.
+    await alice.c.edit(first.id, 'edited text');
+    for (const c of bobs) await until('edit arrives', async () => !!(await find(c, alice.name, 'edited text'))?.editedAt);
+    const edited = (await find(bob2, alice.name, 'edited text'))!;
+    expect(await bob2.messageHistory(edited.id)).toEqual([expect.objectContaining({ text: 'original text' })]);
+
+    // Delete for everyone: the text is gone on every device, also from search.
+    await alice.c.deleteForEveryone(first.id);
+    for (const c of [...bobs, alice.c]) {
+      const conv = c === alice.c ? bob.name : alice.name;
+      await until('deleted everywhere', async () => (await c.messages({ conversation: conv })).some((m) => m.deleted));
+      expect((await c.messages({ conversation: conv })).some((m) => m.text.includes('edited') || m.text === 'original text')).toBe(false);
+      expect(await c.search('edited')).toEqual([]);
+    }
+    // Someone else's message cannot be edited or deleted.
+    const reply = (await find(alice.c, bob.name, 'a reply'))!;
+    await expect(alice.c.edit(reply.id, 'nope')).rejects.toMatchObject({ code: 'NOT_YOURS' });
+  }, 90_000);
+
+  it('delivery and read receipts, typing that is never stored, search', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const sent = await alice.c.send(bob.name, 'please read me');
+    await until('delivered', async () => !!(await find(alice.c, bob.name, 'please read me'))?.receipts?.delivered.length);
+    await until('bob has it', async () => !!(await find(bob.c, alice.name, 'please read me')));
+    expect((await bob.c.conversations()).find((c) => c.id === alice.name)?.unread).toBe(1);
+    await bob.c.markRead(alice.name);
+    await until('read', async () => !!(await find(alice.c, bob.name, 'please read me'))?.receipts?.read.length);
+    expect((await bob.c.conversations()).find((c) => c.id === alice.name)?.unread).toBe(0);
+    void sent;
+
+    // Read receipts switched off: delivery still confirmed, reading not.
+    await bob.c.setSettings({ readReceipts: false });
+    await alice.c.send(bob.name, 'second');
+    await until('second delivered', async () => !!(await find(alice.c, bob.name, 'second'))?.receipts?.delivered.length);
+    await bob.c.markRead(alice.name);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await find(alice.c, bob.name, 'second'))?.receipts?.read ?? []).toEqual([]);
+
+    // Typing reaches an online device and is never stored for an offline one.
+    const typing = nextEvent(bob.c, 'typing');
+    await alice.c.typing(bob.name, true);
+    expect((await typing)[0]).toMatchObject({ conversation: alice.name, started: true });
+    await bob.c.close();
+    await alice.c.typing(bob.name, true);
+    const { Client } = await import('../client.js');
+    const bobAgain = await Client.open({ profileDir: bob.c.profileDir, passphrase: h.passphrase, bootstrap: false });
+    h.onDispose(() => bobAgain.close());
+    let typed = 0;
+    bobAgain.on('typing', () => typed++);
+    const empty = nextEvent(bobAgain, 'queue-empty');
+    await bobAgain.connect();
+    await empty;
+    expect(typed).toBe(0);
+
+    // Full-text search over the local history.
+    expect((await bobAgain.search('read me')).map((m) => m.text)).toEqual(['please read me']);
+  }, 60_000);
+
+  it('disappearing messages: content and files gone on every device after the timer', async () => {
+    let skew = 0;
+    const clock = () => Date.now() + skew;
+    const alice = await user('alice', { clock });
+    const bob = await user('bob', { clock });
+    await alice.c.setTimer(bob.name, 30);
+    await until('timer at bob', async () => (await bob.c.conversations()).find((c) => c.id === alice.name)?.expireTimer === 30);
+    const file = join(await h.tempDir('files'), 'note.txt');
+    await writeFile(file, 'a file that will vanish');
+    await alice.c.send(bob.name, 'this will vanish', { files: [{ path: file }] });
+    await until('bob got it', async () => (await find(bob.c, alice.name, 'this will vanish'))?.attachments?.[0]?.state === 'downloaded');
+    const m = (await find(bob.c, alice.name, 'this will vanish'))!;
+    expect(m.expiresAt).toBeUndefined(); // the timer starts when read
+    await bob.c.markRead(alice.name);
+    expect((await find(bob.c, alice.name, 'this will vanish'))!.expiresAt).toBeGreaterThan(Date.now());
+    skew = 31_000;
+    await until('gone at bob', async () => !(await find(bob.c, alice.name, 'this will vanish')), 5000);
+    await until('gone at alice', async () => !(await find(alice.c, bob.name, 'this will vanish')), 5000);
+    const { readdir } = await import('node:fs/promises');
+    expect(await readdir(join(bob.c.profileDir, 'attachments')).catch(() => [])).toEqual([]);
+  }, 60_000);
+
+  it('profiles: names travel encrypted with the profile key', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    await alice.c.setProfile({ name: 'Alice Anders' });
+    await alice.c.send(bob.name, 'hi, it is me');
+    await until('bob sees the name', async () => (await bob.c.profile(alice.name))?.name === 'Alice Anders');
+  }, 30_000);
+
+  it('a withheld message is reported missing, then recovered by resend', async () => {
+    const alice = await user('alice');
+    let proxy: WithholdingProxy | undefined;
+    const bobName = `bob${n++}`;
+    proxy = await WithholdingProxy.start(server.url);
+    h.onDispose(() => proxy!.close());
+    const { Client } = await import('../client.js');
+    const bob = await Client.open({ profileDir: await h.tempDir(bobName), passphrase: h.passphrase, bootstrap: false, gapWindowMs: 300 });
+    h.onDispose(() => bob.close());
+    const [invite] = await server.mintInvites(1);
+    await bob.register({ serverUrl: proxy.url, inviteCode: invite!, username: bobName });
+    await bob.connect();
+    await alice.c.send(bobName, 'one');
+    await until('one', async () => !!(await find(bob, alice.name, 'one')));
+    let drop = true;
+    proxy.withhold = (e: Envelope) => {
+      if (drop && e.sourceAccount === alice.c.account!.accountId) {
+        drop = false;
+        return true;
+      }
+      return false;
+    };
+    await alice.c.send(bobName, 'two (withheld)');
+    const missing = nextEvent(bob, 'messages-missing');
+    await alice.c.send(bobName, 'three');
+    expect((await missing)[0]).toMatchObject({ conversation: alice.name, count: 1 });
+    await until('recovered', async () => !!(await find(bob, alice.name, 'two (withheld)')));
+    await until('marker gone', async () => !(await bob.messages({ conversation: alice.name })).some((m) => m.kind === 'missing'));
+    expect((await bob.messages({ conversation: alice.name })).map((m) => m.text)).toEqual(['one', 'three', 'two (withheld)']);
+    expect(proxy.withheld).toHaveLength(1);
+  }, 60_000);
+
+  it('reads and deletes on one device show on the other; blocking rotates the profile key', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const bob2 = await h.openClient(`${bob.name}-2`);
+    await linkDevice(bob.c, bob2, server.url);
+    await bob2.connect();
+    await alice.c.setProfile({ name: 'Alice' });
+    await alice.c.send(bob.name, 'read me once');
+    await alice.c.send(bob.name, 'delete me');
+    for (const c of [bob.c, bob2]) await until('both arrive', async () => !!(await find(c, alice.name, 'delete me')));
+    await bob.c.markRead(alice.name);
+    await until('read on bob2', async () => !!(await find(bob2, alice.name, 'read me once'))?.readAt);
+    await bob.c.deleteForMe((await find(bob.c, alice.name, 'delete me'))!.id);
+    await until('deleted on bob2', async () => !(await find(bob2, alice.name, 'delete me')));
+    expect(await find(alice.c, bob.name, 'delete me')).toBeDefined();
+
+    await until('bob knows alice’s name', async () => (await bob.c.profile(alice.name))?.name === 'Alice');
+    await alice.c.block(bob.name);
+    await expect(alice.c.send(bob.name, 'no')).rejects.toMatchObject({ code: 'BLOCKED' });
+    await bob.c.send(alice.name, 'are you there?');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await find(alice.c, bob.name, 'are you there?')).toBeUndefined();
+    // The profile on the server is now under a key bob does not have.
+    await bob.c._internals.conv.putProfileData(alice.c.account!.accountId, { name: null, avatar: null, version: null });
+    await bob.c._internals.convo.refreshProfile(alice.c.account!.accountId);
+    expect((await bob.c.profile(alice.name))?.name).toBeUndefined();
+  }, 60_000);
+
+  it('content from a newer client with unknown fields is accepted', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    await alice.c.send(bob.name, 'hello');
+    await until('first', async () => !!(await find(bob.c, alice.name, 'hello')));
+    const data = create(pb.DataMessageSchema, { timestamp: BigInt(Date.now()), counter: 2n, senderUsername: alice.name, text: 'from the future' });
+    const w = new BinaryWriter();
+    w.raw(toBinary(pb.ContentSchema, makeContent({ body: { case: 'data', value: data } })));
+    w.tag(77, WireType.LengthDelimited).string('a field this client does not know');
+    await alice.c._internals.sender.sendToAccount(bob.c.account!.accountId, padContent(w.finish()), Date.now());
+    await until('accepted', async () => !!(await find(bob.c, alice.name, 'from the future')));
+    void readFile;
+  }, 30_000);
+});

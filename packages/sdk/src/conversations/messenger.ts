@@ -1,0 +1,516 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { clone, create } from '@bufbuild/protobuf';
+import { encodeContent, MAX_GROUP_MEMBERS, normalizeUsername, pb, type ContentInit } from '@kluis/protocol';
+import type { Ctx } from '../context.js';
+import { IdentityChangedError, KluisError } from '../errors.js';
+import { describeChange, type GroupBook } from '../groups/group-book.js';
+import { GroupRole, isAdmin, leftState, memberOf, type GroupState } from '../groups/group-state.js';
+import type { GroupSender } from '../groups/group-sender.js';
+import { b64, unb64 } from '../keys.js';
+import type { Sender } from '../sender.js';
+import type { MessageRow } from '../store/data-store.js';
+import type { StoredMessage } from '../types.js';
+import { groupConversationId, groupHex, groupIdOf, isGroupConversation } from './ids.js';
+import { ReceiptBatcher } from './receipts.js';
+import { toStored } from './stored.js';
+
+export const MAX_TIMER_SECONDS = 4 * 7 * 86400;
+export const MIN_TIMER_SECONDS = 30;
+
+export interface Settings {
+  readReceipts: boolean;
+  /** Seconds; applied to conversations created from now on. */
+  defaultExpireTimer: number;
+}
+
+export interface OutgoingParts {
+  text?: string;
+  attachments?: pb.AttachmentPointer[];
+  quote?: { id: number; authorAccountId: string; text: string };
+}
+
+type Peer = { accountId: string; username: string };
+type Target = { kind: 'direct'; conversation: string; peer: Peer } | { kind: 'group'; conversation: string; groupId: string; state: GroupState };
+
+/**
+ * The send side of conversations: text and files, replies, reactions, edits, deletes,
+ * receipts, typing, timers and group changes, for direct and group conversations alike.
+ */
+export class Messenger {
+  readonly receipts: ReceiptBatcher;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly sender: Sender,
+    private readonly book: GroupBook,
+    private readonly groups: GroupSender,
+    private readonly resolveUsername: (u: string) => Promise<Peer>,
+    private readonly nextTimestamp: () => number,
+  ) {
+    this.receipts = new ReceiptBatcher((accountId, type, timestamps) =>
+      this.ctx.background('receipt', () => this.sendReceipt(accountId, type, timestamps)),
+    );
+  }
+
+  // ---------------------------------------------------------------- settings and keys
+
+  settings(): Settings {
+    return { readReceipts: true, defaultExpireTimer: 0, ...(this.ctx.data.get<Partial<Settings>>('settings') ?? {}) };
+  }
+
+  async setSettings(patch: Partial<Settings>): Promise<Settings> {
+    if (patch.defaultExpireTimer !== undefined) checkTimer(patch.defaultExpireTimer);
+    const next = { ...this.settings(), ...patch };
+    this.ctx.data.set('settings', next);
+    await this.syncToOwnDevices({
+      settings: { readReceipts: next.readReceipts, defaultExpireTimerSeconds: next.defaultExpireTimer },
+    });
+    return next;
+  }
+
+  /** This account's profile key (made on first use; linked devices get it by sync). */
+  profileKey(): Uint8Array<ArrayBuffer> {
+    const cur = this.ctx.data.get<string>('profileKey');
+    if (cur) return unb64(cur);
+    const key = new Uint8Array(randomBytes(32));
+    this.ctx.data.set('profileKey', b64(key));
+    return key;
+  }
+
+  rotateProfileKey(): Uint8Array<ArrayBuffer> {
+    const key = new Uint8Array(randomBytes(32));
+    this.ctx.data.set('profileKey', b64(key));
+    return key;
+  }
+
+  // ---------------------------------------------------------------- conversations
+
+  async target(conversation: string): Promise<Target> {
+    const gid = groupIdOf(conversation);
+    if (gid) {
+      const groupId = groupHex(gid);
+      const state = this.book.state(groupId);
+      if (!state) throw new KluisError('UNKNOWN_GROUP', `no group ${conversation}`);
+      return { kind: 'group', conversation, groupId, state };
+    }
+    if (isGroupConversation(conversation)) throw new KluisError('UNKNOWN_GROUP', `no group ${conversation}`);
+    const peer = await this.resolveUsername(conversation);
+    if (peer.accountId === this.ctx.me().accountId) throw new KluisError('SELF_SEND', 'sending to yourself is not supported');
+    this.ctx.conv.ensure(peer.username, 'direct', peer.accountId, this.settings().defaultExpireTimer);
+    return { kind: 'direct', conversation: peer.username, peer };
+  }
+
+  private baseData(conversation: string, timestamp: number, counted = true): pb.DataMessage {
+    const c = this.ctx.conv.get(conversation)!;
+    return create(pb.DataMessageSchema, {
+      timestamp: BigInt(timestamp),
+      counter: counted ? BigInt(this.ctx.conv.takeCounter(conversation)) : 0n,
+      senderUsername: this.ctx.me().username,
+      expireTimerSeconds: c.expireTimer,
+      profileKey: this.profileKey(),
+    });
+  }
+
+  /** Sends text and/or attachments; returns the local message. */
+  async send(conversation: string, parts: OutgoingParts): Promise<StoredMessage> {
+    const t = await this.target(conversation);
+    this.assertCanSend(t);
+    const timestamp = this.nextTimestamp();
+    const d = this.baseData(t.conversation, timestamp);
+    if (parts.text !== undefined) d.text = parts.text;
+    if (parts.attachments) d.attachments = parts.attachments;
+    if (parts.quote) d.quote = create(pb.QuoteSchema, { id: BigInt(parts.quote.id), authorAccountId: parts.quote.authorAccountId, text: parts.quote.text });
+    const row = this.outgoingRow(t, d, 'text', parts.text ?? '');
+    if (parts.attachments?.length)
+      row.attachments = JSON.stringify(
+        parts.attachments.map((a) => ({
+          id: a.id,
+          key: b64(a.key),
+          digest: b64(a.digest),
+          size: Number(a.size),
+          contentType: a.contentType,
+          ...(a.fileName !== undefined ? { fileName: a.fileName } : {}),
+          ...(a.width !== undefined ? { width: a.width } : {}),
+          ...(a.height !== undefined ? { height: a.height } : {}),
+          ...(a.durationMs !== undefined ? { durationMs: a.durationMs } : {}),
+          ...(a.voiceNote ? { voiceNote: true } : {}),
+          state: 'downloaded',
+        })),
+      );
+    if (parts.quote) row.quote = JSON.stringify(parts.quote);
+    const devices = await this.deliver(t, d, row);
+    for (const a of parts.attachments ?? []) this.ctx.background('attachment expect', () => this.ctx.api().expectAttachmentDownloads(a.id, devices));
+    return toStored(this.ctx.data.getMessage(row.id)!, this.ctx.conv);
+  }
+
+  async react(messageId: string, emoji: string, remove = false): Promise<void> {
+    const target = this.requireMessage(messageId);
+    const t = await this.target(target.conversation);
+    this.assertCanSend(t);
+    const timestamp = this.nextTimestamp();
+    const d = this.baseData(t.conversation, timestamp);
+    d.reaction = create(pb.ReactionSchema, {
+      emoji,
+      remove,
+      targetAuthorAccountId: target.senderAccountId,
+      targetTimestamp: BigInt(target.timestamp),
+    });
+    const me = this.ctx.me();
+    this.ctx.conv.setReaction(target.id, me.accountId, remove ? null : emoji, timestamp);
+    await this.deliver(t, d);
+    this.ctx.emit('message-updated', this.stored(target.id));
+  }
+
+  async edit(messageId: string, text: string): Promise<void> {
+    const target = this.requireOwn(messageId, 'edit');
+    const t = await this.target(target.conversation);
+    this.assertCanSend(t);
+    const timestamp = this.nextTimestamp();
+    const d = this.baseData(t.conversation, timestamp);
+    d.text = text;
+    if (t.kind === 'group') d.group = create(pb.GroupContextSchema, { id: t.state.id, version: t.state.version });
+    const edit = create(pb.EditMessageSchema, { targetTimestamp: BigInt(target.timestamp), data: d });
+    this.ctx.conv.applyEdit(target.id, target.body, text, timestamp);
+    await this.deliverContent(t, { body: { case: 'edit', value: edit } }, timestamp, Number(d.counter), {
+      sent: { timestamp: BigInt(timestamp), edit, ...this.syncDestination(t) },
+    });
+    this.ctx.emit('message-updated', this.stored(target.id));
+  }
+
+  async deleteForEveryone(messageId: string): Promise<void> {
+    const target = this.requireOwn(messageId, 'delete');
+    const t = await this.target(target.conversation);
+    this.assertCanSend(t);
+    const timestamp = this.nextTimestamp();
+    const d = this.baseData(t.conversation, timestamp);
+    d.delete = create(pb.DeleteSchema, { targetTimestamp: BigInt(target.timestamp) });
+    this.ctx.conv.eraseContent(target.id);
+    await this.deliver(t, d);
+    this.ctx.emit('message-updated', this.stored(target.id));
+  }
+
+  /** Deletes locally, and on this account's other devices. */
+  async deleteForMe(messageId: string): Promise<void> {
+    const m = this.requireMessage(messageId);
+    this.ctx.conv.deleteMessage(m.id);
+    this.ctx.emit('message-removed', { id: m.id, conversation: m.conversation });
+    await this.syncToOwnDevices({
+      deleteForMe: { conversation: m.conversation, targets: [{ senderAccountId: m.senderAccountId, timestamp: BigInt(m.timestamp) }] },
+    });
+  }
+
+  async setTimer(conversation: string, seconds: number): Promise<void> {
+    checkTimer(seconds);
+    const t = await this.target(conversation);
+    if (t.kind === 'group') return this.updateGroup(t.groupId, (s) => void (s.expireTimerSeconds = seconds));
+    this.ctx.conv.setTimer(t.conversation, seconds);
+    const timestamp = this.nextTimestamp();
+    const d = this.baseData(t.conversation, timestamp);
+    d.expireTimerUpdate = true;
+    const row = this.outgoingRow(t, d, 'timer', `disappearing messages ${seconds === 0 ? 'off' : 'set'}`);
+    await this.deliver(t, d, row);
+  }
+
+  /** Marks a conversation read: read receipts (if enabled), timers start, other devices follow. */
+  async markRead(conversation: string): Promise<number> {
+    const now = this.ctx.now();
+    const rows = this.ctx.conv.markRead(conversation, now, now);
+    if (rows.length === 0) return 0;
+    if (this.settings().readReceipts)
+      for (const m of rows) if (m.kind === 'text') this.receipts.add(m.senderAccountId, pb.ReceiptMessage_Type.READ, m.timestamp);
+    for (const m of rows) this.ctx.emit('message-updated', this.stored(m.id));
+    await this.syncToOwnDevices({
+      read: rows.map((m) => ({ senderAccountId: m.senderAccountId, timestamp: BigInt(m.timestamp) })),
+    });
+    return rows.length;
+  }
+
+  /** Typing indicators are ephemeral: only devices online right now get them. */
+  async typing(conversation: string, started: boolean): Promise<void> {
+    const t = await this.target(conversation);
+    const timestamp = this.nextTimestamp();
+    const typing = create(pb.TypingMessageSchema, {
+      action: started ? pb.TypingMessage_Action.STARTED : pb.TypingMessage_Action.STOPPED,
+      timestamp: BigInt(timestamp),
+      ...(t.kind === 'group' ? { groupId: t.state.id } : {}),
+    });
+    const content = encodeContent({ body: { case: 'typing', value: typing } });
+    if (t.kind === 'group') await this.groups.sendToGroup(t.groupId, content, timestamp, { online: true });
+    else await this.sender.sendToAccount(t.peer.accountId, content, timestamp, { username: t.peer.username, online: true });
+  }
+
+  // ---------------------------------------------------------------- groups
+
+  async createGroup(title: string, memberUsernames: string[]): Promise<string> {
+    const me = this.ctx.me();
+    const peers: Peer[] = [];
+    for (const u of memberUsernames) {
+      const p = await this.resolveUsername(normalizeUsername(u));
+      if (p.accountId !== me.accountId && !peers.some((x) => x.accountId === p.accountId)) peers.push(p);
+    }
+    if (peers.length + 1 > MAX_GROUP_MEMBERS) throw new KluisError('GROUP_TOO_LARGE', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+    const state = create(pb.GroupStateSchema, {
+      id: new Uint8Array(randomBytes(32)),
+      version: 1n,
+      title: checkTitle(title),
+      members: [
+        { accountId: me.accountId, username: me.username, role: GroupRole.ADMIN },
+        ...peers.map((p) => ({ accountId: p.accountId, username: p.username, role: GroupRole.MEMBER })),
+      ],
+      expireTimerSeconds: this.settings().defaultExpireTimer,
+      changedBy: me.accountId,
+    });
+    this.book.create(state);
+    await this.announce(state, undefined);
+    return groupConversationId(state.id);
+  }
+
+  async addMembers(conversation: string, usernames: string[]): Promise<void> {
+    const peers = await Promise.all(usernames.map((u) => this.resolveUsername(normalizeUsername(u))));
+    const t = await this.groupTarget(conversation);
+    await this.updateGroup(t.groupId, (s) => {
+      for (const p of peers)
+        if (!memberOf(s, p.accountId)) s.members.push(create(pb.GroupMemberSchema, { accountId: p.accountId, username: p.username, role: GroupRole.MEMBER }));
+      if (s.members.length > MAX_GROUP_MEMBERS) throw new KluisError('GROUP_TOO_LARGE', `a group has at most ${MAX_GROUP_MEMBERS} members`);
+    });
+  }
+
+  async removeMembers(conversation: string, usernames: string[]): Promise<void> {
+    const peers = await Promise.all(usernames.map((u) => this.resolveUsername(normalizeUsername(u))));
+    const t = await this.groupTarget(conversation);
+    const gone = new Set(peers.map((p) => p.accountId));
+    gone.delete(this.ctx.me().accountId);
+    await this.updateGroup(t.groupId, (s) => void (s.members = s.members.filter((m) => !gone.has(m.accountId))));
+  }
+
+  async promote(conversation: string, username: string): Promise<void> {
+    const p = await this.resolveUsername(normalizeUsername(username));
+    const t = await this.groupTarget(conversation);
+    await this.updateGroup(t.groupId, (s) => {
+      const m = memberOf(s, p.accountId);
+      if (!m) throw new KluisError('NOT_A_MEMBER', `${p.username} is not a member`);
+      m.role = GroupRole.ADMIN;
+    });
+  }
+
+  async renameGroup(conversation: string, title: string): Promise<void> {
+    const t = await this.groupTarget(conversation);
+    await this.updateGroup(t.groupId, (s) => void (s.title = checkTitle(title)));
+  }
+
+  async leaveGroup(conversation: string): Promise<void> {
+    const t = await this.groupTarget(conversation);
+    const me = this.ctx.me();
+    if (!memberOf(t.state, me.accountId)) return;
+    const next = leftState(t.state, me.accountId);
+    if (next.members.length === 0) {
+      // The last member: nobody to tell.
+      this.book.commitOwn(next);
+      return;
+    }
+    await this.announce(next, t.state);
+  }
+
+  private async groupTarget(conversation: string): Promise<Extract<Target, { kind: 'group' }>> {
+    const t = await this.target(conversation);
+    if (t.kind !== 'group') throw new KluisError('NOT_A_GROUP', `${conversation} is not a group`);
+    return t;
+  }
+
+  /** Applies `change` to a copy of the current state as version+1 and announces it. */
+  private async updateGroup(groupId: string, change: (s: GroupState) => void): Promise<void> {
+    const me = this.ctx.me();
+    const cur = this.book.state(groupId);
+    if (!cur) throw new KluisError('UNKNOWN_GROUP', `no group ${groupId}`);
+    if (!isAdmin(cur, me.accountId)) throw new KluisError('NOT_ADMIN', 'only group admins can change the group');
+    const next = clone(pb.GroupStateSchema, cur);
+    change(next);
+    next.version = cur.version + 1n;
+    next.changedBy = me.accountId;
+    await this.announce(next, cur);
+  }
+
+  /**
+   * Sends a new group state over 1:1 sessions to everyone in the old and the new state (a
+   * removed member learns it was removed) and to our own devices, then adopts it.
+   */
+  private async announce(next: GroupState, prev: GroupState | undefined): Promise<void> {
+    const me = this.ctx.me();
+    const conversation = groupConversationId(next.id);
+    this.ctx.conv.ensure(conversation, 'group', null, next.expireTimerSeconds);
+    const timestamp = this.nextTimestamp();
+    const d = this.baseData(conversation, timestamp);
+    d.group = create(pb.GroupContextSchema, { id: next.id, version: next.version });
+    d.groupUpdate = next;
+    const content = encodeContent({ body: { case: 'data', value: d } });
+    const accounts = new Set([...(prev?.members ?? []), ...next.members].map((m) => m.accountId));
+    accounts.delete(me.accountId);
+    this.ctx.data.putSentContent(timestamp, conversation, content, { conversation, counter: Number(d.counter) });
+    await this.groups.sendToAccounts([...accounts, me.accountId], content, timestamp);
+    const change = prev ? this.book.commitOwn(next) : undefined;
+    const name = (a: string) => next.members.find((m) => m.accountId === a)?.username ?? this.ctx.data.usernameOf(a) ?? a;
+    const summary = change?.summary ?? describeChange(prev, next, name);
+    const row = this.outgoingRow({ kind: 'group', conversation, groupId: groupHex(next.id), state: next }, d, 'group-update', summary);
+    row.status = 'sent';
+    this.ctx.data.insertMessage(row, null);
+    this.ctx.emit('group-updated', this.book.info(groupHex(next.id))!);
+    this.ctx.emit('message', toStored(row));
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private assertCanSend(t: Target): void {
+    if (t.kind === 'group') {
+      if (!memberOf(t.state, this.ctx.me().accountId)) throw new KluisError('NOT_A_MEMBER', 'you are not a member of this group');
+      return;
+    }
+    const identity = this.ctx.store.getIdentity(t.peer.accountId);
+    if (identity?.status === 'changed-pending') throw new IdentityChangedError(t.peer.username, t.peer.accountId);
+    if (this.ctx.conv.isBlocked(t.peer.accountId)) throw new KluisError('BLOCKED', `${t.peer.username} is blocked`);
+  }
+
+  private outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], body: string): MessageRow {
+    const me = this.ctx.me();
+    const now = this.ctx.now();
+    return {
+      id: randomUUID(),
+      conversation: t.conversation,
+      peerAccountId: t.kind === 'direct' ? t.peer.accountId : null,
+      direction: 'outgoing',
+      senderAccountId: me.accountId,
+      senderUsername: me.username,
+      senderDevice: me.deviceId,
+      timestamp: Number(d.timestamp),
+      serverTimestamp: null,
+      body,
+      sync: false,
+      status: 'sending',
+      kind,
+      groupId: t.kind === 'group' ? t.groupId : null,
+      counter: Number(d.counter),
+      expireTimer: d.expireTimerSeconds,
+      expiresAt: kind === 'text' && d.expireTimerSeconds ? Number(d.timestamp) + d.expireTimerSeconds * 1000 : null,
+      readAt: now,
+      receivedAt: now,
+    };
+  }
+
+  private syncDestination(t: Target): { destinationAccountId?: string; destinationUsername?: string } {
+    return t.kind === 'direct' ? { destinationAccountId: t.peer.accountId, destinationUsername: t.peer.username } : {};
+  }
+
+  /** Sends a data message; `row` (if any) is stored with the first encryption. Returns recipient devices. */
+  private async deliver(t: Target, d: pb.DataMessage, row?: MessageRow): Promise<number> {
+    if (t.kind === 'group') d.group = create(pb.GroupContextSchema, { id: t.state.id, version: t.state.version });
+    const syncSent = { sent: { timestamp: d.timestamp, message: d, ...this.syncDestination(t) } };
+    return this.deliverContent(t, { body: { case: 'data', value: d } }, Number(d.timestamp), Number(d.counter), syncSent, row);
+  }
+
+  private async deliverContent(
+    t: Target,
+    init: ContentInit,
+    timestamp: number,
+    counter: number,
+    sync: NonNullable<Extract<ContentInit['body'], { case: 'sync' }>>['value'],
+    row?: MessageRow,
+  ): Promise<number> {
+    const content = encodeContent(init);
+    const at = { conversation: t.conversation, counter };
+    const record = () => {
+      if (row) this.ctx.data.insertMessage(row, null);
+    };
+    try {
+      if (t.kind === 'group') {
+        // Our other devices are recipients of the same fan-out: no separate sync copy.
+        this.ctx.store.transaction(() => {
+          record();
+          this.ctx.data.putSentContent(timestamp, t.conversation, content, at);
+        });
+        const r = await this.groups.sendToGroup(t.groupId, content, timestamp);
+        if (row) this.ctx.data.setMessageStatus(row.id, 'sent', r.serverTimestamp);
+        return r.recipients;
+      }
+      const serverTimestamp = await this.sender.sendToAccount(t.peer.accountId, content, timestamp, {
+        username: t.peer.username,
+        withCommit: () => {
+          record();
+          this.ctx.data.putSentContent(timestamp, t.peer.accountId, content, at);
+        },
+      });
+      if (row) this.ctx.data.setMessageStatus(row.id, 'sent', serverTimestamp);
+      const devices = this.ctx.store.sessionsForAccount(t.peer.accountId).length;
+      const syncContent = encodeContent({ body: { case: 'sync', value: sync } });
+      this.ctx.data.putSentContent(timestamp, this.ctx.me().accountId, syncContent);
+      await this.sender.sendToAccount(this.ctx.me().accountId, syncContent, timestamp, { username: this.ctx.me().username });
+      return devices + Math.max(0, this.ctx.ownDevices().length - 1);
+    } catch (e) {
+      if (row) this.ctx.data.setMessageStatus(row.id, 'failed');
+      throw e;
+    }
+  }
+
+  async syncToOwnDevices(sync: NonNullable<Extract<ContentInit['body'], { case: 'sync' }>>['value']): Promise<void> {
+    const me = this.ctx.me();
+    if (this.ctx.ownDevices().filter((d) => d !== me.deviceId).length === 0) return;
+    const content = encodeContent({ body: { case: 'sync', value: sync } });
+    await this.sender.sendToAccount(me.accountId, content, this.nextTimestamp(), { username: me.username });
+  }
+
+  /** After linking a device: our profile key, settings and every group's state. */
+  async syncEverything(): Promise<void> {
+    const s = this.settings();
+    await this.syncToOwnDevices({
+      keys: { profileKey: this.profileKey() },
+      settings: { readReceipts: s.readReceipts, defaultExpireTimerSeconds: s.defaultExpireTimer },
+    });
+    for (const g of this.book.list()) {
+      const state = this.book.state(g.id);
+      if (state) await this.syncToOwnDevices({ groupState: state });
+    }
+  }
+
+  private async sendReceipt(accountId: string, type: pb.ReceiptMessage_Type, timestamps: number[]): Promise<void> {
+    const content = encodeContent({ body: { case: 'receipt', value: { type, timestamps: timestamps.map(BigInt) } } });
+    await this.sender.sendToAccount(accountId, content, this.nextTimestamp());
+  }
+
+  /** Answers a ResendRequest: the listed data messages again, over 1:1 to that device only. */
+  async resendCounters(accountId: string, deviceId: number, conversation: string, counters: number[]): Promise<void> {
+    for (const c of counters) {
+      const sent = this.ctx.data.sentByCounter(conversation, c);
+      if (!sent || sent.resends >= 3) continue;
+      this.ctx.data.bumpResends(sent.timestamp, sent.accountId);
+      await this.sender.sendToAccount(accountId, sent.content, sent.timestamp, { onlyDevices: [deviceId] });
+    }
+  }
+
+  private requireMessage(id: string): MessageRow {
+    const m = this.ctx.data.getMessage(id);
+    if (!m) throw new KluisError('UNKNOWN_MESSAGE', `no message ${id}`);
+    if (m.kind !== 'text') throw new KluisError('NOT_A_MESSAGE', `${id} is an event, not a message`);
+    return m;
+  }
+
+  private requireOwn(id: string, what: string): MessageRow {
+    const m = this.requireMessage(id);
+    if (m.senderAccountId !== this.ctx.me().accountId) throw new KluisError('NOT_YOURS', `you can only ${what} your own messages`);
+    if (m.deleted) throw new KluisError('DELETED', 'this message was deleted');
+    if (this.ctx.now() - m.timestamp > 24 * 3600_000) throw new KluisError('TOO_OLD', `messages can only be changed within 24 hours; this one cannot ${what}`);
+    return m;
+  }
+
+  stored(id: string): StoredMessage {
+    return toStored(this.ctx.data.getMessage(id)!, this.ctx.conv, (a) => this.ctx.data.usernameOf(a));
+  }
+}
+
+function checkTimer(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 0 || (seconds > 0 && (seconds < MIN_TIMER_SECONDS || seconds > MAX_TIMER_SECONDS)))
+    throw new KluisError('BAD_TIMER', `a disappearing timer is off (0) or ${MIN_TIMER_SECONDS} s to 4 weeks`);
+}
+
+function checkTitle(title: string): string {
+  const t = title.trim();
+  if (t.length === 0 || Buffer.byteLength(t, 'utf8') > 256) throw new KluisError('BAD_TITLE', 'a group title is 1 to 256 bytes');
+  return t;
+}

@@ -1,0 +1,165 @@
+import {
+  ProtocolAddress,
+  SenderKeyDistributionMessage,
+  SessionRecord,
+  groupEncrypt,
+} from '@signalapp/libsignal-client';
+import { encodeContent, EnvelopeType } from '@kluis/protocol';
+import type { Ctx } from '../context.js';
+import { IdentityChangedError, KluisError, ServerError } from '../errors.js';
+import type { MultiSender } from '../multi-sender.js';
+import type { Sender } from '../sender.js';
+import type { Bytes } from '../store/protocol-store.js';
+import type { GroupBook } from './group-book.js';
+
+export const MAX_GROUP_SEND_ATTEMPTS = 5;
+
+/**
+ * Group messages: one sender-key encryption per message, one upload, fanned out by the
+ * server to every member device (and this account's other devices) in one commit. Devices
+ * that do not hold our current sender key get a distribution message over 1:1 first.
+ */
+export class GroupSender {
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly sender: Sender,
+    private readonly multi: MultiSender,
+    private readonly book: GroupBook,
+  ) {}
+
+  /** 1:1 to each account (group updates, sender keys): per-device ciphertexts in one request. */
+  async sendToAccounts(accountIds: string[], content: Bytes, timestamp: number): Promise<number> {
+    const r = await this.multi.sendToAccounts(accountIds, content, timestamp);
+    return r.devices;
+  }
+
+  async sendToGroup(groupId: string, content: Bytes, timestamp: number, o: { online?: boolean } = {}): Promise<{ serverTimestamp?: number; recipients: number }> {
+    const me = this.ctx.me();
+    const state = this.book.state(groupId);
+    const distributionId = this.book.distributionId(groupId);
+    if (!state || !distributionId) throw new KluisError('UNKNOWN_GROUP', `no group ${groupId}`);
+    const accounts = state.members.map((m) => m.accountId).filter((a) => a !== me.accountId);
+    for (const a of accounts) {
+      if (this.ctx.store.getIdentity(a)?.status === 'changed-pending')
+        throw new IdentityChangedError(this.ctx.data.usernameOf(a) ?? a, a);
+    }
+    const gone = new Set<string>();
+    const local = ProtocolAddress.new(me.accountId, me.deviceId);
+    for (let attempt = 0; attempt < MAX_GROUP_SEND_ATTEMPTS; attempt++) {
+      const targets = [...accounts.filter((a) => !gone.has(a)), me.accountId];
+      await this.ensureSessions(targets);
+      const devices = new Map<string, number[]>();
+      for (const a of targets) {
+        const ds = this.devicesOf(a).filter((d) => !(a === me.accountId && d === me.deviceId));
+        if (ds.length > 0 || a !== me.accountId) devices.set(a, ds);
+      }
+      await this.distribute(groupId, distributionId, devices, timestamp);
+      // Encrypted after the distribution: a key handed out later starts past this message.
+      const ciphertext = await this.ctx.locks.run(`group:${groupId}`, async () =>
+        (await groupEncrypt(local, distributionId, this.ctx.adapters().senderKeys, content)).serialize(),
+      );
+      const res = await this.multi.sendShared(devices, EnvelopeType.SenderKey, ciphertext, timestamp, o);
+      if (res.ok) {
+        let n = 0;
+        for (const ds of devices.values()) n += ds.length;
+        return { serverTimestamp: res.serverTimestamp, recipients: n };
+      }
+      for (const a of res.unknownAccounts ?? []) gone.add(a);
+      for (const m of res.mismatched ?? []) {
+        for (const d of m.extraDevices) this.dropDevice(groupId, m.accountId, d);
+        for (const d of m.missingDevices) await this.addDevice(m.accountId, d);
+      }
+      for (const s of res.stale ?? []) {
+        for (const d of s.staleDevices) {
+          this.dropDevice(groupId, s.accountId, d);
+          await this.addDevice(s.accountId, d);
+        }
+      }
+    }
+    throw new KluisError('DEVICES_CHANGING', 'the members’ device lists kept changing; try again');
+  }
+
+  /** Sends our current sender key to every listed device that does not have it yet. */
+  private async distribute(groupId: string, distributionId: string, devices: Map<string, number[]>, timestamp: number): Promise<void> {
+    const shared = this.ctx.conv.senderKeyShared(groupId, distributionId);
+    const need = [...devices.entries()].filter(([a, ds]) => ds.some((d) => !shared.has(`${a}.${d}`))).map(([a]) => a);
+    if (need.length === 0) return;
+    const me = this.ctx.me();
+    const skdm = await this.ctx.locks.run(`group:${groupId}`, () =>
+      SenderKeyDistributionMessage.create(ProtocolAddress.new(me.accountId, me.deviceId), distributionId, this.ctx.adapters().senderKeys),
+    );
+    const content = encodeContent({ senderKeyDistribution: skdm.serialize() });
+    await this.multi.sendToAccounts(need, content, timestamp);
+    // Whatever devices reconciliation found, each now has a session and got the key.
+    const addresses = need.flatMap((a) => this.devicesOf(a).map((d) => `${a}.${d}`));
+    this.ctx.conv.markSenderKeyShared(groupId, distributionId, addresses);
+  }
+
+  private devicesOf(accountId: string): number[] {
+    return this.ctx.store
+      .sessionsForAccount(accountId)
+      .filter((s) => {
+        try {
+          return SessionRecord.deserialize(s.record).hasCurrentState();
+        } catch {
+          return false;
+        }
+      })
+      .map((s) => s.deviceId)
+      .sort((a, b) => a - b);
+  }
+
+  /** Accounts we never talked to: sessions with all their devices (trust on first use). */
+  private async ensureSessions(accountIds: string[]): Promise<void> {
+    const me = this.ctx.me();
+    for (const a of accountIds) {
+      if (a === me.accountId) {
+        for (const d of this.ctx.ownDevices()) if (d !== me.deviceId && !this.devicesOf(a).includes(d)) await this.addDevice(a, d);
+        continue;
+      }
+      if (this.devicesOf(a).length > 0) continue;
+      await this.ctx.locks.run(a, async () => {
+        const res = await this.ctx.api().fetchBundles(a, '*');
+        const zone = this.ctx.store.zone('group-sessions');
+        const ad = this.ctx.adapters(zone);
+        try {
+          for (const d of res.devices) await this.sender.processBundle(a, res.identityKey, d, ad);
+          this.ctx.store.commit(zone);
+        } catch (e) {
+          this.ctx.store.discard(zone);
+          throw e;
+        }
+      });
+    }
+  }
+
+  private async addDevice(accountId: string, deviceId: number): Promise<void> {
+    await this.ctx.locks.run(accountId, async () => {
+      let res;
+      try {
+        res = await this.ctx.api().fetchBundles(accountId, deviceId);
+      } catch (e) {
+        if (e instanceof ServerError && e.status === 404) return;
+        throw e;
+      }
+      const b = res.devices.find((x) => x.deviceId === deviceId);
+      if (!b) return;
+      const zone = this.ctx.store.zone('group-device');
+      const ad = this.ctx.adapters(zone);
+      try {
+        this.ctx.store.deleteSession(ProtocolAddress.new(accountId, deviceId).toString(), zone);
+        await this.sender.processBundle(accountId, res.identityKey, b, ad);
+        this.ctx.store.commit(zone);
+      } catch (e) {
+        this.ctx.store.discard(zone);
+        throw e;
+      }
+    });
+  }
+
+  private dropDevice(_groupId: string, accountId: string, deviceId: number): void {
+    const address = ProtocolAddress.new(accountId, deviceId).toString();
+    this.ctx.store.deleteSession(address);
+    this.ctx.conv.forgetSenderKeyShared(address);
+  }
+}

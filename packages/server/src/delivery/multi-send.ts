@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, MAX_MESSAGE_BYTES, type MultiSendRequest, type MultiSendResponse } from '@kluis/protocol';
+import type { DeviceIdentity } from '../auth/device-auth.js';
+import { ApiError } from '../errors.js';
+import type { SendCommand, SendOutcome } from './send.js';
+
+/** A validated multi-recipient send, ciphertexts decoded: stored by the writer in one transaction. */
+export interface MultiSendCommand {
+  kind: 'multi';
+  sender: DeviceIdentity;
+  timestamp: number;
+  online: boolean;
+  destinations: Array<{ accountId: string; messages: SendCommand['messages'] }>;
+  /** Envelope rows this send writes (the writer sizes its transactions by rows). */
+  deviceCount: number;
+}
+
+export interface MultiSendSubmitter {
+  submitMulti(command: MultiSendCommand): Promise<SendOutcome>;
+}
+
+/**
+ * Checks what the schema cannot: the shared / per-device exclusivity, duplicates, the
+ * sending device itself, decoded sizes. A shared ciphertext is decoded once and the
+ * same Buffer and base64 text serve every device.
+ */
+export function prepareMultiSend(sender: DeviceIdentity, request: MultiSendRequest): MultiSendCommand {
+  const shared = request.shared && {
+    type: request.shared.type,
+    content: decodeCiphertext(request.shared.content, 'the shared ciphertext'),
+    contentBase64: request.shared.content,
+  };
+  const accounts = new Set<string>();
+  const destinations: MultiSendCommand['destinations'] = [];
+  let deviceCount = 0;
+  for (const r of request.recipients) {
+    if (accounts.has(r.accountId)) throw bad(`account ${r.accountId} is listed twice`);
+    accounts.add(r.accountId);
+    const own = r.accountId === sender.accountId;
+    const seen = new Set<number>();
+    const messages: SendCommand['messages'] = [];
+    for (const d of r.devices) {
+      if (seen.has(d.deviceId)) throw bad(`device ${d.deviceId} of account ${r.accountId} is listed twice`);
+      seen.add(d.deviceId);
+      // Unlike a single send (409 extra device), this is a client bug, not a stale list.
+      if (own && d.deviceId === sender.deviceId) throw bad('the sending device cannot be a recipient');
+      const carries = d.type !== undefined || d.content !== undefined;
+      if (shared) {
+        if (carries) throw bad('with a shared ciphertext, devices carry no type or content');
+        messages.push({ deviceId: d.deviceId, registrationId: d.registrationId, ...shared, guid: randomUUID() });
+        continue;
+      }
+      if (d.type === undefined || d.content === undefined) {
+        throw bad(`without a shared ciphertext, every device needs its own type and content (account ${r.accountId}, device ${d.deviceId})`);
+      }
+      const content = decodeCiphertext(d.content, `the ciphertext for device ${d.deviceId} of account ${r.accountId}`);
+      messages.push({ deviceId: d.deviceId, registrationId: d.registrationId, type: d.type, content, contentBase64: d.content, guid: randomUUID() });
+    }
+    deviceCount += messages.length;
+    destinations.push({ accountId: r.accountId, messages });
+  }
+  return { kind: 'multi', sender, timestamp: request.timestamp, online: request.online === true, destinations, deviceCount };
+}
+
+/** The one multi-send implementation behind PUT /v1/messages and the socket's 'send-multi' frame. */
+export async function sendMulti(writer: MultiSendSubmitter, sender: DeviceIdentity, request: MultiSendRequest): Promise<MultiSendResponse> {
+  const outcome = await writer.submitMulti(prepareMultiSend(sender, request));
+  if (!outcome.ok) throw outcome.error;
+  return outcome.response;
+}
+
+function decodeCiphertext(base64: string, what: string): Buffer {
+  const content = Buffer.from(base64, 'base64');
+  if (content.length === 0) throw bad(`${what} is empty`);
+  if (content.length > MAX_MESSAGE_BYTES) throw new ApiError(ErrorCode.PayloadTooLarge, `${what} is larger than ${MAX_MESSAGE_BYTES} bytes`);
+  return content;
+}
+
+function bad(message: string): ApiError {
+  return new ApiError(ErrorCode.BadRequest, message);
+}

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench -- --cluster N`: the single-node bench's load against three setups on
+ * this machine, one after the other: the embedded node (SQLite, in-process bus), one
+ * node on PostgreSQL, and N nodes on PostgreSQL + a 3-node NATS cluster with the devices
+ * spread over the nodes. PostgreSQL and NATS come from the test harness (temp dirs,
+ * random loopback ports, torn down at the end).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatabase } from '../../test/harness/cluster.js';
+import { startNatsCluster, type NatsCluster } from '../../test/harness/nats.js';
+import { startPostgres, type PostgresServer } from '../../test/harness/postgres.js';
+import { freePort } from '../../test/harness/processes.js';
+import { registerPeers, type BenchPeer } from './accounts.js';
+import type { BenchOptions } from './args.js';
+import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
+import { cpuSeconds } from './proc-stats.js';
+import { makeTarget, type TargetSpec } from './targets.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The CLI's server command alone (no client SDK to load): see test/harness/kluis-node.mjs. */
+const NODE_BIN = 'test/harness/kluis-node.mjs';
+const PROBE_DEVICES = 50;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Setup {
+  name: string;
+  urls: string[];
+  pids: number[];
+  token: string;
+}
+
+interface SetupResult {
+  name: string;
+  nodes: number;
+  throughput: ThroughputResult;
+  latency: LatencyResult;
+  nodeCpuSeconds: number;
+}
+
+async function startNode(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /^url: (\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`kluis node exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+}
+
+async function probe(spec: TargetSpec, peers: BenchPeer[], opts: BenchOptions, dir: string): Promise<LatencyResult> {
+  const file = join(dir, `probe-${Date.now()}.json`);
+  await writeFile(file, JSON.stringify({ target: spec, peers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`latency probe exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as LatencyResult;
+}
+
+/** Registers through the first node, then drives the same load as the single-node bench, devices spread over the nodes. */
+async function drive(setup: Setup, opts: BenchOptions, dir: string): Promise<SetupResult> {
+  log(`${setup.name}: registering ${opts.devices} devices`);
+  const peers = await registerPeers(setup.urls[0]!, setup.token, opts.devices, (n) => log(`  ${n}/${opts.devices} registered`));
+  const spec: TargetSpec = { kind: 'kluis', base: setup.urls[0]!.replace(/^http/, 'ws'), bases: setup.urls.map((u) => u.replace(/^http/, 'ws')) };
+  const probePeers = peers.slice(0, Math.min(PROBE_DEVICES, Math.floor(peers.length / 2)));
+  const driver = new LoadDriver(makeTarget(spec), peers.slice(probePeers.length), opts.payload);
+  await driver.connect((n) => log(`  ${setup.name}: ${n} sockets connected`));
+  await sleep(1_000);
+  const cpu0 = setup.pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const throughput = await driver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${setup.name}: ${n} delivered`));
+  const nodeCpuSeconds = setup.pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
+  await sleep(2_000);
+  log(`  ${setup.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s`);
+  const latency = await probe(spec, probePeers, opts, dir);
+  await driver.close();
+  return { name: setup.name, nodes: setup.urls.length, throughput, latency, nodeCpuSeconds };
+}
+
+const NODE_ENV = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ KLUIS_HEARTBEAT_SECONDS: '5', ...extra });
+
+export async function benchCluster(opts: BenchOptions, nodes: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kluis-bench-cluster-'));
+  const children: ChildProcess[] = [];
+  let pg: PostgresServer | undefined;
+  let nats: NatsCluster | undefined;
+  const results: SetupResult[] = [];
+  try {
+    // 1. Embedded: SQLite, in-process bus.
+    {
+      const dataDir = await mkdtemp(join(dir, 'sqlite-'));
+      const n = await startNode(dataDir, NODE_ENV({}));
+      children.push(n.child);
+      const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
+      results.push(await drive({ name: 'embedded (SQLite)', urls: [n.url], pids: [n.child.pid!], token }, opts, dir));
+      await stopChild(n.child);
+    }
+    log('starting PostgreSQL');
+    pg = await startPostgres();
+    // 2. One node on PostgreSQL (in-process bus: nothing else to wake).
+    {
+      const database = await createDatabase(pg.url, 'bench_single');
+      const dataDir = await mkdtemp(join(dir, 'pg1-'));
+      const n = await startNode(dataDir, NODE_ENV({ KLUIS_DATABASE: database, KLUIS_NODE_NAME: 'single' }));
+      children.push(n.child);
+      const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
+      results.push(await drive({ name: '1 node (PostgreSQL)', urls: [n.url], pids: [n.child.pid!], token }, opts, dir));
+      await stopChild(n.child);
+    }
+    // 3. N nodes on PostgreSQL + NATS.
+    {
+      log('starting a 3-node NATS cluster');
+      nats = await startNatsCluster({ size: 3 });
+      const database = await createDatabase(pg.url, 'bench_cluster');
+      const dataDir = await mkdtemp(join(dir, 'cluster-'));
+      const started: Array<{ child: ChildProcess; url: string }> = [];
+      for (let i = 0; i < nodes; i++) {
+        const own = nats.nodes[i % 3]!;
+        const bus = [own.url, ...nats.nodes.filter((x) => x !== own).map((x) => x.url)].join(',');
+        const n = await startNode(dataDir, NODE_ENV({ KLUIS_DATABASE: database, KLUIS_BUS: bus, KLUIS_NODE_NAME: `node-${i + 1}`, KLUIS_REGION: `r${i + 1}` }));
+        children.push(n.child);
+        started.push(n);
+      }
+      const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
+      results.push(
+        await drive({ name: `${nodes} nodes (PostgreSQL + NATS)`, urls: started.map((n) => n.url), pids: started.map((n) => n.child.pid!), token }, opts, dir),
+      );
+      for (const n of started) await stopChild(n.child);
+    }
+    report(opts, results);
+  } finally {
+    for (const c of children) await stopChild(c);
+    await nats?.stop();
+    await pg?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function report(opts: BenchOptions, results: SetupResult[]): void {
+  const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const base = results[0]!.throughput.msgsPerSec;
+  const rows: Array<[string, (r: SetupResult) => string]> = [
+    ['delivered msgs/s', (r) => fmt(r.throughput.msgsPerSec)],
+    ['vs embedded', (r) => `${((r.throughput.msgsPerSec / base) * 100).toFixed(0)}%`],
+    ['delivered / sent', (r) => `${r.throughput.delivered}/${r.throughput.sent}`],
+    ['duplicates', (r) => String(r.throughput.duplicates)],
+    ['failed sends', (r) => String(r.throughput.failedSends)],
+    ['kluis CPU s (all nodes)', (r) => fmt(r.nodeCpuSeconds, 1)],
+    ['kluis CPU µs per message', (r) => fmt((r.nodeCpuSeconds / Math.max(1, r.throughput.delivered)) * 1e6)],
+    [`p50 latency @ ${opts.rate}/s (ms)`, (r) => fmt(r.latency.p50Ms, 2)],
+    [`p99 latency @ ${opts.rate}/s (ms)`, (r) => fmt(r.latency.p99Ms, 2)],
+    ['max latency (ms)', (r) => fmt(r.latency.maxMs, 2)],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w = Math.max(...results.map((r) => r.name.length)) + 2;
+  console.log(`\nkluis cluster bench: ${opts.devices} devices, ${opts.messages} × ${opts.payload} B envelopes, window ${opts.window}, on one machine\n`);
+  console.log(`${''.padEnd(w0)}${results.map((r) => r.name.padStart(w)).join('')}`);
+  for (const [k, f] of rows) console.log(`${k.padEnd(w0)}${results.map((r) => f(r).padStart(w)).join('')}`);
+  const ok = results.every((r) => r.throughput.duplicates === 0 && r.throughput.missing === 0 && r.throughput.failedSends === 0);
+  console.log(`\nexactly-once: ${ok ? 'ok' : 'FAILED'} in every setup`);
+  if (opts.json) console.log(JSON.stringify({ options: opts, results }));
+  if (!ok) process.exitCode = 1;
+}
