@@ -15,6 +15,14 @@ export interface BenchOptions {
   attachmentsOnly: boolean;
   /** 0: the single-node bench; N: embedded vs 1 PostgreSQL node vs N nodes + NATS (cluster.ts). */
   cluster: number;
+  /** Group fan-out phase (group-fanout.ts): group sizes, members including the sender; [] = none. */
+  groups: number[];
+  /** undefined: about 20,000 envelopes per group (group-fanout.ts). */
+  groupMessages?: number;
+  groupWindow: number;
+  groupLatencyMessages: number;
+  /** Only the group fan-out phase (no message load, no relay). */
+  groupsOnly: boolean;
 }
 
 const HELP = `npm run bench -- [options]
@@ -31,6 +39,16 @@ relay, drives both with the same load from this process, and prints figures.
   --attachments N    also upload and download N attachments (default 0)
   --attachment-mib M size of each attachment in MiB (default 20)
   --attachments-only only the attachment phase (default N = 10)
+  --groups LIST      group fan-out after the message load: one sender to groups of
+                     these sizes (members incl. the sender, 2-1000), sender keys,
+                     every member a real device decrypting every message
+                     (default 100; 0 = none; --groups 100,1000 for the full figures)
+  --group-messages M messages per group in its throughput phase (default: about
+                     20,000 envelopes per group, i.e. 200 to 100 members, 20 to 1000)
+  --group-window W   group sends in flight in that phase (default 8)
+  --group-latency-messages L
+                     messages per group sent one at a time for latency (default 50)
+  --groups-only      only the group fan-out phase (default sizes 100,1000)
   --cluster N        instead: the same load on the embedded node, on one PostgreSQL
                      node, and on N nodes with PostgreSQL + a 3-node NATS cluster
   --json             print the results as JSON too
@@ -52,6 +70,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       attachments: { type: 'string' },
       'attachment-mib': { type: 'string', default: '20' },
       'attachments-only': { type: 'boolean', default: false },
+      groups: { type: 'string' },
+      'group-messages': { type: 'string' },
+      'group-window': { type: 'string', default: '8' },
+      'group-latency-messages': { type: 'string', default: '50' },
+      'groups-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -77,5 +100,20 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     attachmentMib: int('attachment-mib', values['attachment-mib']!, 1, 1024),
     attachmentsOnly: values['attachments-only']!,
     cluster: int('cluster', values.cluster!, 0, 16),
+    groups: groupSizes(values.groups ?? (values['groups-only'] ? '100,1000' : '100')),
+    groupMessages: values['group-messages'] === undefined ? undefined : int('group-messages', values['group-messages'], 1, 100_000),
+    groupWindow: int('group-window', values['group-window']!, 1, 256),
+    groupLatencyMessages: int('group-latency-messages', values['group-latency-messages']!, 1, 10_000),
+    groupsOnly: values['groups-only']!,
   };
+}
+
+/** "100,1000" → [100, 1000]; "0" or "none" → []. Sizes count the sender (MAX_GROUP_MEMBERS = 1000). */
+function groupSizes(v: string): number[] {
+  if (v === '0' || v === 'none' || v === '') return [];
+  return v.split(',').map((x) => {
+    const n = Number(x.trim());
+    if (!Number.isInteger(n) || n < 2 || n > 1000) throw new Error('--groups takes group sizes from 2 to 1000, comma-separated (or 0)');
+    return n;
+  });
 }

@@ -6,6 +6,7 @@
  * random loopback ports, torn down at the end).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ interface Setup {
   urls: string[];
   pids: number[];
   token: string;
+  /** PostgreSQL database the nodes use: its backends' CPU is measured too. */
+  database?: string;
 }
 
 interface SetupResult {
@@ -40,11 +43,28 @@ interface SetupResult {
   throughput: ThroughputResult;
   latency: LatencyResult;
   nodeCpuSeconds: number;
+  /** CPU of the PostgreSQL backends serving this setup's database (undefined for SQLite). */
+  pgCpuSeconds?: number;
+}
+
+/** CPU seconds of the PostgreSQL backends connected to `database` ("postgres: user db host" in their cmdline). */
+function pgBackendCpu(database: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.startsWith('postgres: ') && cmd.split(' ').includes(database)) total += cpuSeconds(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
 }
 
 async function startNode(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -89,16 +109,22 @@ async function drive(setup: Setup, opts: BenchOptions, dir: string): Promise<Set
   await driver.connect((n) => log(`  ${setup.name}: ${n} sockets connected`));
   await sleep(1_000);
   const cpu0 = setup.pids.reduce((a, p) => a + cpuSeconds(p), 0);
+  const pg0 = setup.database ? pgBackendCpu(setup.database) : 0;
   const throughput = await driver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${setup.name}: ${n} delivered`));
   const nodeCpuSeconds = setup.pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
+  const pgCpuSeconds = setup.database ? pgBackendCpu(setup.database) - pg0 : undefined;
   await sleep(2_000);
   log(`  ${setup.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s`);
   const latency = await probe(spec, probePeers, opts, dir);
   await driver.close();
-  return { name: setup.name, nodes: setup.urls.length, throughput, latency, nodeCpuSeconds };
+  return { name: setup.name, nodes: setup.urls.length, throughput, latency, nodeCpuSeconds, ...(pgCpuSeconds !== undefined && { pgCpuSeconds }) };
 }
 
+/** KLUIS_BENCH_CPU_PROF=DIR: every node writes a V8 CPU profile there when it exits (after its SIGTERM drain). */
+const PROFILE_DIR = process.env.KLUIS_BENCH_CPU_PROF;
 const NODE_ENV = (extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ KLUIS_HEARTBEAT_SECONDS: '5', ...extra });
+/** Not allowed in NODE_OPTIONS: given on the command line. */
+const NODE_FLAGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 
 export async function benchCluster(opts: BenchOptions, nodes: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kluis-bench-cluster-'));
@@ -125,7 +151,7 @@ export async function benchCluster(opts: BenchOptions, nodes: number): Promise<v
       const n = await startNode(dataDir, NODE_ENV({ KLUIS_DATABASE: database, KLUIS_NODE_NAME: 'single' }));
       children.push(n.child);
       const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
-      results.push(await drive({ name: '1 node (PostgreSQL)', urls: [n.url], pids: [n.child.pid!], token }, opts, dir));
+      results.push(await drive({ name: '1 node (PostgreSQL)', urls: [n.url], pids: [n.child.pid!], token, database: 'bench_single' }, opts, dir));
       await stopChild(n.child);
     }
     // 3. N nodes on PostgreSQL + NATS.
@@ -144,7 +170,7 @@ export async function benchCluster(opts: BenchOptions, nodes: number): Promise<v
       }
       const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
       results.push(
-        await drive({ name: `${nodes} nodes (PostgreSQL + NATS)`, urls: started.map((n) => n.url), pids: started.map((n) => n.child.pid!), token }, opts, dir),
+        await drive({ name: `${nodes} nodes (PostgreSQL + NATS)`, urls: started.map((n) => n.url), pids: started.map((n) => n.child.pid!), token, database: 'bench_cluster' }, opts, dir),
       );
       for (const n of started) await stopChild(n.child);
     }
@@ -168,6 +194,8 @@ function report(opts: BenchOptions, results: SetupResult[]): void {
     ['failed sends', (r) => String(r.throughput.failedSends)],
     ['kluis CPU s (all nodes)', (r) => fmt(r.nodeCpuSeconds, 1)],
     ['kluis CPU µs per message', (r) => fmt((r.nodeCpuSeconds / Math.max(1, r.throughput.delivered)) * 1e6)],
+    ['PostgreSQL CPU s (backends)', (r) => (r.pgCpuSeconds === undefined ? '-' : fmt(r.pgCpuSeconds, 1))],
+    ['PostgreSQL CPU µs per message', (r) => (r.pgCpuSeconds === undefined ? '-' : fmt((r.pgCpuSeconds / Math.max(1, r.throughput.delivered)) * 1e6))],
     [`p50 latency @ ${opts.rate}/s (ms)`, (r) => fmt(r.latency.p50Ms, 2)],
     [`p99 latency @ ${opts.rate}/s (ms)`, (r) => fmt(r.latency.p99Ms, 2)],
     ['max latency (ms)', (r) => fmt(r.latency.maxMs, 2)],

@@ -7,8 +7,9 @@
  * SenderKey envelope, decodes the content, and acks.
  *
  * A frame is only timestamped when it arrives; decryption runs after the I/O phase
- * (setImmediate), so `arrived` is close to when the server's push was read even though a
- * thousand devices share one thread, and `decryptMs` is that device's own crypto time.
+ * (setImmediate) in slices of ~1 ms, so `arrived` stays close to when the server's push
+ * was read even though a thousand devices share one thread, and `decryptMs` is that
+ * device's own crypto time.
  *
  * IPC (advanced serialization): parent → {cmd: ping|setup|expect|collect|stop}; child →
  * {evt: pong|log|ready|reached|records}.
@@ -129,8 +130,10 @@ async function drain(): Promise<void> {
   draining = true;
   try {
     while (queue.length > 0) {
-      const batch = queue.splice(0);
-      for (const a of batch) {
+      // At most ~1 ms of work, then let the sockets be read (arrivals stamped) again.
+      const slice = now() + 1;
+      while (queue.length > 0 && now() < slice) {
+        const a = queue.shift()!;
         try {
           await handle(a);
         } catch (e) {
@@ -143,7 +146,6 @@ async function drain(): Promise<void> {
         acks.push(a.env.guid);
       }
       flushAcks();
-      // Let sockets be read (and arrivals stamped) between batches.
       await new Promise((r) => setImmediate(r));
     }
   } finally {

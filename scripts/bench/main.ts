@@ -14,6 +14,7 @@ import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
 import { benchCluster } from './cluster.js';
+import { benchGroupFanout, reportGroupFanout, type GroupFanoutResult } from './group-fanout.js';
 
 /** Devices the latency probe drives; the main driver keeps the rest connected. */
 const PROBE_DEVICES = 50;
@@ -139,6 +140,23 @@ async function main(): Promise<void> {
       if (opts.json) console.log(JSON.stringify({ options: opts, attachments }));
       return;
     }
+    const groupPhase = (): Promise<GroupFanoutResult[]> =>
+      benchGroupFanout(
+        kluis.url,
+        token,
+        kluis.child.pid!,
+        { sizes: opts.groups, messages: opts.groupMessages, window: opts.groupWindow, latencyMessages: opts.groupLatencyMessages },
+        log,
+      );
+    const reportGroups = (groups: GroupFanoutResult[]) => {
+      if (!reportGroupFanout(groups)) process.exitCode = 1;
+    };
+    if (opts.groupsOnly) {
+      const groups = await groupPhase();
+      reportGroups(groups);
+      if (opts.json) console.log(JSON.stringify({ options: opts, groups }));
+      return;
+    }
     log(`registering ${opts.devices} devices`);
     const t0 = Date.now();
     const peers = await registerPeers(kluis.url, token, opts.devices, (n) => log(`  ${n}/${opts.devices} registered`));
@@ -146,6 +164,8 @@ async function main(): Promise<void> {
     const kluisResult = await drive({ kind: 'kluis', base: kluis.url.replace(/^http/, 'ws') }, kluis.child.pid!, peers, opts, dataDir);
     // After the message load, on the same server and accounts (their sockets are closed by now).
     const attachments = opts.attachments > 0 ? await attachmentPhase(peers) : undefined;
+    // Group fan-out last on this server: its own accounts, after the other sockets closed.
+    const groups = opts.groups.length > 0 ? await groupPhase() : undefined;
     await stop(kluis.child);
 
     log('starting the bare relay');
@@ -155,6 +175,10 @@ async function main(): Promise<void> {
     const relayResult = await drive({ kind: 'relay', base: relay.url.replace(/^http/, 'ws') }, relay.child.pid!, peers, opts, dataDir);
     report(opts, kluisResult, relayResult);
     if (attachments) reportAttachments(attachments);
+    if (groups) {
+      reportGroups(groups);
+      if (opts.json) console.log(JSON.stringify({ groups }));
+    }
   } finally {
     for (const c of children) await stop(c);
     await rm(dataDir, { recursive: true, force: true });

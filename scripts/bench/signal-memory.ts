@@ -152,7 +152,7 @@ export interface MemoryDevice {
 export async function registerMemoryDevice(url: string, inviteCode: string, username: string): Promise<MemoryDevice> {
   const identity = IdentityKeyPair.generate();
   const registrationId = randomInt(1, MAX_REGISTRATION_ID + 1);
-  const sign = (b: Uint8Array) => identity.privateKey.sign(b);
+  const sign = (b: Uint8Array<ArrayBuffer>) => identity.privateKey.sign(b);
   const spkPriv = PrivateKey.generate();
   const signed = SignedPreKeyRecord.new(1, Date.now(), spkPriv.getPublicKey(), spkPriv, sign(spkPriv.getPublicKey().serialize()));
   const lrPair = KEMKeyPair.generate();

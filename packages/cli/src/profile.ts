@@ -56,6 +56,9 @@ export async function openClient(
     profileDir: dir,
     passphrase: await passphrase(io, mode.isNew ?? false),
     hooks: faultHooks(io),
+    // Cluster mode: more nodes beside the one registered with, and the region to prefer.
+    ...(io.env.KLUIS_SERVERS && { serverUrls: io.env.KLUIS_SERVERS.split(',').map((u) => u.trim()).filter(Boolean) }),
+    ...(io.env.KLUIS_REGION && { region: io.env.KLUIS_REGION }),
   });
   if (mode.requireRegistered && !client.isRegistered) {
     await client.close();

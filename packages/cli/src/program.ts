@@ -1,15 +1,21 @@
 import { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { registerAdminCommand } from './commands/admin.js';
+import { registerAppCommand } from './commands/app.js';
 import { registerChatCommand } from './commands/chat.js';
 import { registerDevicesCommand } from './commands/devices.js';
+import { registerGroupCommands } from './commands/group.js';
+import { registerHistoryCommands } from './commands/history.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { registerLinkCommand } from './commands/link.js';
+import { registerMessageCommands } from './commands/messages.js';
 import { registerReceiveCommand } from './commands/receive.js';
 import { registerRegisterCommand } from './commands/register.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerSettingsCommands } from './commands/settings.js';
 import { registerSubscriptionCommands } from './commands/subscription.js';
+import { registerProfileCommands } from './commands/user-profile.js';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('kluis')
@@ -33,7 +39,13 @@ export function buildProgram(io: CliIo): Command {
   registerSendCommand(program, io);
   registerReceiveCommand(program, io);
   registerChatCommand(program, io);
+  registerHistoryCommands(program, io);
+  registerMessageCommands(program, io);
+  registerGroupCommands(program, io);
+  registerSettingsCommands(program, io);
+  registerProfileCommands(program, io);
   registerIdentityCommands(program, io);
   registerSubscriptionCommands(program, io);
+  registerAppCommand(program, io);
   return program;
 }

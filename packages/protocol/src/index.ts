@@ -19,3 +19,4 @@ export * from './nodes.js';
 export * from './attachments.js';
 export * from './content.js';
 export * from './profiles.js';
+export * from './sealed.js';

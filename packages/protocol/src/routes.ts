@@ -17,6 +17,12 @@ export const Routes = {
   linkFetch: 'POST /v1/link/fetch',
   linkComplete: 'POST /v1/link/complete',
   sendMessage: 'PUT /v1/messages/:accountId',
+  // Sealed sender: no device credential, only the unidentified-access key header.
+  getTrustRoot: 'GET /v1/trust-root',
+  getSenderCertificate: 'GET /v1/certificate/delivery',
+  setAccessKey: 'PUT /v1/accounts/access-key',
+  sendSealed: 'PUT /v1/sealed/:accountId',
+  sendSealedMulti: 'PUT /v1/sealed',
   sendMulti: 'PUT /v1/messages',
   socket: 'GET /v1/socket',
   createInvites: 'POST /admin/invites',

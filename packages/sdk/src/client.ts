@@ -4,11 +4,12 @@ import { PublicKey } from '@signalapp/libsignal-client';
 import { normalizeUsername, PRIMARY_DEVICE_ID, type DeviceListResponse, type MultiSendRequest, type SendRequest, type SubscriptionInfo } from '@kluis/protocol';
 import { loadAccount, saveAccount, type AccountState } from './account.js';
 import { Conversations, type FileInput } from './conversations/conversations.js';
+import { SealedSender } from './sealed/sealed-sender.js';
 import type { Settings } from './conversations/messenger.js';
 import type { Ctx } from './context.js';
 import { openDeviceName } from './device-name.js';
 import { TypedEmitter } from './emitter.js';
-import { AlreadyRegisteredError, IdentityChangedError, KluisError, NetworkError, NotRegisteredError } from './errors.js';
+import { AlreadyRegisteredError, IdentityChangedError, KluisError, NetworkError, NotRegisteredError, ServerError } from './errors.js';
 import { KeyedMutex } from './mutex.js';
 import { approveLink, createLinkCode, link, type LinkHost } from './linking.js';
 import { KeyManager } from './prekeys.js';
@@ -49,6 +50,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   private readonly data: DataStore;
   private readonly conv: ConversationStore;
   private readonly convo: Conversations;
+  private readonly sealed: SealedSender;
   private readonly keys: KeyManager;
   private readonly locks = new KeyedMutex();
   private readonly sender: Sender;
@@ -102,14 +104,18 @@ export class Client extends TypedEmitter<ClientEvents> {
       refreshOwnDevices: () => this.refreshOwnDevices(),
     };
     this.sender = new Sender(this.ctx);
+    this.sealed = new SealedSender(this.ctx, () => this.convo.messenger.profileKey());
+    // Sealed whenever we hold the recipient's access key; any trouble getting a certificate means identified.
+    this.sender.sealing = async (accountId) => (opts.sealedSender === false ? undefined : this.sealed.material(accountId).catch(() => undefined));
     this.convo = new Conversations(this.ctx, this.sender, {
+      ...(opts.sealedSender === false ? {} : { sealed: this.sealed }),
       profileDir,
       ...(opts.gapWindowMs !== undefined ? { gapWindowMs: opts.gapWindowMs } : {}),
       ...(opts.autoDownloadBytes !== undefined ? { autoDownloadBytes: opts.autoDownloadBytes } : {}),
       resolveUsername: (u) => this.resolveUsername(u),
       nextTimestamp: () => this.nextTimestamp(),
     });
-    this.receiver = new Receiver(this.ctx, this.sender, opts.hooks ?? {}, (guid) => this.socket?.ack(guid), this.convo.applier);
+    this.receiver = new Receiver(this.ctx, this.sender, opts.hooks ?? {}, (guid) => this.socket?.ack(guid), this.convo.applier, this.sealed);
   }
 
   /** Opens (or creates) the profile at profileDir/kluis.db. A wrong passphrase throws WrongPassphraseError. */
@@ -135,9 +141,16 @@ export class Client extends TypedEmitter<ClientEvents> {
   // ---------------------------------------------------------------- registration
 
   /** Redeems an invite and registers this profile as the account's primary device (1). */
-  async register(o: { serverUrl: string; inviteCode: string; username: string; deviceName?: string }): Promise<void> {
+  async register(o: { serverUrl: string; inviteCode: string; username: string; deviceName?: string; trustRoot?: string }): Promise<void> {
     this.requireUnregistered();
     await register(this.enrolment, o);
+    // Pin the trust root now: the operator's copy if given, else the server's (first use).
+    if (o.trustRoot) this.sealed.pinTrustRoot(o.trustRoot);
+    // Best effort: a server without sealed sender leaves every send identified; connect() retries.
+    await this.sealed
+      .trustRoot()
+      .then(() => this.sealed.publishAccessKey())
+      .catch(() => undefined);
   }
 
   /**
@@ -218,6 +231,12 @@ export class Client extends TypedEmitter<ClientEvents> {
             if (this.opts.bootstrap !== false) this.background('node list', () => this.refreshNodes());
             this.background('device list', () => this.refreshOwnDevices());
             this.background('subscription', () => this.checkSubscription());
+            this.background('sealed sender', () =>
+              this.sealed.publishAccessKey().catch((e: unknown) => {
+                // A server without sealed sender (404): every send stays identified.
+                if (!(e instanceof ServerError && e.status === 404)) throw e;
+              }),
+            );
             this.receiver.flushResendRequests();
           }
         },
@@ -652,6 +671,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     receiver: Receiver;
     sender: Sender;
     adapters: () => Adapters;
+    api: () => HttpApi;
   } {
     return {
       store: this.store,
@@ -661,6 +681,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       receiver: this.receiver,
       sender: this.sender,
       adapters: () => this.adapters(),
+      api: () => this.api(),
     };
   }
 }

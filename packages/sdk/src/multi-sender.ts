@@ -1,4 +1,4 @@
-import { ProtocolAddress, SessionRecord } from '@signalapp/libsignal-client';
+import { ProtocolAddress, SessionRecord, sealedSenderMultiRecipientEncrypt, type UnidentifiedSenderMessageContent } from '@signalapp/libsignal-client';
 import {
   MultiMismatchedDevicesBody,
   MultiSendResponse,
@@ -13,7 +13,7 @@ import { IdentityChangedError, KluisError, ServerError } from './errors.js';
 import { b64 } from './keys.js';
 import { accountSendState, applyStale, MAX_SEND_ATTEMPTS, Sender, usable, type AccountSendState } from './sender.js';
 import type { Bytes } from './store/protocol-store.js';
-import { toServerError } from './transport/http.js';
+import { toServerError, type RawResponse } from './transport/http.js';
 import { check, expectShape } from './transport/validate.js';
 
 export interface MultiSendOptions {
@@ -204,7 +204,43 @@ export class MultiSender {
       shared: { type, content: b64(content) },
       recipients: list,
     });
-    const devices = list.reduce((n, r) => n + r.devices.length, 0);
+    return this.sharedResult(res, list.reduce((n, r) => n + r.devices.length, 0), withoutSession);
+  }
+
+  /**
+   * A sealed shared send: `usmc` (a sender-key message wrapped with our sender certificate)
+   * sealed for every listed device with libsignal's multi-recipient format, one upload,
+   * authorised by the XOR of the recipients' access keys. Same results as sendShared.
+   */
+  async sendSharedSealed(
+    recipients: ReadonlyMap<string, readonly number[]>,
+    usmc: UnidentifiedSenderMessageContent,
+    accessKey: Uint8Array,
+    timestamp: number,
+    o: { online?: boolean } = {},
+  ): Promise<MultiSendResult> {
+    const me = this.ctx.me();
+    const withoutSession: DeviceList[] = [];
+    const addresses: ProtocolAddress[] = [];
+    for (const [accountId, wanted] of recipients) {
+      const known = this.registrations(accountId);
+      const missing: number[] = [];
+      for (const d of wanted) {
+        if (accountId === me.accountId && d === me.deviceId) continue;
+        if (known.has(d)) addresses.push(ProtocolAddress.new(accountId, d));
+        else missing.push(d);
+      }
+      if (missing.length > 0) withoutSession.push({ accountId, devices: missing });
+    }
+    if (addresses.length === 0) throw new KluisError('NO_RECIPIENTS', 'a shared send needs at least one device');
+    const ad = this.ctx.adapters();
+    const message = await sealedSenderMultiRecipientEncrypt({ content: usmc, recipients: addresses, identityStore: ad.identity, sessionStore: ad.sessions });
+    const res = await this.ctx.api().sendSealedMulti({ timestamp, ...(o.online ? { online: true } : {}), message: b64(message) }, accessKey);
+    if (res.status === 401) throw new ServerError(401, 'UNAUTHORIZED', 'a recipient’s access key was refused', res.body);
+    return this.sharedResult(res, addresses.length, withoutSession);
+  }
+
+  private sharedResult(res: RawResponse, devices: number, withoutSession: DeviceList[]): MultiSendResult {
     if (res.status >= 200 && res.status < 300) {
       return { ok: true, serverTimestamp: expectShape(MultiSendResponse, res.body, 'sendMulti').serverTimestamp, devices, withoutSession };
     }

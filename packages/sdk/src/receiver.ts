@@ -11,6 +11,8 @@ import {
   SignalMessage,
   groupDecrypt,
   processSenderKeyDistributionMessage,
+  sealedSenderDecryptToUsmc,
+  UnidentifiedSenderMessageContent,
   signalDecrypt,
   signalDecryptPreKey,
 } from '@signalapp/libsignal-client';
@@ -22,6 +24,8 @@ import { KluisError, ServerError } from './errors.js';
 import { b64, unb64 } from './keys.js';
 import { SerialQueue } from './mutex.js';
 import type { Sender } from './sender.js';
+import type { SealedSender } from './sealed/sealed-sender.js';
+import { equal } from './store/adapters.js';
 import type { DecryptionErrorRow } from './store/data-store.js';
 import type { ClientHooks } from './types.js';
 
@@ -49,6 +53,7 @@ export class Receiver {
     private readonly hooks: ClientHooks,
     private readonly ack: (guid: string) => void,
     private readonly applier: IncomingApplier,
+    private readonly sealed?: SealedSender,
   ) {}
 
   enqueue(envelope: Envelope): void {
@@ -76,12 +81,54 @@ export class Receiver {
         return this.processCiphertext(env);
       case EnvelopeType.Plaintext:
         return this.processPlaintext(env);
+      case EnvelopeType.Sealed:
+        return this.processSealed(env);
       default:
         await this.hooks.beforeCommit?.(env);
         data.markProcessed(env.guid);
         this.ack(env.guid);
         this.ctx.emit('error', new KluisError('UNSUPPORTED_ENVELOPE', `envelope type ${env.type} is not supported yet`));
     }
+  }
+
+  /**
+   * Sealed sender: open the outer layer with our identity key, check the sender
+   * certificate against the pinned trust root, then handle the inner message as if the
+   * envelope had named its sender. A forged or expired certificate is refused (acked, shown as an error).
+   */
+  private async processSealed(env: Envelope): Promise<void> {
+    const { data, store } = this.ctx;
+    const refuse = async (code: string, message: string) => {
+      await this.hooks.beforeCommit?.(env);
+      data.markProcessed(env.guid);
+      this.ack(env.guid);
+      this.ctx.emit('error', new KluisError(code, message));
+    };
+    const trustRoot = this.sealed?.pinnedTrustRoot() ?? (await this.sealed?.trustRoot());
+    if (!trustRoot) return refuse('SEALED_UNSUPPORTED', 'a sealed message arrived but no trust root is pinned');
+    let usmc: UnidentifiedSenderMessageContent;
+    try {
+      usmc = await sealedSenderDecryptToUsmc(unb64(env.content), this.ctx.adapters().identity);
+    } catch (e) {
+      return refuse('SEALED_UNREADABLE', `a sealed message could not be opened: ${(e as Error).message}`);
+    }
+    const cert = usmc.senderCertificate();
+    if (!cert.validate(trustRoot, this.ctx.now()))
+      return refuse('FORGED_SENDER_CERTIFICATE', 'a sealed message carried a sender certificate the pinned trust root does not vouch for (or an expired one); it was dropped');
+    const src = cert.senderUuid();
+    const dev = cert.senderDeviceId();
+    const type = usmc.msgType();
+    if (type !== EnvelopeType.PreKey) {
+      // The certificate must name the identity our session with that account has.
+      const known = store.getIdentity(src);
+      const key = cert.key().serialize();
+      if (known && !equal(known.publicKey, key) && !(known.pendingKey && equal(known.pendingKey, key)))
+        return refuse('SENDER_CERTIFICATE_MISMATCH', 'a sealed message’s certificate names an identity key that is not the sender’s; it was dropped');
+    }
+    const inner: Envelope = { ...env, type: type as Envelope['type'], sourceAccount: src, sourceDevice: dev, content: b64(usmc.contents()) };
+    if (type === EnvelopeType.Plaintext) return this.processPlaintext(inner);
+    if (type === EnvelopeType.Whisper || type === EnvelopeType.PreKey || type === EnvelopeType.SenderKey) return this.processCiphertext(inner);
+    return refuse('UNSUPPORTED_ENVELOPE', `sealed message of inner type ${type} is not supported`);
   }
 
   private async processCiphertext(env: Envelope): Promise<void> {

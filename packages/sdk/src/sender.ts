@@ -7,9 +7,14 @@ import {
   PublicKey,
   SessionRecord,
   processPreKeyBundle,
+  sealedSenderEncrypt,
   signalEncrypt,
+  ContentHint,
+  UnidentifiedSenderMessageContent,
+  type SenderCertificate,
 } from '@signalapp/libsignal-client';
 import {
+  EnvelopeType,
   MismatchedDevicesBody,
   SendResponse,
   StaleDevicesBody,
@@ -38,7 +43,12 @@ export interface SendOptions {
   withCommit?: () => void;
   /** Ephemeral (typing): only devices connected right now get it; never stored. */
   online?: boolean;
+  /** Send identified even when sealing is possible (the server must know who asks: none so far). */
+  identified?: boolean;
 }
+
+/** Certificate and access key for a sealed send to an account, or undefined (send identified). */
+export type SealingPolicy = (accountId: string) => Promise<{ certificate: SenderCertificate; accessKey: Uint8Array<ArrayBuffer> } | undefined>;
 
 export function bundleFor(identityKey: string, d: DeviceBundle): PreKeyBundle {
   return PreKeyBundle.new(
@@ -71,6 +81,8 @@ export interface AccountSendState {
   username?: string;
   /** Extra writes committed with the encryption's session state. */
   extra: () => void;
+  /** Seal every ciphertext with this sender certificate (sealed sender). */
+  seal?: SenderCertificate;
 }
 
 export function accountSendState(own: boolean, o: { fresh?: number[]; only?: number[]; username?: string; extra?: () => void } = {}): AccountSendState {
@@ -100,6 +112,9 @@ export function usable(record: Bytes | undefined): boolean {
  * Session state is committed before the request leaves (never reuse a ratchet key).
  */
 export class Sender {
+  /** Set by the client once sealed sender is available; undefined = every send identified. */
+  sealing: SealingPolicy | undefined;
+
   constructor(private readonly ctx: Ctx) {}
 
   /** Returns the server timestamp, or undefined when there was no device to send to. */
@@ -117,12 +132,20 @@ export class Sender {
       }
     };
     const state = accountSendState(accountId === me.accountId, { fresh: o.freshDevices, only: o.onlyDevices, username: o.username, extra: once });
+    let sealed = o.identified || state.own ? undefined : await this.sealing?.(accountId);
     try {
       for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
+        state.seal = sealed?.certificate;
         const req = await this.ctx.locks.run(accountId, () => this.encryptFor(accountId, content, timestamp, state));
         if (!req) return undefined;
         if (o.online) req.online = true;
-        const res = await this.ctx.transmit(accountId, req);
+        const res = sealed ? await this.ctx.api().sendSealed(accountId, req, sealed.accessKey) : await this.ctx.transmit(accountId, req);
+        if (sealed && res.status === 401) {
+          // Our copy of their profile key is stale (they rotated it): this one goes identified.
+          sealed = undefined;
+          attempt--;
+          continue;
+        }
         if (res.status >= 200 && res.status < 300) return expectShape(SendResponse, res.body, 'send').serverTimestamp;
         if (res.status === 409 && check(MismatchedDevicesBody, res.body)) {
           this.applyMismatch(state, res.body.missingDevices, res.body.extraDevices);
@@ -225,6 +248,17 @@ export class Sender {
       for (const d of [...targets].sort((x, y) => x - y)) {
         const ct = await signalEncrypt(content, addr(d), local, ad.sessions, ad.identity);
         const rec = SessionRecord.deserialize(store.getSession(addr(d).toString(), zone)!);
+        if (s.seal) {
+          // The envelope says "sealed" and nothing else: who sent it is inside, for the recipient only.
+          const usmc = UnidentifiedSenderMessageContent.new(ct, s.seal, ContentHint.Resendable, null);
+          messages.push({
+            deviceId: d,
+            registrationId: rec.remoteRegistrationId(),
+            type: EnvelopeType.Sealed,
+            content: b64(await sealedSenderEncrypt(usmc, addr(d), ad.identity)),
+          });
+          continue;
+        }
         messages.push({
           deviceId: d,
           registrationId: rec.remoteRegistrationId(),

@@ -112,6 +112,8 @@ export interface OpenOptions {
   pingIntervalMs?: number;
   /** How often link flows poll the server (default 500 ms). */
   pollIntervalMs?: number;
+  /** false: never seal (every send names its sender to the server); for tests and comparisons. */
+  sealedSender?: boolean;
   /** How long a gap in a sender's message counters may stay open before it is reported (default 30 s). */
   gapWindowMs?: number;
   /** Attachments up to this size are fetched as soon as their message arrives (default 100 MiB). */

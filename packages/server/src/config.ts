@@ -44,6 +44,8 @@ export interface ServerConfig {
   heartbeatIntervalMs?: number;
   /** SIGTERM: how long to wait for sockets to move and accepted sends to commit before exiting anyway. */
   drainTimeoutMs?: number;
+  /** A server certificate file from `kluis admin trust-root issue`; '' = keys made at the first start. */
+  senderCertificate?: string;
 }
 
 export type ResolvedServerConfig = Required<ServerConfig>;
@@ -68,6 +70,7 @@ export const configDefaults = {
   publicUrl: '',
   heartbeatSeconds: 5,
   drainTimeoutSeconds: 30,
+  senderCertificate: '',
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -108,6 +111,7 @@ export const serverConfigHelp: ConfigOption[] = [
   { flag: '--blob-dir', env: 'KLUIS_BLOB_DIR', default: '(blobs in the data directory)', description: 'directory for encrypted attachments; in a cluster, a path every node shares (e.g. NFS)' },
   { flag: '--max-attachment-bytes', env: 'KLUIS_MAX_ATTACHMENT_BYTES', default: String(configDefaults.maxAttachmentBytes), description: 'largest attachment (file) a client may send, bytes; its encrypted blob may be up to 5% larger (padding)' },
   { flag: '--attachment-ttl-days', env: 'KLUIS_ATTACHMENT_TTL_DAYS', default: String(configDefaults.attachmentTtlDays), description: 'days an attachment is kept before it expires (sooner once every recipient fetched it)' },
+  { flag: '--sender-certificate', env: 'KLUIS_SENDER_CERTIFICATE', default: '(made at the first start)', description: "sealed sender: a server certificate file from 'kluis admin trust-root issue' (the trust root's private key stays offline)" },
   { flag: '--database', env: 'KLUIS_DATABASE', default: '(SQLite in the data directory)', description: 'postgres://user:pass@host:port/db to share one PostgreSQL between nodes (cluster mode)' },
 ];
 
@@ -178,6 +182,8 @@ export function loadServerConfig(input: {
   if (!(attachmentTtlDays > 0 && attachmentTtlDays <= 3650)) {
     throw new ConfigError('INVALID_ATTACHMENT_TTL', '--attachment-ttl-days / KLUIS_ATTACHMENT_TTL_DAYS must be a number of days above 0 and at most 3650');
   }
+  const senderCertificateSrc = pick(option('--sender-certificate'));
+  const senderCertificate = senderCertificateSrc ? resolve(String(senderCertificateSrc.value)) : '';
   const publicUrlSrc = pick(option('--public-url'));
   const publicUrl = String(publicUrlSrc?.value ?? configDefaults.publicUrl).trim();
   checkPublicUrl(publicUrl, publicUrlSrc?.origin ?? '--public-url');
@@ -193,6 +199,7 @@ export function loadServerConfig(input: {
     maxAttachmentBytes: integer(pick(option('--max-attachment-bytes')), configDefaults.maxAttachmentBytes, 1024, Number.MAX_SAFE_INTEGER, 'INVALID_MAX_ATTACHMENT', '--max-attachment-bytes / KLUIS_MAX_ATTACHMENT_BYTES'),
     attachmentTtlMs: Math.round(attachmentTtlDays * DAY_MS),
     publicUrl,
+    senderCertificate,
     heartbeatIntervalMs:
       integer(pick(option('--heartbeat-seconds')), configDefaults.heartbeatSeconds, 1, 300, 'INVALID_HEARTBEAT', '--heartbeat-seconds / KLUIS_HEARTBEAT_SECONDS') * 1000,
     drainTimeoutMs:
@@ -310,5 +317,6 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     publicUrl: config.publicUrl ?? configDefaults.publicUrl,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? configDefaults.heartbeatSeconds * 1000,
     drainTimeoutMs: config.drainTimeoutMs ?? configDefaults.drainTimeoutSeconds * 1000,
+    senderCertificate: config.senderCertificate ? resolve(config.senderCertificate) : '',
   };
 }

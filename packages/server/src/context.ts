@@ -1,3 +1,5 @@
+import { SEALED_SENDER } from './sealed/sealed-send.js';
+import { SealedSenderKeys } from './sealed/sealed-sender-keys.js';
 import { SocketCloseCode, type MultiSendRequest, type MultiSendResponse, type SendRequest, type SendResponse } from '@kluis/protocol';
 import { AdminAuthenticator } from './auth/admin-auth.js';
 import { SocketDeviceAuthenticator } from './auth/gated-device-auth.js';
@@ -14,7 +16,7 @@ import type { Db, Executor } from './db/schema.js';
 import { deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
 import { sendMessage } from './delivery/send.js';
-import { sendMulti } from './delivery/multi-send.js';
+import { sendMulti, type MultiSendCommand } from './delivery/multi-send.js';
 import { SocketServer } from './delivery/socket-server.js';
 import { ApiError, isStoreUnavailable, storeUnavailable } from './errors.js';
 import { Metrics } from './ops/metrics.js';
@@ -59,6 +61,10 @@ export interface Delivery {
   send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<SendResponse>;
   /** The shared multi-recipient send (PUT /v1/messages and 'send-multi' frames). Throws ApiError. */
   sendMulti(sender: DeviceIdentity, request: MultiSendRequest): Promise<MultiSendResponse>;
+  /** A sealed send (key already checked): no sender, no subscription gate. */
+  sendSealed(destination: string, request: SendRequest): Promise<SendResponse>;
+  /** A split multi-recipient sealed message (prepareSealedMulti). */
+  sendSealedMulti(command: MultiSendCommand): Promise<MultiSendResponse>;
   /** After a device's removal committed: close its sockets everywhere (4001). */
   deviceRemoved(accountId: string, deviceId: number): void;
   /** After a re-registration committed: the old primary credentials are void (4000). */
@@ -94,6 +100,20 @@ export interface AppContext {
   blobs: BlobStore;
   /** This node in the cluster's nodes registry (name, region, URL, draining). */
   node: NodeState;
+  /** Sealed sender: trust root, server certificate and key (loaded on first use). */
+  sealed: () => Promise<SealedSenderKeys>;
+}
+
+/** Runs `load` once; a failure is not cached (the next call tries again). */
+function memo<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => {
+    p ??= load().catch((e: unknown) => {
+      p = undefined;
+      throw e;
+    });
+    return p;
+  };
 }
 
 export function createAppContext(deps: {
@@ -147,7 +167,7 @@ export function createAppContext(deps: {
   const gatedSend = async <T>(sender: DeviceIdentity, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
-      const pending = gate.checkSend(sender.accountId);
+      const pending = sender === SEALED_SENDER ? undefined : gate.checkSend(sender.accountId);
       if (pending) await pending;
       return await run();
     } catch (err) {
@@ -201,11 +221,21 @@ export function createAppContext(deps: {
     metrics,
     blobs: new FsBlobStore(db, config.blobDir || join(config.dataDir, 'blobs'), config.attachmentTtlMs),
     node: { name: config.nodeName, region: config.region, url: config.publicUrl, startedAt: clock(), draining: false },
+    sealed: memo(() =>
+      config.senderCertificate ? Promise.resolve(SealedSenderKeys.fromFile(config.senderCertificate)) : SealedSenderKeys.loadOrCreate(db, clock()),
+    ),
     delivery: {
       writer,
       sockets,
       send,
       sendMulti: multiSend,
+      sendSealed: (destination, request) => send(SEALED_SENDER, destination, request),
+      sendSealedMulti: (command) =>
+        gatedSend(SEALED_SENDER, async () => {
+          const outcome = await writer.submitMulti(command);
+          if (!outcome.ok) throw outcome.error;
+          return outcome.response as MultiSendResponse;
+        }),
       deviceRemoved(accountId, deviceId) {
         deviceAuth.forget(accountId, deviceId);
         bus.publish(deviceKey(accountId, deviceId), { type: 'removed' });

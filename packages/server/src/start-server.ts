@@ -78,6 +78,8 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     const port = (app.server.address() as AddressInfo).port;
     const url = `http://${urlHost(config.host)}:${port}`;
     ctx.node.url ||= url;
+    // Clients elsewhere learn node URLs from GET /v1/nodes: a loopback address helps nobody.
+    if (config.database && !config.publicUrl) log.info(`no --public-url set: GET /v1/nodes tells clients ${url}`);
     const expiry = startExpiryJob(ctx, config.expiryIntervalMs);
     const heartbeat = startNodeHeartbeat(ctx);
     log.info(`kluis server listening on ${url}`);

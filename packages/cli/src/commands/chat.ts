@@ -3,28 +3,43 @@ import type { Command } from 'commander';
 import { KluisError } from '@kluis/sdk';
 import type { CliIo } from '../io.js';
 import { line } from '../io.js';
-import { withClient } from '../profile.js';
+import { CONVERSATION_HELP, withSession } from '../session.js';
+import { followMessages } from './follow.js';
 import { messageLine } from './format.js';
 
 export function registerChatCommand(program: Command, io: CliIo): void {
   program
-    .command('chat <username>')
-    .description('interactive chat: type a line and press Enter to send; /quit to leave')
-    .action(async (username: string, _opts: unknown, cmd: Command) => {
-      await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        const peer = username.toLowerCase();
-        for (const m of await client.messages({ conversation: peer, limit: 20 })) line(io.stdout, messageLine(m));
-        client.on('message', (m) => {
-          if (m.conversation === peer) line(io.stdout, messageLine(m));
-        });
-        client.on('identity-changed', (e) => {
-          if (e.username === peer) line(io.stderr, `* the safety number with ${peer} changed; sending is blocked until you run "kluis trust ${peer}"`);
-        });
+    .command('chat <conversation>')
+    .description('interactive chat with a user or a group: type a line and press Enter to send; /quit to leave. Shown messages count as read')
+    .addHelpText('after', `\nCONVERSATION: ${CONVERSATION_HELP}.`)
+    .action(async (conversation: string, _opts: unknown, cmd: Command) => {
+      await withSession(io, cmd, async (session) => {
+        const { client } = session;
+        const target = await session.conversation(conversation);
+        const peer = target.conversation;
+        // Read receipts go out for what this window shows; a failure only costs a receipt.
+        let reading = Promise.resolve();
+        const markRead = () => {
+          reading = reading.then(() => client.markRead(peer).then(() => {})).catch((e: unknown) => line(io.stderr, `* could not mark read: ${String(e)}`));
+        };
+        const follower = await followMessages(
+          client,
+          (m, update, book) => {
+            line(io.stdout, update ? `updated: ${messageLine(m, book)}` : messageLine(m, book));
+            if (!update && m.direction === 'incoming') markRead();
+          },
+          (m) => m.conversation === peer,
+        );
+        for (const m of await client.messages({ conversation: peer, limit: 20 })) line(io.stdout, messageLine(m, follower.names));
         client.on('connection', ({ state }) => {
           if (state !== 'connected') line(io.stderr, `* connection ${state}`);
         });
+        client.on('group-updated', (g) => {
+          if (g.conversation === peer) target.label = g.title;
+        });
         await client.connect();
-        line(io.stderr, `* chatting with ${peer}; /quit to leave`);
+        markRead();
+        line(io.stderr, `* chatting with ${target.label}; /quit to leave`);
         const rl = createInterface({ input: process.stdin, terminal: false });
         for await (const input of rl) {
           const text = input.trim();
@@ -37,6 +52,8 @@ export function registerChatCommand(program: Command, io: CliIo): void {
           }
         }
         rl.close();
+        await follower.flush();
+        await reading;
       });
     });
 }

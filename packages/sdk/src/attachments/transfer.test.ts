@@ -11,7 +11,7 @@ import { PassThrough, Readable, Transform } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount, type TestDevice } from '../../../server/src/test-support/accounts.js';
 import { startTestServer, type TestServer } from '../../../server/src/test-support/test-server.js';
-import { KluisError, ServerError } from '../errors.js';
+import { KluisError, NetworkError, ServerError } from '../errors.js';
 import { HttpApi } from '../transport/http.js';
 import { downloadAttachment, expectDownloads, releaseAttachment, uploadAttachment, type AttachmentApi } from './transfer.js';
 import type { AttachmentPointer } from './pointer.js';
@@ -142,6 +142,28 @@ describe('attachment transfer', () => {
     expect(offsets.at(-1)).toBeGreaterThan(0);
     await downloadAttachment(bobApi, pointer, join(dir, 'resumed-up'));
     expect((await readFile(join(dir, 'resumed-up'))).equals(data)).toBe(true);
+  });
+
+  it('finishes when the upload went through but its answer was lost', async () => {
+    const data = randomBytes(100_000);
+    let calls = 0;
+    let statusCalls = 0;
+    const lossy: AttachmentApi = Object.assign(Object.create(api) as HttpApi, {
+      uploadAttachmentBytes: async (id: string, offset: number, body: Readable, length: number, idleMs?: number) => {
+        calls++;
+        await api.uploadAttachmentBytes(id, offset, body, length, idleMs);
+        throw new NetworkError('PUT /v1/attachments/:id: socket hang up (simulated)');
+      },
+      // The first status check fails too: the next PUT learns from a 409 that all bytes are there.
+      attachmentStatus: async (id: string) => {
+        if (++statusCalls === 1) throw new NetworkError('GET status: socket hang up (simulated)');
+        return api.attachmentStatus(id);
+      },
+    });
+    const pointer = await uploadAttachment(lossy, { bytes: data }, { contentType: 'application/octet-stream' }, fast);
+    expect(calls).toBe(2);
+    await downloadAttachment(bobApi, pointer, join(dir, 'lost-answer'));
+    expect((await readFile(join(dir, 'lost-answer'))).equals(data)).toBe(true);
   });
 
   it('resumes a download that broke off with a Range request', async () => {

@@ -80,6 +80,8 @@ async function sendBlob(api: AttachmentApi, id: string, path: string, size: numb
       if ((r.status === 200 || r.status === 409) && typeof body?.received === 'number') {
         // 409: another attempt got further (or less far) than we thought; go from the server's count.
         offset = body.received;
+        // An earlier attempt finished the upload and only its answer was lost.
+        if (offset >= size && (await api.attachmentStatus(id)).complete) return;
       } else if (r.status !== 409 && !isRetryable(toServerError(r))) {
         // (A 409 without a count: an older attempt is still being wound down; try again.)
         throw toServerError(r);

@@ -6,6 +6,7 @@ import { GroupBook } from '../groups/group-book.js';
 import { GroupSender } from '../groups/group-sender.js';
 import { MultiSender } from '../multi-sender.js';
 import { fetchProfile, publishProfile, type UserProfile } from '../profiles/index.js';
+import type { SealedSender } from '../sealed/sealed-sender.js';
 import type { Sender } from '../sender.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { ConversationInfo, GroupInfo, StoredMessage } from '../types.js';
@@ -22,6 +23,8 @@ export interface ConversationOptions {
   /** Attachments up to this size are fetched when their message arrives (default 100 MiB). */
   autoDownloadBytes?: number;
   resolveUsername: (u: string) => Promise<{ accountId: string; username: string }>;
+  /** Sealed sender (absent: every send identified). */
+  sealed?: SealedSender;
   nextTimestamp: () => number;
 }
 
@@ -43,7 +46,7 @@ export class Conversations {
     private readonly opts: ConversationOptions,
   ) {
     this.book = new GroupBook(ctx.conv, () => ctx.me().accountId, (a) => ctx.data.usernameOf(a));
-    this.groupSender = new GroupSender(ctx, sender, new MultiSender(ctx, sender), this.book);
+    this.groupSender = new GroupSender(ctx, sender, new MultiSender(ctx, sender), this.book, opts.sealed);
     this.messenger = new Messenger(ctx, sender, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp);
     this.attachments = new AttachmentKeeper(ctx, opts.profileDir, opts.autoDownloadBytes ?? 100 * 1024 * 1024);
     const follow: Followups = {
@@ -154,7 +157,7 @@ export class Conversations {
 
   async setProfile(p: UserProfile): Promise<void> {
     const me = this.ctx.me();
-    await publishProfile(this.ctx.api(), this.messenger.profileKey(), me.accountId, p);
+    await publishProfile(this.ctx.api(), this.messenger.requireProfileKey(), me.accountId, p);
     this.ctx.data.set('ownProfile', { name: p.name, avatar: p.avatar ? Buffer.from(p.avatar).toString('base64') : undefined });
   }
 
@@ -203,7 +206,8 @@ export class Conversations {
     this.messenger.rotateProfileKey();
     const own = this.ownProfile();
     if (own) await this.setProfile(own);
-    await this.messenger.syncToOwnDevices({ keys: { profileKey: this.messenger.profileKey() } });
+    await this.opts.sealed?.publishAccessKey();
+    await this.messenger.syncToOwnDevices({ keys: { profileKey: this.messenger.requireProfileKey() } });
   }
 
   async unblock(username: string): Promise<void> {

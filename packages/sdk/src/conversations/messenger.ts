@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clone, create } from '@bufbuild/protobuf';
-import { encodeContent, MAX_GROUP_MEMBERS, normalizeUsername, pb, type ContentInit } from '@kluis/protocol';
+import { encodeContent, MAX_GROUP_MEMBERS, normalizeUsername, pb, PRIMARY_DEVICE_ID, type ContentInit } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
 import { IdentityChangedError, KluisError } from '../errors.js';
 import { describeChange, type GroupBook } from '../groups/group-book.js';
@@ -68,12 +68,22 @@ export class Messenger {
     return next;
   }
 
-  /** This account's profile key (made on first use; linked devices get it by sync). */
-  profileKey(): Uint8Array<ArrayBuffer> {
+  /**
+   * This account's profile key: made on first use by the primary; a linked device waits
+   * for the primary's sync (two keys would split the account's sealed-sender access).
+   */
+  profileKey(): Uint8Array<ArrayBuffer> | undefined {
     const cur = this.ctx.data.get<string>('profileKey');
     if (cur) return unb64(cur);
+    if (this.ctx.me().deviceId !== PRIMARY_DEVICE_ID) return undefined;
     const key = new Uint8Array(randomBytes(32));
     this.ctx.data.set('profileKey', b64(key));
+    return key;
+  }
+
+  requireProfileKey(): Uint8Array<ArrayBuffer> {
+    const key = this.profileKey();
+    if (!key) throw new KluisError('NO_PROFILE_KEY', 'this linked device has not received the account’s profile key from the primary yet');
     return key;
   }
 
@@ -107,7 +117,7 @@ export class Messenger {
       counter: counted ? BigInt(this.ctx.conv.takeCounter(conversation)) : 0n,
       senderUsername: this.ctx.me().username,
       expireTimerSeconds: c.expireTimer,
-      profileKey: this.profileKey(),
+      ...(this.profileKey() ? { profileKey: this.profileKey() } : {}),
     });
   }
 
@@ -460,7 +470,7 @@ export class Messenger {
   async syncEverything(): Promise<void> {
     const s = this.settings();
     await this.syncToOwnDevices({
-      keys: { profileKey: this.profileKey() },
+      ...(this.profileKey() ? { keys: { profileKey: this.profileKey()! } } : {}),
       settings: { readReceipts: s.readReceipts, defaultExpireTimerSeconds: s.defaultExpireTimer },
     });
     for (const g of this.book.list()) {

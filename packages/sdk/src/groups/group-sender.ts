@@ -3,16 +3,22 @@ import {
   SenderKeyDistributionMessage,
   SessionRecord,
   groupEncrypt,
+  ContentHint,
+  UnidentifiedSenderMessageContent,
+  type CiphertextMessage,
 } from '@signalapp/libsignal-client';
 import { encodeContent, EnvelopeType } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
 import { IdentityChangedError, KluisError, ServerError } from '../errors.js';
-import type { MultiSender } from '../multi-sender.js';
+import type { MultiSender, MultiSendResult } from '../multi-sender.js';
+import { xorAccessKeys, type SealedSender } from '../sealed/sealed-sender.js';
 import type { Sender } from '../sender.js';
 import type { Bytes } from '../store/protocol-store.js';
 import type { GroupBook } from './group-book.js';
 
 export const MAX_GROUP_SEND_ATTEMPTS = 5;
+/** Sealed 1:1 sends in flight at once when telling many members something. */
+const SEALED_FANOUT = 8;
 
 /**
  * Group messages: one sender-key encryption per message, one upload, fanned out by the
@@ -25,12 +31,33 @@ export class GroupSender {
     private readonly sender: Sender,
     private readonly multi: MultiSender,
     private readonly book: GroupBook,
+    private readonly sealed?: SealedSender,
   ) {}
 
-  /** 1:1 to each account (group updates, sender keys): per-device ciphertexts in one request. */
+  /**
+   * 1:1 to each account (group updates, sender keys). Accounts whose access key we know
+   * get sealed sends (the server cannot tell who is telling whom about the group); the
+   * rest, and our own devices, go in one identified multi-recipient request.
+   */
   async sendToAccounts(accountIds: string[], content: Bytes, timestamp: number): Promise<number> {
-    const r = await this.multi.sendToAccounts(accountIds, content, timestamp);
-    return r.devices;
+    const me = this.ctx.me();
+    const sealable = this.sealed ? accountIds.filter((a) => a !== me.accountId && this.sealed!.accessKeyFor(a)) : [];
+    const rest = accountIds.filter((a) => !sealable.includes(a));
+    let devices = rest.length > 0 ? (await this.multi.sendToAccounts(rest, content, timestamp)).devices : 0;
+    for (let i = 0; i < sealable.length; i += SEALED_FANOUT) {
+      await Promise.all(
+        sealable.slice(i, i + SEALED_FANOUT).map(async (a) => {
+          try {
+            await this.sender.sendToAccount(a, content, timestamp);
+            devices += this.devicesOf(a).length;
+          } catch (e) {
+            // One member's changed safety number must not keep the others from hearing.
+            if (!(e instanceof IdentityChangedError)) throw e;
+          }
+        }),
+      );
+    }
+    return devices;
   }
 
   async sendToGroup(groupId: string, content: Bytes, timestamp: number, o: { online?: boolean } = {}): Promise<{ serverTimestamp?: number; recipients: number }> {
@@ -55,10 +82,8 @@ export class GroupSender {
       }
       await this.distribute(groupId, distributionId, devices, timestamp);
       // Encrypted after the distribution: a key handed out later starts past this message.
-      const ciphertext = await this.ctx.locks.run(`group:${groupId}`, async () =>
-        (await groupEncrypt(local, distributionId, this.ctx.adapters().senderKeys, content)).serialize(),
-      );
-      const res = await this.multi.sendShared(devices, EnvelopeType.SenderKey, ciphertext, timestamp, o);
+      const ct = await this.ctx.locks.run(`group:${groupId}`, () => groupEncrypt(local, distributionId, this.ctx.adapters().senderKeys, content));
+      const res = await this.transmit(state.id, devices, ct, timestamp, o);
       if (res.ok) {
         let n = 0;
         for (const ds of devices.values()) n += ds.length;
@@ -79,6 +104,32 @@ export class GroupSender {
     throw new KluisError('DEVICES_CHANGING', 'the members’ device lists kept changing; try again');
   }
 
+  /**
+   * Sealed when we hold every other member's access key: one multi-recipient sealed upload
+   * for the members, and our own devices (who know it is us) in an identified one.
+   * Otherwise one identified upload for all.
+   */
+  private async transmit(
+    groupId: Uint8Array,
+    devices: Map<string, number[]>,
+    ct: CiphertextMessage,
+    timestamp: number,
+    o: { online?: boolean },
+  ): Promise<MultiSendResult> {
+    const me = this.ctx.me();
+    const others = new Map([...devices].filter(([a]) => a !== me.accountId));
+    const keys = this.sealed ? [...others.keys()].map((a) => this.sealed!.accessKeyFor(a)) : [];
+    if (!this.sealed || others.size === 0 || keys.some((k) => k === undefined)) {
+      return this.multi.sendShared(devices, EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
+    }
+    const usmc = UnidentifiedSenderMessageContent.new(ct, await this.sealed.certificate(), ContentHint.Resendable, new Uint8Array(groupId));
+    const res = await this.multi.sendSharedSealed(others, usmc, xorAccessKeys(keys as Uint8Array[]), timestamp, o);
+    const own = devices.get(me.accountId) ?? [];
+    if (!res.ok || own.length === 0) return res;
+    const mine = await this.multi.sendShared(new Map([[me.accountId, own]]), EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
+    return mine.ok ? res : mine;
+  }
+
   /** Sends our current sender key to every listed device that does not have it yet. */
   private async distribute(groupId: string, distributionId: string, devices: Map<string, number[]>, timestamp: number): Promise<void> {
     const shared = this.ctx.conv.senderKeyShared(groupId, distributionId);
@@ -89,7 +140,7 @@ export class GroupSender {
       SenderKeyDistributionMessage.create(ProtocolAddress.new(me.accountId, me.deviceId), distributionId, this.ctx.adapters().senderKeys),
     );
     const content = encodeContent({ senderKeyDistribution: skdm.serialize() });
-    await this.multi.sendToAccounts(need, content, timestamp);
+    await this.sendToAccounts(need, content, timestamp);
     // Whatever devices reconciliation found, each now has a session and got the key.
     const addresses = need.flatMap((a) => this.devicesOf(a).map((d) => `${a}.${d}`));
     this.ctx.conv.markSenderKeyShared(groupId, distributionId, addresses);

@@ -14,6 +14,10 @@ import {
   UsernameLookupResponse,
   WhoAmIResponse,
   SubscriptionInfo,
+  SenderCertificateResponse,
+  TrustRootResponse,
+  UNIDENTIFIED_ACCESS_HEADER,
+  type SealedMultiRequest,
   MemberInviteResponse,
   ProfileResponse,
   type KeyUploadRequest,
@@ -75,7 +79,10 @@ export class HttpApi {
   }
 
   /** Performs a request and returns status + parsed body, without mapping errors. */
-  async raw(route: RouteName, o: { params?: Record<string, string | number>; body?: unknown; auth?: boolean } = {}): Promise<RawResponse> {
+  async raw(
+    route: RouteName,
+    o: { params?: Record<string, string | number>; body?: unknown; auth?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<RawResponse> {
     const { method, path } = routeParts(Routes[route]);
     const url =
       this.baseUrl +
@@ -84,7 +91,7 @@ export class HttpApi {
         if (v === undefined) throw new Error(`missing path parameter ${k} for ${route}`);
         return encodeURIComponent(String(v));
       });
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.body !== undefined) headers['content-type'] = 'application/json';
     if (o.auth !== false) {
       const a = this.authorization();
@@ -157,6 +164,32 @@ export class HttpApi {
   keyCount() {
     return this.call('keyCount', PreKeyCountResponse);
   }
+  // Sealed sender: the sealed sends carry no device credential, only the access key.
+  getTrustRoot() {
+    return this.call('getTrustRoot', TrustRootResponse, { auth: false });
+  }
+  getSenderCertificate() {
+    return this.call('getSenderCertificate', SenderCertificateResponse);
+  }
+  setAccessKey(accessKey: Uint8Array, unrestricted: boolean) {
+    return this.call('setAccessKey', undefined, { body: { accessKey: Buffer.from(accessKey).toString('base64'), unrestricted } });
+  }
+  sendSealed(accountId: string, req: SendRequest, accessKey: Uint8Array): Promise<RawResponse> {
+    return this.raw('sendSealed', {
+      params: { accountId },
+      body: req,
+      auth: false,
+      headers: { [UNIDENTIFIED_ACCESS_HEADER]: Buffer.from(accessKey).toString('base64') },
+    });
+  }
+  sendSealedMulti(req: SealedMultiRequest, accessKey: Uint8Array): Promise<RawResponse> {
+    return this.raw('sendSealedMulti', {
+      body: req,
+      auth: false,
+      headers: { [UNIDENTIFIED_ACCESS_HEADER]: Buffer.from(accessKey).toString('base64') },
+    });
+  }
+
   fetchBundles(accountId: string, deviceId: number | '*') {
     return this.call('fetchBundles', PreKeyBundleResponse, { params: { accountId, deviceId } });
   }

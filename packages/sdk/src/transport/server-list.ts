@@ -123,7 +123,9 @@ function safeOrigin(url: string): string {
 export function failoverFetch(list: ServerList, base: typeof fetch = fetch): typeof fetch {
   return async (input, init) => {
     const original = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    const tries = Math.max(1, Math.min(list.size, 4));
+    // A streamed body (an attachment upload) is consumed by the first attempt: no retry.
+    const replayable = init?.body === undefined || init.body === null || typeof init.body === 'string' || init.body instanceof Uint8Array;
+    const tries = replayable ? Math.max(1, Math.min(list.size, 4)) : 1;
     let lastError: unknown;
     for (let i = 0; i < tries; i++) {
       const node = new URL(list.pick());

@@ -13,18 +13,27 @@ let now = Date.now();
 let ts: TestServer;
 let alice: TestDevice;
 let blobDir: string;
+const logs: string[] = [];
+const ids: string[] = [];
 
 beforeAll(async () => {
-  ts = await startTestServer({ maxAttachmentBytes: 1024 * 1024 }, { clock: () => now });
+  ts = await startTestServer({ maxAttachmentBytes: 1024 * 1024 }, { clock: () => now, log: (line) => logs.push(line) });
   alice = await registerAccount(ts);
   blobDir = join(ts.dataDir, 'blobs');
 });
-afterAll(() => ts.close());
+afterAll(async () => {
+  await ts.close();
+  // Interrupted uploads, bad input and deletions are no server faults, and no log line
+  // names a blob or an account.
+  expect(logs.filter((l) => /internal error/.test(l))).toEqual([]);
+  for (const secret of [...ids, alice.accountId]) expect(logs.filter((l) => l.includes(secret))).toEqual([]);
+});
 
 async function create(size: number): Promise<string> {
   const r = await call(ts.url, 'POST', '/v1/attachments', { auth: alice.auth, body: { size } });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   expect(r.body.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  ids.push(r.body.id);
   return r.body.id;
 }
 

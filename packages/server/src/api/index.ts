@@ -26,6 +26,11 @@ import { listAudit } from './admin-list-audit.js';
 import { adminNodes } from './admin-list-nodes.js';
 import { listNodes } from './list-nodes.js';
 import { getProfile } from './get-profile.js';
+import { getSenderCertificate } from './get-sender-certificate.js';
+import { getTrustRoot } from './get-trust-root.js';
+import { sendSealed } from './send-sealed.js';
+import { sendSealedMulti } from './send-sealed-multi.js';
+import { setAccessKey } from './set-access-key.js';
 import { setProfile } from './set-profile.js';
 import { getSubscription } from './get-subscription.js';
 import { renewSubscription } from './renew-subscription.js';
@@ -119,4 +124,9 @@ export const apiRoutes: RouteDef[] = [
   adminNodes,
   setProfile,
   getProfile,
+  getTrustRoot,
+  getSenderCertificate,
+  setAccessKey,
+  sendSealed,
+  sendSealedMulti,
 ];

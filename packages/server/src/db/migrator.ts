@@ -5,6 +5,7 @@ import { operatorMigration } from './migrations/0002-operator.js';
 import { nodesMigration } from './migrations/0003-nodes.js';
 import { blobsMigration } from './migrations/0004-blobs.js';
 import { profilesMigration } from './migrations/0005-profiles.js';
+import { accessKeysMigration } from './migrations/0006-access-keys.js';
 
 /** Numbered, append-only: never edit a released migration, add the next number. */
 export function migrations(adapter: DatabaseAdapter): Record<string, Migration> {
@@ -14,6 +15,7 @@ export function migrations(adapter: DatabaseAdapter): Record<string, Migration> 
     '0003-nodes': nodesMigration(),
     '0004-blobs': blobsMigration(),
     '0005-profiles': profilesMigration(adapter),
+    '0006-access-keys': accessKeysMigration(adapter),
   };
 }
 

@@ -50,6 +50,18 @@ export interface AccountsTable {
   purged_at: number | null;
   /** How many member invites this account created: a count only, never who redeemed them. */
   member_invites_used: Generated<number>;
+  /** Unidentified-access key for sealed sends (set by the client; derived from its profile key). */
+  access_key: Buffer | null;
+  /** 1 = accepts sealed messages from anyone. */
+  unrestricted_access: Generated<number>;
+}
+
+export interface SealedSenderKeysTable {
+  key_id: number;
+  trust_root: Buffer;
+  certificate: Buffer;
+  private_key: Buffer;
+  created_at: number;
 }
 
 export interface DevicesTable {
@@ -210,6 +222,7 @@ export interface Schema {
   nodes: NodesTable;
   blobs: BlobsTable;
   profiles: ProfilesTable;
+  sealed_sender_keys: SealedSenderKeysTable;
 }
 
 export type Db = Kysely<Schema>;

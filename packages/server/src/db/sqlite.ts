@@ -44,12 +44,35 @@ function withStatementCache(raw: Database.Database): SqliteDatabase {
   };
 }
 
+/**
+ * Empties the WAL file (its old frames hold deleted envelopes' ciphertext), on the
+ * server's connection, between transactions, without waiting for any lock: false when
+ * it could not run now (the checkpointer asks again). See checkpointer.ts.
+ */
+function truncateWal(raw: Database.Database, onError: SqliteOptions['onError']): boolean {
+  if (raw.inTransaction) return false;
+  raw.pragma('busy_timeout = 0');
+  try {
+    const [r] = raw.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return r?.busy === 0;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SQLITE_BUSY') onError?.('emptying the WAL failed', err);
+    return false;
+  } finally {
+    raw.pragma('busy_timeout = 5000');
+  }
+}
+
 export function openSqlite(options: SqliteOptions): DatabaseAdapter {
   const raw = new Database(options.file);
   raw.pragma('journal_mode = WAL');
   // NORMAL in both modes: for 'full' the WAL is fsynced by WalSync, not inside COMMIT.
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
+  // Deleted rows (acked envelopes, used prekeys, redeemed codes) are overwritten with
+  // zeros, not left readable in free pages; the WAL's copies go with TRUNCATE checkpoints
+  // (checkpointer.ts).
+  raw.pragma('secure_delete = ON');
   // One process owns the file, but a backup tool or sqlite3 shell may hold a lock briefly.
   raw.pragma('busy_timeout = 5000');
   raw.pragma('cache_size = -32000');
@@ -57,11 +80,16 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
   // Checkpoints run on a worker (checkpointer.ts); the WAL file is cut back when reused.
   raw.pragma('wal_autocheckpoint = 0');
   raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  const checkpointer = new Checkpointer(options.file, CHECKPOINT_INTERVAL_MS, (err) => {
-    if (closed) return;
-    raw.pragma('wal_autocheckpoint = 1000');
-    options.onError?.('background checkpoints failed; checkpointing inline', err);
-  });
+  const checkpointer = new Checkpointer(
+    options.file,
+    CHECKPOINT_INTERVAL_MS,
+    (err) => {
+      if (closed) return;
+      raw.pragma('wal_autocheckpoint = 1000');
+      options.onError?.('background checkpoints failed; checkpointing inline', err);
+    },
+    { truncate: () => !closed && truncateWal(raw, options.onError) },
+  );
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   const walSync = options.synchronous === 'full' ? new WalSync(options.file) : undefined;
   let closed = false;

@@ -1,0 +1,2 @@
+export { startAppHost, type AppHost, type AppHostOptions } from './host.js';
+export { AppError } from './errors.js';

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, type ClientEvents } from '@kluis/sdk';
+import { AppError } from './errors.js';
+
+export type AppStateName = 'new' | 'locked' | 'unlocked';
+
+/** What the page hears over the socket: SDK events plus the host's own. */
+export interface AppEvent {
+  type: string;
+  data: unknown;
+}
+
+const FORWARDED = [
+  'message',
+  'message-updated',
+  'message-removed',
+  'typing',
+  'group-updated',
+  'connection',
+  'identity-changed',
+  'messages-missing',
+  'subscription-expiring',
+] as const satisfies ReadonlyArray<keyof ClientEvents>;
+
+interface PendingUpload {
+  path: string;
+  fileName: string;
+  contentType: string;
+}
+
+/** A link request waiting for the user to compare the verification number on the primary. */
+interface PendingApproval {
+  code: string;
+  verification?: string;
+  answer?: (ok: boolean) => void;
+}
+
+/**
+ * One profile, locked or unlocked, behind the local API. The passphrase is used to open
+ * the store and then forgotten; locking closes the client (keys leave memory with it).
+ */
+export class AppSession {
+  private client: Client | undefined;
+  private readonly listeners = new Set<(e: AppEvent) => void>();
+  private readonly uploads = new Map<string, PendingUpload>();
+  private approval: PendingApproval | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly profileName: string,
+    readonly profileDir: string,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  get state(): AppStateName {
+    if (this.client) return this.client.isRegistered ? 'unlocked' : 'new';
+    return existsSync(join(this.profileDir, 'kluis.db')) ? 'locked' : 'new';
+  }
+
+  get tmpDir(): string {
+    return join(this.profileDir, 'app-tmp');
+  }
+
+  onEvent(fn: (e: AppEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(type: string, data: unknown): void {
+    for (const fn of this.listeners) fn({ type, data });
+  }
+
+  /** The unlocked client; the API's routes other than onboarding need it. */
+  requireClient(): Client {
+    if (!this.client?.isRegistered) throw new AppError(423, 'LOCKED', 'unlock the app first');
+    return this.client;
+  }
+
+  /** One onboarding step at a time: a double click must not open the store twice. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.busy.then(fn, fn);
+    this.busy = p.catch(() => {});
+    return p;
+  }
+
+  async register(o: { serverUrl: string; inviteCode: string; username: string; passphrase: string; deviceName: string }): Promise<void> {
+    await this.serial(() =>
+      this.enrol(o.passphrase, (c) => c.register({ serverUrl: o.serverUrl, inviteCode: o.inviteCode, username: o.username, deviceName: o.deviceName })),
+    );
+  }
+
+  /** This machine as a new device of an existing account (the primary shows the code). */
+  async link(o: { serverUrl: string; code: string; passphrase: string; deviceName: string }): Promise<void> {
+    await this.serial(() =>
+      this.enrol(o.passphrase, (c) =>
+        c.link({
+          serverUrl: o.serverUrl,
+          code: o.code,
+          deviceName: o.deviceName,
+          timeoutMs: 10 * 60_000,
+          onVerification: (verification) => this.emit('link-verification', { verification }),
+        }),
+      ),
+    );
+  }
+
+  private async enrol(passphrase: string, step: (c: Client) => Promise<void>): Promise<void> {
+    if (this.state !== 'new') throw new AppError(409, 'ALREADY_REGISTERED', 'this profile already holds an account');
+    const fresh = !existsSync(join(this.profileDir, 'kluis.db'));
+    const client = this.client ?? (await Client.open({ profileDir: this.profileDir, passphrase }));
+    try {
+      await step(client);
+    } catch (e) {
+      // A refused invite must not leave behind a store keyed with a passphrase the user
+      // may not retype the same way next time.
+      if (fresh) {
+        await client.close().catch(() => {});
+        await rm(join(this.profileDir, 'kluis.db'), { force: true });
+        this.client = undefined;
+      } else this.client = client;
+      throw e;
+    }
+    this.client = client;
+    await this.start(client);
+  }
+
+  async unlock(passphrase: string): Promise<void> {
+    await this.serial(async () => {
+      if (this.client) return;
+      const client = await Client.open({ profileDir: this.profileDir, passphrase });
+      this.client = client;
+      if (client.isRegistered) await this.start(client);
+    });
+  }
+
+  private async start(client: Client): Promise<void> {
+    for (const type of FORWARDED) client.on(type, ((data: unknown) => this.emit(type, data)) as never);
+    client.on('error', (e) => this.log(`kluis: ${e.message}`));
+    this.emit('state', { state: this.state });
+    // Offline is fine: the SDK's socket keeps retrying, and the UI shows the connection state.
+    await client.connect().catch((e: Error) => this.log(`kluis: not connected yet: ${e.message}`));
+  }
+
+  async lock(): Promise<void> {
+    await this.serial(async () => {
+      const c = this.client;
+      this.client = undefined;
+      this.approval?.answer?.(false);
+      this.approval = undefined;
+      await this.clearUploads();
+      if (c) await c.close();
+      this.emit('state', { state: this.state });
+    });
+  }
+
+  // ------------------------------------------------------------ uploads
+
+  async addUpload(bytes: Buffer, fileName: string, contentType: string): Promise<string> {
+    this.requireClient();
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    const id = randomBytes(12).toString('hex');
+    const path = join(this.tmpDir, `up-${id}`);
+    await writeFile(path, bytes, { mode: 0o600 });
+    this.uploads.set(id, { path, fileName, contentType });
+    return id;
+  }
+
+  takeUploads(ids: string[]): PendingUpload[] {
+    return ids.map((id) => {
+      const u = this.uploads.get(id);
+      if (!u) throw new AppError(400, 'UNKNOWN_FILE', `no uploaded file ${id}`);
+      this.uploads.delete(id);
+      return u;
+    });
+  }
+
+  async clearUploads(): Promise<void> {
+    const all = [...this.uploads.values()];
+    this.uploads.clear();
+    await Promise.all(all.map((u) => unlink(u.path).catch(() => {})));
+  }
+
+  // ------------------------------------------------------------ linking (primary side)
+
+  /** Creates a code and waits (in the background) for the new device; the UI approves. */
+  async startLink(): Promise<{ code: string; expiresAt: number }> {
+    const client = this.requireClient();
+    if (this.approval) this.approval.answer?.(false);
+    const { code, expiresAt } = await client.createLinkCode();
+    const pending: PendingApproval = { code };
+    this.approval = pending;
+    client
+      .approveLink(code, {
+        timeoutMs: Math.max(1000, expiresAt - Date.now()),
+        confirm: (verification) =>
+          new Promise<boolean>((resolve) => {
+            pending.verification = verification;
+            pending.answer = resolve;
+            this.emit('link-request', { code, verification });
+          }),
+      })
+      .then(
+        ({ deviceId }) => this.emit('link-done', { code, deviceId }),
+        (e: Error) => this.emit('link-failed', { code, error: (e as { code?: string }).code ?? 'LINK_FAILED' }),
+      )
+      .finally(() => {
+        if (this.approval === pending) this.approval = undefined;
+      });
+    return { code, expiresAt };
+  }
+
+  answerLink(code: string, approve: boolean): void {
+    const a = this.approval;
+    if (!a || a.code !== code || !a.answer) throw new AppError(409, 'NO_LINK_REQUEST', 'no device is waiting for approval with this code');
+    a.answer(approve);
+    a.answer = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.lock();
+    await rm(this.tmpDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Sealed sender against the real server: once profile keys are exchanged, 1:1 and group
+ * messages reach the server with no sender (the envelope rows say so), receivers still
+ * know who wrote them, and a certificate not chained to the pinned trust root is refused.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PrivateKey,
+  ProtocolAddress,
+  SenderCertificate,
+  ServerCertificate,
+  ContentHint,
+  UnidentifiedSenderMessageContent,
+  sealedSenderEncrypt,
+  signalEncrypt,
+} from '@signalapp/libsignal-client';
+import { EnvelopeType, encodeContent } from '@kluis/protocol';
+import { Harness, type TestServer } from '../../../../test/harness/index.js';
+import type { Client } from '../client.js';
+import { b64 } from '../keys.js';
+import { nextEvent, until } from '../testing/helpers.js';
+import { deriveAccessKey } from './sealed-sender.js';
+
+const h = new Harness();
+let server: TestServer;
+let n = 0;
+
+beforeAll(async () => {
+  server = await h.startServer();
+});
+afterAll(() => h.dispose());
+
+async function user(base: string): Promise<{ c: Client; name: string; id: string }> {
+  const name = `${base}${n++}`;
+  const { Client } = await import('../client.js');
+  const c = await Client.open({ profileDir: await h.tempDir(name), passphrase: h.passphrase, bootstrap: false });
+  h.onDispose(() => c.close());
+  c.on('error', (e) => console.error(name, 'error:', (e as { code?: string }).code, e.message));
+  c.on('decryption-error', (e) => console.error(name, 'decryption-error', e));
+  const [invite] = await server.mintInvites(1);
+  await c.register({ serverUrl: server.url, inviteCode: invite!, username: name });
+  await c.connect();
+  return { c, name, id: c.account!.accountId };
+}
+
+/** Envelope rows waiting for an account, straight from the server's database file. */
+function queued(accountId: string): Array<{ type: number; source_account: string | null; source_device: number | null }> {
+  const db = new Database(join(server.dataDir, 'kluis.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT type, source_account, source_device FROM envelopes WHERE account_id = ?').all(accountId) as never;
+  } finally {
+    db.close();
+  }
+}
+
+const texts = async (c: Client, conversation: string) => (await c.messages({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
+
+describe('sealed sender', () => {
+  it('1:1 and group messages carry no sender once profile keys are exchanged', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    // First contact names its sender (no profile key yet); the replies carry the keys.
+    await alice.c.send(bob.name, 'hi bob');
+    await until('bob has it', async () => (await texts(bob.c, alice.name)).includes('hi bob'));
+    await bob.c.send(alice.name, 'hi alice');
+    await until('alice has it', async () => (await texts(alice.c, bob.name)).includes('hi alice'));
+    await carol.c.send(alice.name, 'hi alice from carol');
+    await carol.c.send(bob.name, 'hi bob from carol');
+    await until('keys spread', async () => (await texts(alice.c, carol.name)).length === 1 && (await texts(bob.c, carol.name)).length === 1);
+    await alice.c.send(carol.name, 'hi carol');
+    await bob.c.send(carol.name, 'hi carol from bob');
+    await until('carol has both', async () => (await texts(carol.c, alice.name)).includes('hi carol') && (await texts(carol.c, bob.name)).includes('hi carol from bob'));
+
+    const conv = await alice.c.createGroup('Sealed', [bob.name, carol.name]);
+    for (const c of [bob.c, carol.c]) await until('group known', async () => (await c.group(conv)) !== undefined);
+    await alice.c.send(conv, 'group hello');
+    for (const c of [bob.c, carol.c]) await until('group message', async () => (await texts(c, conv)).includes('group hello'));
+
+    // Bob goes offline: what waits for him on the server names nobody.
+    await bob.c.close();
+    await alice.c.send(bob.name, 'a sealed one');
+    await alice.c.send(conv, 'a sealed group one');
+    await carol.c.send(conv, 'from carol to the group');
+    const rows = queued(bob.id);
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(rows.every((r) => r.type === EnvelopeType.Sealed && r.source_account === null && r.source_device === null)).toBe(true);
+
+    const { Client } = await import('../client.js');
+    const bobAgain = await Client.open({ profileDir: bob.c.profileDir, passphrase: h.passphrase, bootstrap: false });
+    h.onDispose(() => bobAgain.close());
+    const empty = nextEvent(bobAgain, 'queue-empty');
+    await bobAgain.connect();
+    await empty;
+    await until('bob read everything', async () => (await texts(bobAgain, conv)).includes('from carol to the group'));
+    const got = await bobAgain.messages();
+    expect(got.find((m) => m.text === 'a sealed one')?.from.accountId).toBe(alice.id);
+    expect(got.find((m) => m.text === 'from carol to the group')?.from.accountId).toBe(carol.id);
+  }, 90_000);
+
+  it('refuses a sealed message whose certificate is not chained to the pinned trust root', async () => {
+    const alice = await user('alice');
+    const mallory = await user('mallory');
+    await alice.c.send(mallory.name, 'hello');
+    await until('mallory has it', async () => (await texts(mallory.c, alice.name)).includes('hello'));
+    await mallory.c.send(alice.name, 'first, honestly');
+    await until('alice has it', async () => (await texts(alice.c, mallory.name)).includes('first, honestly'));
+
+    // Mallory seals a message with a certificate from a trust root of her own.
+    const rogueRoot = PrivateKey.generate();
+    const rogueServer = PrivateKey.generate();
+    const rogueCert = ServerCertificate.new(1, rogueServer.getPublicKey(), rogueRoot);
+    const m = mallory.c._internals;
+    const me = mallory.c.account!;
+    const ad = m.adapters();
+    const forged = SenderCertificate.new(me.accountId, null, me.deviceId, (await ad.identity.getIdentityKeyPair()).publicKey, Date.now() + 86400_000, rogueCert, rogueServer);
+    const to = ProtocolAddress.new(alice.id, 1);
+    const content = encodeContent({ body: { case: 'data', value: { timestamp: BigInt(Date.now()), counter: 9n, senderUsername: mallory.name, text: 'forged' } } });
+    const ct = await signalEncrypt(content, to, ProtocolAddress.new(me.accountId, me.deviceId), ad.sessions, ad.identity);
+    const sealed = await sealedSenderEncrypt(UnidentifiedSenderMessageContent.new(ct, forged, ContentHint.Default, null), to, ad.identity);
+    const aliceKey = m.conv.getProfile(alice.id)!.profileKey!;
+    const error = nextEvent(alice.c, 'error', (e) => (e as { code?: string }).code === 'FORGED_SENDER_CERTIFICATE');
+    const res = await mallory.c._internals.api().sendSealed(
+      alice.id,
+      { timestamp: Date.now(), messages: [{ deviceId: 1, registrationId: await alice.c._internals.adapters().identity.getLocalRegistrationId(), type: EnvelopeType.Sealed, content: b64(sealed) }] },
+      deriveAccessKey(aliceKey),
+    );
+    expect(res.status).toBe(200);
+    await error;
+    expect(await texts(alice.c, mallory.name)).not.toContain('forged');
+  }, 60_000);
+
+  it('the API is no account-existence oracle: unknown account and wrong key answer the same 401', async () => {
+    const alice = await user('alice');
+    const req = { timestamp: Date.now(), messages: [{ deviceId: 1, registrationId: 1, type: EnvelopeType.Sealed, content: 'AAAA' }] };
+    const api = alice.c._internals.api();
+    const wrong = await api.sendSealed(alice.id, req as never, new Uint8Array(16));
+    const unknown = await api.sendSealed('00000000-0000-4000-8000-000000000000', req as never, new Uint8Array(16));
+    expect(wrong.status).toBe(401);
+    expect(unknown).toEqual(wrong);
+  }, 30_000);
+});

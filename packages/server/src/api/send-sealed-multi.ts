@@ -1,0 +1,17 @@
+import { MultiSendResponse, SealedMultiRequest, UNIDENTIFIED_ACCESS_HEADER } from '@kluis/protocol';
+import { parseAccessKeyHeader } from '../sealed/access.js';
+import { prepareSealedMulti } from '../sealed/sealed-send.js';
+import { defineRoute } from './route.js';
+
+/** One sealed upload for a whole group: split per recipient here, stored in one commit. */
+export const sendSealedMulti = defineRoute({
+  name: 'sendSealedMulti',
+  auth: 'none',
+  body: SealedMultiRequest,
+  response: MultiSendResponse,
+  bodyLimit: 6 * 1024 * 1024,
+  async handler(ctx, { body, http }) {
+    const command = await prepareSealedMulti(ctx.db, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), body);
+    return ctx.delivery.sendSealedMulti(command);
+  },
+});

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import SealedSenderMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
+import { ErrorCode, EnvelopeType, MAX_DEVICES_PER_ACCOUNT, MAX_GROUP_MEMBERS, MAX_MESSAGE_BYTES, type SealedMultiRequest, type SendRequest } from '@kluis/protocol';
+import type { DeviceIdentity } from '../auth/device-auth.js';
+import type { Db } from '../db/schema.js';
+import type { MultiSendCommand } from '../delivery/multi-send.js';
+import { ApiError } from '../errors.js';
+import { accessKeyMatches, combineAccessKeys } from './access.js';
+
+/**
+ * The sender of every sealed envelope as far as the server knows: nobody. Envelope rows
+ * of sealed messages get no source (see group-commit's stage), and no account's
+ * subscription gate applies (the server cannot tell whose it would be).
+ */
+export const SEALED_SENDER: DeviceIdentity = Object.freeze({ accountId: '00000000-0000-0000-0000-000000000000', deviceId: 0 });
+
+/** One answer for an unknown account, a wrong key, a missing key: no account-existence oracle. */
+export function accessDenied(): ApiError {
+  return new ApiError(ErrorCode.Unauthorized, 'missing or wrong unidentified-access key');
+}
+
+async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, { key: Buffer | null; unrestricted: boolean }>> {
+  const rows = accountIds.length
+    ? await db
+        .selectFrom('accounts')
+        .select(['id', 'access_key', 'unrestricted_access', 'purged_at'])
+        .where('id', 'in', accountIds)
+        .execute()
+    : [];
+  const out = new Map<string, { key: Buffer | null; unrestricted: boolean }>();
+  for (const r of rows) if (r.purged_at === null) out.set(r.id, { key: r.access_key, unrestricted: Number(r.unrestricted_access) === 1 });
+  return out;
+}
+
+/** Checks a single sealed send's key and content; the send itself is the ordinary one. */
+export async function authorizeSealed(db: Db, destination: string, presented: Buffer | undefined, request: SendRequest): Promise<void> {
+  const access = (await accessOf(db, [destination])).get(destination);
+  if (!access || !presented || (!access.unrestricted && !accessKeyMatches(access.key, presented))) throw accessDenied();
+  for (const m of request.messages)
+    if (m.type !== EnvelopeType.Sealed) throw new ApiError(ErrorCode.BadRequest, 'a sealed send carries sealed-sender ciphertexts (type 6) only');
+}
+
+/**
+ * A libsignal multi-recipient message: checked against the presented key (the XOR of
+ * every recipient account's key), then split into one payload per recipient account,
+ * stored for each listed device like any multi send (409/410/404 as usual).
+ */
+export async function prepareSealedMulti(db: Db, presented: Buffer | undefined, request: SealedMultiRequest): Promise<MultiSendCommand> {
+  const bytes = new Uint8Array(Buffer.from(request.message, 'base64'));
+  let parsed: SealedSenderMultiRecipientMessage;
+  let recipients: Readonly<Record<string, { deviceIds: number[]; registrationIds: number[] }>>;
+  try {
+    parsed = new SealedSenderMultiRecipientMessage(bytes);
+    recipients = parsed.recipientsByServiceIdString();
+  } catch {
+    throw new ApiError(ErrorCode.BadRequest, 'not a sealed-sender multi-recipient message');
+  }
+  const accountIds = Object.keys(recipients);
+  if (accountIds.length === 0 || accountIds.length > MAX_GROUP_MEMBERS)
+    throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message names 1 to ${MAX_GROUP_MEMBERS} accounts`);
+  const access = await accessOf(db, accountIds);
+  const known = accountIds.filter((a) => access.has(a));
+  if (!presented || !accessKeyMatches(combineAccessKeys(known.map((a) => access.get(a)!.key ?? Buffer.alloc(16))), presented)) throw accessDenied();
+  const destinations: MultiSendCommand['destinations'] = [];
+  let deviceCount = 0;
+  for (const accountId of accountIds) {
+    const r = recipients[accountId]!;
+    if (r.deviceIds.length > MAX_DEVICES_PER_ACCOUNT) throw new ApiError(ErrorCode.BadRequest, `too many devices for ${accountId}`);
+    const payload = Buffer.from(parsed.messageForRecipient(r));
+    if (payload.length > MAX_MESSAGE_BYTES) throw new ApiError(ErrorCode.PayloadTooLarge, `the message for ${accountId} is larger than ${MAX_MESSAGE_BYTES} bytes`);
+    const contentBase64 = payload.toString('base64');
+    const messages = r.deviceIds.map((deviceId, i) => ({
+      deviceId,
+      registrationId: r.registrationIds[i]!,
+      type: EnvelopeType.Sealed,
+      content: payload,
+      contentBase64,
+      guid: randomUUID(),
+    }));
+    deviceCount += messages.length;
+    destinations.push({ accountId, messages });
+  }
+  return { kind: 'multi', sender: SEALED_SENDER, timestamp: request.timestamp, online: request.online === true, destinations, deviceCount };
+}

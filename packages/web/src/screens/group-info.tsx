@@ -1,0 +1,99 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, enc } from '../api.js';
+import { Field } from '../components/field.js';
+import { PaneHead } from '../components/pane-head.js';
+import { errorText } from '../errors.js';
+import { useAppEvent } from '../events.js';
+import { t } from '../i18n.js';
+import type { Account, ConversationDetail } from '../types.js';
+
+export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; account: Account; onBack: () => void; onLeft: () => void }) {
+  const [d, setD] = useState<ConversationDetail | null>(null);
+  const [title, setTitle] = useState('');
+  const [add, setAdd] = useState('');
+  const [error, setError] = useState('');
+  const path = `/api/conversations/${enc(conv)}`;
+  const gpath = `/api/groups/${enc(conv)}`;
+  const load = () =>
+    api.get<ConversationDetail>(path).then((x) => {
+      setD(x);
+      setTitle(x.title);
+    }, (e) => setError(errorText(e)));
+  useEffect(() => void load(), []);
+  useAppEvent((e) => e.type === 'group-updated' && e.data?.conversation === conv && void load());
+  const act = (fn: () => Promise<unknown>, after?: () => void) => async (e?: Event) => {
+    e?.preventDefault();
+    setError('');
+    try {
+      await fn();
+      if (after) after();
+      else await load();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  const g = d?.group;
+  const amAdmin = g?.members.some((m) => m.accountId === account.accountId && m.admin) ?? false;
+
+  return (
+    <div class="screen">
+      <PaneHead title={d?.title ?? ''} onBack={onBack} />
+      <div class="screen-body">
+        {error && (
+          <p class="notice notice-error" role="alert">
+            {error}
+          </p>
+        )}
+        {g && (
+          <>
+            <h2>{t('group.membersTitle', { count: g.members.length })}</h2>
+            <ul class="list" data-testid="group-members">
+              {g.members.map((m) => (
+                <li key={m.accountId} class="list-row">
+                  <span>
+                    {m.username}
+                    {m.accountId === account.accountId && <span class="muted"> ({t('message.you')})</span>}
+                  </span>
+                  {m.admin && <span class="badge badge-info">{t('group.admin')}</span>}
+                  {amAdmin && m.accountId !== account.accountId && (
+                    <span class="row">
+                      {!m.admin && (
+                        <button class="btn btn-small" onClick={act(() => api.post(`${gpath}/members`, { promote: m.username }))}>
+                          {t('group.promote')}
+                        </button>
+                      )}
+                      <button class="btn btn-small btn-danger" onClick={act(() => api.post(`${gpath}/members`, { remove: [m.username] }))}>
+                        {t('group.remove')}
+                      </button>
+                    </span>
+                  )}
+                </li>
+              ))}
+            </ul>
+            {amAdmin && (
+              <>
+                <form class="inline-form" onSubmit={act(() => api.post(`${gpath}/members`, { add: add.split(/[\s,]+/).filter(Boolean) }), () => (setAdd(''), void load()))}>
+                  <Field label={t('group.add')} value={add} onInput={setAdd} hint={t('group.membersHint')} />
+                  <button class="btn" type="submit">
+                    {t('group.addButton')}
+                  </button>
+                </form>
+                <form class="inline-form" onSubmit={act(() => api.post(`${gpath}/rename`, { title }))}>
+                  <Field label={t('group.name')} value={title} onInput={setTitle} />
+                  <button class="btn" type="submit">
+                    {t('group.rename')}
+                  </button>
+                </form>
+              </>
+            )}
+            <div class="actions">
+              <button class="btn btn-danger" onClick={act(() => api.post(`${gpath}/leave`), onLeft)}>
+                {t('group.leave')}
+              </button>
+            </div>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useAppEvent } from '../events.js';
+import { t } from '../i18n.js';
+import { notifyMode } from '../settings.js';
+import type { Account, Conversation, Message } from '../types.js';
+import { AccountScreen } from './account.js';
+import { ContactInfo } from './contact.js';
+import { ConversationView } from './conversation.js';
+import { ConversationList } from './conversation-list.js';
+import { DevicesScreen } from './devices.js';
+import { GroupInfo } from './group-info.js';
+import { NewGroup } from './new-group.js';
+
+export type View =
+  | { kind: 'none' }
+  | { kind: 'chat'; conv: string }
+  | { kind: 'contact'; username: string; from?: string }
+  | { kind: 'group'; conv: string }
+  | { kind: 'new-group' }
+  | { kind: 'devices' }
+  | { kind: 'account' };
+
+const REFRESHING = new Set(['message', 'message-updated', 'message-removed', 'group-updated', 'identity-changed', 'identity-accepted']);
+
+export function Main({ account, connected, onLocked }: { account: Account; connected: boolean; onLocked: () => void }) {
+  const [view, setView] = useState<View>({ kind: 'none' });
+  const [conversations, setConversations] = useState<Conversation[]>([]);
+  const pending = useRef<number | undefined>(undefined);
+
+  const reload = () => api.get<Conversation[]>('/api/conversations').then(setConversations, () => {});
+  useEffect(() => void reload(), []);
+  useAppEvent((e) => {
+    if (!REFRESHING.has(e.type)) return;
+    // Bursts (a backlog on connect) become one reload.
+    clearTimeout(pending.current);
+    pending.current = window.setTimeout(reload, 150);
+    if (e.type === 'message') notify(e.data as Message, account.username);
+  });
+
+  const lock = async () => {
+    await api.post('/api/lock').catch(() => {});
+    onLocked();
+  };
+  const open = (v: View) => setView(v);
+  const hasPane = view.kind !== 'none';
+
+  return (
+    <div class={`layout ${hasPane ? 'has-pane' : ''}`}>
+      <aside class="sidebar" aria-label={t('nav.sidebar')}>
+        <header class="side-head">
+          <div class="me">
+            <strong>{t('app.name')}</strong>
+            <span class="muted" data-testid="me">
+              {account.username}
+            </span>
+            <span class={`dot ${connected ? 'dot-on' : 'dot-off'}`} role="status" aria-label={connected ? t('status.online') : t('status.offline')} title={connected ? t('status.online') : t('status.offline')} />
+          </div>
+          <nav class="side-nav" aria-label={t('nav.main')}>
+            <button class="btn btn-small" onClick={() => open({ kind: 'new-group' })}>
+              {t('nav.newGroup')}
+            </button>
+            <button class="btn btn-small" onClick={() => open({ kind: 'devices' })}>
+              {t('nav.devices')}
+            </button>
+            <button class="btn btn-small" onClick={() => open({ kind: 'account' })}>
+              {t('nav.account')}
+            </button>
+            <button class="btn btn-small" onClick={lock}>
+              {t('nav.lock')}
+            </button>
+          </nav>
+        </header>
+        <ConversationList conversations={conversations} active={view.kind === 'chat' ? view.conv : undefined} onOpen={(conv) => open({ kind: 'chat', conv })} />
+      </aside>
+      <section class="pane" aria-label={t('nav.pane')}>
+        {view.kind === 'none' && (
+          <div class="center muted">
+            <p>{t('main.empty')}</p>
+          </div>
+        )}
+        {view.kind === 'chat' && <ConversationView key={view.conv} conv={view.conv} account={account} onBack={() => open({ kind: 'none' })} onRead={reload} onOpen={open} />}
+        {view.kind === 'contact' && <ContactInfo key={view.username} username={view.username} onBack={() => open(view.from ? { kind: 'chat', conv: view.from } : { kind: 'none' })} />}
+        {view.kind === 'group' && <GroupInfo key={view.conv} conv={view.conv} account={account} onBack={() => open({ kind: 'chat', conv: view.conv })} onLeft={() => open({ kind: 'none' })} />}
+        {view.kind === 'new-group' && <NewGroup onBack={() => open({ kind: 'none' })} onCreated={(conv) => (reload(), open({ kind: 'chat', conv }))} />}
+        {view.kind === 'devices' && <DevicesScreen account={account} onBack={() => open({ kind: 'none' })} />}
+        {view.kind === 'account' && <AccountScreen onBack={() => open({ kind: 'none' })} />}
+      </section>
+    </div>
+  );
+}
+
+/** Desktop notifications only when allowed and the tab is hidden; the text only if the user chose so. */
+function notify(m: Message, me: string): void {
+  const mode = notifyMode();
+  if (mode === 'off' || m.direction !== 'incoming' || m.kind !== 'text' || !document.hidden) return;
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || m.from.username === me) return;
+  new Notification(t('notify.title', { from: m.from.username }), { body: mode === 'full' ? m.text : t('notify.hidden'), tag: m.conversation });
+}

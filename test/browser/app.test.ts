@@ -1,0 +1,465 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, REPO_ROOT, type CliProcess, type TestServer } from '../harness/index.js';
+import { launchChromium } from './chromium.js';
+
+const OUT = join(REPO_ROOT, 'test-output', 'browser');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const PASSPHRASE = 'correct horse battery staple';
+/** Live updates take a moment across two hosts and a server: poll for longer than vitest's 1 s default. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000 });
+const EN = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/en.json'), 'utf8')) as Record<string, string>;
+const NL = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/nl.json'), 'utf8')) as Record<string, string>;
+
+/** A small real PNG without metadata chunks (so the SDK's sanitizer leaves its bytes alone). */
+function png(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows: number[] = [];
+  for (let y = 0; y < height; y++) {
+    rows.push(0);
+    for (let x = 0; x < width; x++) rows.push((x * 4) & 0xff, (y * 5) & 0xff, 180);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.from(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+interface AppPage {
+  name: string;
+  proc: CliProcess;
+  url: string;
+  origin: string;
+  token: string;
+  /** Every address this profile's host had (a restarted host gets a new port). */
+  hosts: string[];
+  context: BrowserContext;
+  page: Page;
+  /** Every request and socket the page opened, and anything that went wrong in it. */
+  requests: string[];
+  problems: string[];
+}
+
+describe('the kluis app in Chromium', () => {
+  const h = new Harness();
+  let browser: Browser;
+  let server: TestServer;
+  let env: NodeJS.ProcessEnv;
+  const shot = (p: Page, name: string) => p.screenshot({ path: join(OUT, `app-${name}.png`) });
+
+  beforeAll(async () => {
+    await mkdir(OUT, { recursive: true });
+    browser = await launchChromium();
+    server = await h.startServer({ argon2MemoryKib: 64, argon2Iterations: 1 });
+    env = await h.cliEnv({ KLUIS_PASSPHRASE: PASSPHRASE, KLUIS_SERVER: server.url });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h.dispose();
+  });
+
+  /** `kluis app` as a real process; resolves once it printed its address. */
+  async function startApp(profile: string): Promise<Pick<AppPage, 'proc' | 'url' | 'origin' | 'token'>> {
+    // The app asks for the passphrase in the page, never from the environment.
+    const proc = h.spawnCli(['--profile', profile, 'app'], { ...env, KLUIS_PASSPHRASE: '' });
+    const [, url] = await proc.waitFor(/^app: (\S+)$/m, 60_000);
+    const u = new URL(url!);
+    return { proc, url: url!, origin: u.origin, token: /token=([0-9a-f]+)/.exec(u.hash)![1]! };
+  }
+
+  async function openApp(name: string, viewport = DESKTOP): Promise<AppPage> {
+    const app = await startApp(name);
+    const context = await browser.newContext({ viewport, locale: 'en-US', acceptDownloads: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const a: AppPage = { name, ...app, hosts: [new URL(app.origin).host], context, page, requests: [], problems: [] };
+    page.on('request', (r) => a.requests.push(r.url()));
+    page.on('websocket', (ws) => a.requests.push(ws.url()));
+    // Failed API calls are listed by URL (Chromium's console line for them names no URL).
+    page.on('console', (m) => void (m.type() === 'error' && !/^Failed to load resource/.test(m.text()) && a.problems.push(`console: ${m.text()}`)));
+    page.on('response', (r) => void (r.status() >= 400 && a.problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`)));
+    page.on('pageerror', (e) => a.problems.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => void d.accept());
+    const res = await page.goto(app.url);
+    expect(res?.headers()['content-security-policy']).toMatch(/^default-src 'self'; script-src 'self'; style-src 'self'/);
+    expect(res?.headers()['access-control-allow-origin']).toBeUndefined();
+    // The token left the address bar at once (it lives in this tab's sessionStorage only).
+    await page.waitForFunction(() => location.hash === '');
+    return a;
+  }
+
+  /** A restarted host prints a new token: the same tab opens the new address. */
+  async function reopen(a: AppPage): Promise<void> {
+    const app = await startApp(a.name);
+    Object.assign(a, app);
+    a.hosts.push(new URL(app.origin).host);
+    await a.page.goto(app.url);
+  }
+
+  async function register(a: AppPage, invite: string): Promise<void> {
+    const p = a.page;
+    await p.getByLabel('Server address', { exact: true }).fill(server.url);
+    await p.getByLabel('Invite code', { exact: true }).fill(invite);
+    await p.getByLabel('Username', { exact: true }).fill(a.name);
+    await p.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await p.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
+    if (a.name === 'alice') await shot(p, 'onboarding');
+    await p.getByRole('button', { name: 'Create account' }).click();
+    await p.getByTestId('me').getByText(a.name).waitFor({ timeout: 60_000 });
+  }
+
+  const conv = (p: Page, title: string | RegExp) => p.getByTestId('conversations').getByRole('button', { name: title });
+  const messages = (p: Page) => p.getByRole('log');
+  const composer = (p: Page) => p.getByLabel('Message', { exact: true });
+
+  async function send(p: Page, text: string): Promise<void> {
+    await composer(p).fill(text);
+    await composer(p).press('Enter');
+    await messages(p).getByText(text, { exact: true }).waitFor();
+  }
+
+  async function startChat(p: Page, username: string): Promise<void> {
+    await p.getByLabel('New chat').fill(username);
+    await p.getByRole('button', { name: 'Start' }).click();
+    await p.getByRole('heading', { level: 1, name: username }).waitFor();
+  }
+
+  async function openPane(p: Page, button: string, heading: string | RegExp): Promise<void> {
+    await p.getByRole('button', { name: button, exact: true }).click();
+    await p.getByRole('heading', { level: 1, name: heading }).waitFor();
+  }
+
+  it('registers two people in the browser, chats, shares an image, runs a group with a CLI user, verifies and re-verifies a safety number, and speaks Dutch', async () => {
+    const invites = await server.mintInvites(3);
+    const [alice, bob] = await Promise.all([openApp('alice'), openApp('bob')]);
+    const carolRegistered = h.cli(['--profile', 'carol', 'register', '--invite', invites[2]!, '--username', 'carol'], env);
+    await alice.page.getByRole('heading', { name: 'Welcome to kluis' }).waitFor();
+    await register(alice, invites[0]!);
+    await register(bob, invites[1]!);
+    expect((await carolRegistered).code).toBe(0);
+    await shot(alice.page, 'empty');
+
+    // ------------------------------------------------ a direct chat, both ways
+    await startChat(alice.page, 'bob');
+    await send(alice.page, 'hello bob');
+    await conv(bob.page, /alice/).getByTestId('unread').getByText('1').waitFor();
+    await shot(bob.page, 'conversation-list');
+    await conv(bob.page, /alice/).click();
+    await messages(bob.page).getByText('hello bob').waitFor();
+    // bob has it open: alice sees it read, and bob's unread count is gone.
+    await messages(alice.page).getByTestId('status').getByText('Read').waitFor();
+    await poll(() => conv(bob.page, /alice/).getByTestId('unread').count()).toBe(0);
+
+    // Typing shows on the other side; Shift+Enter is a new line, Enter sends.
+    await composer(bob.page).pressSequentially('hi al');
+    await alice.page.getByTestId('typing').getByText('bob is typing…').waitFor();
+    await composer(bob.page).press('Shift+Enter');
+    await composer(bob.page).pressSequentially('how are you?');
+    await composer(bob.page).press('Enter');
+    await messages(alice.page).getByText(/hi al\s+how are you\?/).waitFor();
+    expect(await messages(alice.page).getByTestId('message').filter({ hasText: 'how are you?' }).locator('.text').innerText()).toBe('hi al\nhow are you?');
+    await poll(() => alice.page.getByTestId('typing').textContent()).toBe('');
+
+    // Reply, react, edit, delete for everyone.
+    const bobsLine = messages(alice.page).getByTestId('message').filter({ hasText: 'how are you?' });
+    await bobsLine.getByRole('button', { name: 'Message actions' }).click();
+    await bobsLine.getByRole('button', { name: 'Reply' }).click();
+    await send(alice.page, 'fine, thanks');
+    await messages(bob.page).getByTestId('quote').filter({ hasText: 'how are you?' }).waitFor();
+    const aliceFirst = messages(bob.page).getByTestId('message').filter({ hasText: 'hello bob' });
+    await aliceFirst.getByRole('button', { name: 'Message actions' }).click();
+    await aliceFirst.getByRole('button', { name: 'React with 👍' }).click();
+    await messages(alice.page).getByTestId('message').filter({ hasText: 'hello bob' }).getByRole('list', { name: 'Reactions' }).getByText('👍').waitFor();
+    const fine = messages(alice.page).getByTestId('message').filter({ hasText: 'fine, thanks' });
+    await fine.getByRole('button', { name: 'Message actions' }).click();
+    await fine.getByRole('button', { name: 'Edit' }).click();
+    await composer(alice.page).fill('fine, thanks! and you?');
+    await composer(alice.page).press('Enter');
+    await messages(bob.page).getByTestId('message').filter({ hasText: 'fine, thanks! and you?' }).getByText('edited').waitFor();
+    await send(alice.page, 'oops, wrong chat');
+    await messages(bob.page).getByText('oops, wrong chat').waitFor();
+    const oops = messages(alice.page).getByTestId('message').filter({ hasText: 'oops, wrong chat' });
+    await oops.getByRole('button', { name: 'Message actions' }).click();
+    await oops.getByRole('button', { name: 'Delete for everyone' }).click();
+    await poll(() => messages(bob.page).getByText('oops, wrong chat').count()).toBe(0);
+    await messages(bob.page).getByText('This message was deleted.').waitFor();
+
+    // ------------------------------------------------ an image: preview, and the same bytes back
+    const image = png(96, 64);
+    await bob.page.locator('#attach').setInputFiles({ name: 'sunset.png', mimeType: 'image/png', buffer: image });
+    await bob.page.getByRole('list', { name: 'Files to send' }).getByText('sunset.png').waitFor();
+    await composer(bob.page).fill('a picture');
+    await composer(bob.page).press('Enter');
+    const preview = messages(alice.page).getByTestId('image-preview');
+    await preview.waitFor({ timeout: 30_000 });
+    await poll(() => preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(96);
+    const [download] = await Promise.all([
+      alice.page.waitForEvent('download'),
+      messages(alice.page).getByRole('button', { name: 'Download sunset.png' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('sunset.png');
+    expect(Buffer.compare(await readFile((await download.path())!), image)).toBe(0);
+    await shot(alice.page, 'conversation');
+
+    // ------------------------------------------------ a group with bob and the CLI user carol
+    await openPane(alice.page, 'New group', 'New group');
+    await alice.page.getByLabel('Group name').fill('Team');
+    await alice.page.getByLabel('Members').fill('bob, carol');
+    await alice.page.getByRole('button', { name: 'Create group' }).click();
+    await alice.page.getByRole('heading', { level: 1, name: 'Team' }).waitFor();
+    await send(alice.page, 'hello team');
+    await conv(bob.page, /Team/).click();
+    await messages(bob.page).getByText('hello team').waitFor();
+    await send(bob.page, 'bob here');
+    await messages(alice.page).getByText('bob here').waitFor();
+    const carolGot = await h.cli(['--profile', 'carol', 'receive', '--json'], env);
+    expect(carolGot.code, carolGot.stderr).toBe(0);
+    expect(carolGot.stdout).toContain('hello team');
+    expect(carolGot.stdout).toContain('bob here');
+    const carolSent = await h.cli(['--profile', 'carol', 'send', '#Team', 'carol here'], env);
+    expect.soft(carolSent.code, carolSent.stderr).toBe(0);
+    if (carolSent.code === 0) {
+      await messages(alice.page).getByText('carol here').waitFor();
+      await messages(bob.page).getByText('carol here').waitFor();
+    }
+    await alice.page.getByRole('button', { name: 'Group info' }).click();
+    await alice.page.getByTestId('group-members').getByText('carol').waitFor();
+    expect(await alice.page.getByTestId('group-members').getByRole('listitem').allTextContents()).toEqual([
+      expect.stringMatching(/^alice \(you\)Admin$/),
+      expect.stringMatching(/^bob/),
+      expect.stringMatching(/^carol/),
+    ]);
+    await shot(alice.page, 'group-info');
+    await alice.page.getByRole('button', { name: 'Back' }).click();
+    await shot(alice.page, 'group');
+
+    // ------------------------------------------------ safety number: compare and mark verified
+    await conv(alice.page, /^bob/).click();
+    await alice.page.getByRole('button', { name: 'Contact info' }).click();
+    const digits = (await alice.page.getByTestId('safety-number').textContent())!;
+    expect(digits).toMatch(/^\d{60}$/);
+    await conv(bob.page, /alice/).click();
+    await bob.page.getByRole('button', { name: 'Contact info' }).click();
+    expect(await bob.page.getByTestId('safety-number').textContent()).toBe(digits);
+    await alice.page.getByRole('button', { name: 'Mark as verified' }).click();
+    await alice.page.getByTestId('verified-state').getByText('Verified', { exact: true }).waitFor();
+    await shot(alice.page, 'contact-verified');
+
+    // ------------------------------------------------ bob re-registers: alice is stopped until she accepts
+    bob.proc.kill('SIGTERM');
+    expect((await bob.proc.wait(30_000)).code).toBe(0);
+    const rereg = await h.cli(['--profile', 'bob', 'reregister', '--yes'], env);
+    expect(rereg.code, rereg.stderr).toBe(0);
+    await reopen(bob);
+    await bob.page.getByRole('heading', { name: 'Unlock kluis' }).waitFor();
+    await shot(bob.page, 'unlock');
+    await bob.page.getByLabel('Passphrase', { exact: true }).fill('not it');
+    await bob.page.getByRole('button', { name: 'Unlock' }).click();
+    await bob.page.getByText('Wrong passphrase.').waitFor();
+    await bob.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await bob.page.getByRole('button', { name: 'Unlock' }).click();
+    await bob.page.getByTestId('me').getByText('bob').waitFor({ timeout: 30_000 });
+
+    await alice.page.getByRole('button', { name: 'Back' }).click();
+    await composer(alice.page).fill('are you still you?');
+    await composer(alice.page).press('Enter');
+    const banner = alice.page.getByTestId('identity-banner');
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('The safety number with bob has changed');
+    expect(await composer(alice.page).isDisabled()).toBe(true);
+    expect(await alice.page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    await shot(alice.page, 'identity-changed');
+    await banner.getByRole('button', { name: 'Show safety number' }).click();
+    const newDigits = (await alice.page.getByTestId('safety-number').textContent())!;
+    await alice.page.getByTestId('verified-state').getByText('Safety number changed').waitFor();
+    await alice.page.getByRole('button', { name: 'Accept the new safety number' }).click();
+    await alice.page.getByTestId('verified-state').getByText('Not verified').waitFor();
+    const accepted = (await alice.page.getByTestId('safety-number').textContent())!;
+    expect(accepted).not.toBe(digits);
+    expect(newDigits).toMatch(/^\d{60}$/);
+    await alice.page.getByRole('button', { name: 'Back' }).click();
+    expect(await alice.page.getByTestId('identity-banner').count()).toBe(0);
+    await send(alice.page, 'welcome back');
+    await conv(bob.page, /alice/).click();
+    await messages(bob.page).getByText('welcome back').waitFor();
+
+    // ------------------------------------------------ devices and account
+    await openPane(alice.page, 'Devices', 'Devices');
+    await alice.page.getByTestId('devices').getByText('This device').waitFor();
+    await shot(alice.page, 'devices');
+    await openPane(alice.page, 'Account', 'Account');
+    await alice.page.getByTestId('subscription').waitFor();
+    await alice.page.getByLabel('Profile name').fill('Alice A.');
+    await alice.page.getByRole('button', { name: 'Save' }).first().click();
+    await alice.page.getByText('Profile saved.').waitFor();
+    await shot(alice.page, 'account');
+
+    // ------------------------------------------------ the local API lets nobody else in
+    await expectRefused(alice);
+
+    // ------------------------------------------------ nothing left this machine's app origin
+    for (const a of [alice, bob]) {
+      const elsewhere = a.requests.filter((u) => !u.startsWith('blob:') && !a.hosts.includes(new URL(u).host));
+      expect(elsewhere, `${a.name} reached another origin`).toEqual([]);
+      expect(a.requests.some((u) => u.startsWith(server.url))).toBe(false);
+      expect(a.requests.some((u) => u.startsWith(`ws://${new URL(a.origin).host}/api/events`))).toBe(true);
+      // Expected: bob's wrong passphrase, alice's send blocked by the identity change, and
+      // bob's page retrying its socket while his app was stopped for the re-registration.
+      const expected = [/^401 POST \/api\/unlock$/, /^409 POST \/api\/conversations\/bob\/messages$/, /WebSocket connection .* ERR_CONNECTION_REFUSED/];
+      expect(a.problems.filter((p) => !expected.some((re) => re.test(p))), a.name).toEqual([]);
+    }
+
+    // ------------------------------------------------ Dutch: no English left on the main screens
+    await alice.page.getByLabel('Language').first().selectOption('nl');
+    await alice.page.getByRole('heading', { level: 1, name: 'Account' }).waitFor();
+    await alice.page.getByText('Voorkeuren').waitFor();
+    const english = englishOnly();
+    const leftovers: string[] = [];
+    const check = async (screen: string) => {
+      for (const s of await visibleStrings(alice.page)) if (english.some((re) => re.test(s))) leftovers.push(`${screen}: ${s}`);
+      await shot(alice.page, `${screen}-nl`);
+    };
+    await check('account');
+    await alice.page.getByRole('button', { name: 'Apparaten', exact: true }).click();
+    await alice.page.getByRole('heading', { level: 1, name: 'Apparaten' }).waitFor();
+    await check('devices');
+    await alice.page.getByRole('button', { name: 'Nieuwe groep', exact: true }).click();
+    await alice.page.getByRole('heading', { level: 1, name: 'Nieuwe groep' }).waitFor();
+    await check('new-group');
+    await conv(alice.page, /^bob/).click();
+    await alice.page.getByRole('heading', { level: 1, name: 'bob' }).waitFor();
+    await messages(alice.page).getByTestId('message').filter({ hasText: 'hello bob' }).getByRole('button', { name: 'Berichtacties' }).click();
+    await check('conversation');
+    await alice.page.getByRole('button', { name: 'Contactgegevens' }).click();
+    await alice.page.getByText('Veiligheidsnummer', { exact: true }).first().waitFor();
+    await check('contact');
+    await alice.page.getByRole('button', { name: 'Terug' }).click();
+    await conv(alice.page, /Team/).click();
+    await alice.page.getByRole('button', { name: 'Groepsgegevens' }).click();
+    await alice.page.getByTestId('group-members').waitFor();
+    await check('group-info');
+    expect(leftovers).toEqual([]);
+
+    // Phone width: one column at a time.
+    await alice.page.setViewportSize(PHONE);
+    await alice.page.getByRole('button', { name: 'Terug' }).click();
+    await shot(alice.page, 'group-phone-nl');
+    await alice.page.getByRole('button', { name: 'Terug' }).click();
+    await conv(alice.page, /^bob/).waitFor();
+    await shot(alice.page, 'conversation-list-phone-nl');
+  });
+
+  /** Requests without the token, from another origin, through a rebinding Host, and sockets likewise. */
+  async function expectRefused(a: AppPage): Promise<void> {
+    const api = `${a.origin}/api/state`;
+    const auth = { authorization: `Bearer ${a.token}` };
+    expect((await fetch(api)).status).toBe(401);
+    expect((await fetch(api, { headers: { authorization: 'Bearer 00' } })).status).toBe(401);
+    expect((await fetch(api, { headers: auth })).status).toBe(200);
+    expect((await fetch(api, { headers: { ...auth, origin: 'http://evil.example' } })).status).toBe(403);
+    expect((await fetch(api, { headers: { ...auth, origin: server.url } })).status).toBe(403);
+    expect((await fetch(api, { headers: { ...auth, 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    // fetch() sets Host itself: a DNS-rebinding page's request is made by hand.
+    expect(await rawStatus(a.origin, '/api/state', { ...auth, host: 'evil.example:80' })).toBe(421);
+    expect(await rawStatus(a.origin, '/', { host: 'evil.example' })).toBe(421);
+    const socket = (protocols: string[], headers: Record<string, string> = {}) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://${new URL(a.origin).host}/api/events`, protocols, { headers });
+        ws.on('open', () => (ws.close(), resolve('open')));
+        ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+        ws.on('error', () => resolve('error'));
+      });
+    expect(await socket(['kluis'])).toBe('401');
+    expect(await socket(['kluis', `token.${a.token}`], { origin: 'http://evil.example' })).toBe('403');
+    expect(await socket(['kluis', `token.${a.token}`], { origin: a.origin })).toBe('open');
+
+    // A page of another origin on this machine (here the kluis server's) holding the token still gets nothing.
+    const other = await browser.newPage();
+    await other.goto(`${server.url}/healthz`);
+    const outcome = await other.evaluate(
+      async ([url, token]) => {
+        try {
+          const r = await fetch(url!, { headers: { authorization: `Bearer ${token}` } });
+          return `status ${r.status}`;
+        } catch {
+          return 'blocked';
+        }
+      },
+      [api, a.token],
+    );
+    expect(outcome).toBe('blocked');
+    await other.close();
+  }
+});
+
+function rawStatus(origin: string, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(origin);
+    const req = httpRequest({ host: u.hostname, port: u.port, path, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** English catalog strings that Dutch says differently, as whole-string patterns ({x} = anything). */
+function englishOnly(): RegExp[] {
+  const out: RegExp[] = [];
+  for (const [key, en] of Object.entries(EN)) {
+    if (NL[key] === en || key === 'language.name') continue;
+    const escaped = en.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{\w+\\\}/g, '.+');
+    out.push(new RegExp(`^${escaped}$`));
+  }
+  return out;
+}
+
+/** Each element's own text, and the labels a screen reader would read. */
+function visibleStrings(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out = new Set<string>();
+    for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      const own = Array.from(el.childNodes)
+        .filter((n) => n.nodeType === Node.TEXT_NODE)
+        .map((n) => n.textContent ?? '')
+        .join('')
+        .trim();
+      if (own) out.add(own);
+      for (const attr of ['aria-label', 'placeholder', 'title', 'alt']) {
+        const v = el.getAttribute(attr);
+        if (v) out.add(v.trim());
+      }
+    }
+    return [...out];
+  });
+}
