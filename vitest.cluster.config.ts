@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['packages/server/src/store/**/*.test.ts', 'packages/server/src/db/**/*.test.ts', 'packages/server/src/blobs/**/*.test.ts', 'test/cluster/**/*.test.ts'],
+    include: ['packages/server/src/store/**/*.test.ts', 'packages/server/src/db/**/*.test.ts', 'packages/server/src/blobs/**/*.test.ts', 'packages/server/src/sealed/**/*.test.ts', 'test/cluster/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     globalSetup: ['test/cluster/global-setup.ts'],
     testTimeout: 60_000,

@@ -113,7 +113,7 @@ describe('the kluis app in Chromium', () => {
     expect(res?.headers()['content-security-policy']).toMatch(/^default-src 'self'; script-src 'self'; style-src 'self'/);
     expect(res?.headers()['access-control-allow-origin']).toBeUndefined();
     // The token left the address bar at once (it lives in this tab's sessionStorage only).
-    await page.waitForFunction(() => location.hash === '');
+    await page.waitForFunction('location.hash === ""');
     return a;
   }
 
@@ -221,7 +221,7 @@ describe('the kluis app in Chromium', () => {
     await composer(bob.page).press('Enter');
     const preview = messages(alice.page).getByTestId('image-preview');
     await preview.waitFor({ timeout: 30_000 });
-    await poll(() => preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(96);
+    await poll(() => alice.page.evaluate('(i => i.complete && i.naturalWidth)(document.querySelector("[data-testid=image-preview]"))')).toBe(96);
     const [download] = await Promise.all([
       alice.page.waitForEvent('download'),
       messages(alice.page).getByRole('button', { name: 'Download sunset.png' }).click(),
@@ -316,6 +316,27 @@ describe('the kluis app in Chromium', () => {
     await openPane(alice.page, 'Devices', 'Devices');
     await alice.page.getByTestId('devices').getByText('This device').waitFor();
     await shot(alice.page, 'devices');
+
+    // alice links a second app instance (her laptop) as a new device; it gets the next message.
+    const laptop = await openApp('alice-laptop');
+    await alice.page.getByRole('button', { name: 'Link a new device' }).click();
+    const linkCode = (await alice.page.getByTestId('link-code').textContent())!.trim();
+    await laptop.page.getByRole('radio', { name: 'Link to my existing account' }).check();
+    await laptop.page.getByLabel('Server address', { exact: true }).fill(server.url);
+    await laptop.page.getByLabel('Link code', { exact: true }).fill(linkCode);
+    await laptop.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await laptop.page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
+    await laptop.page.getByRole('button', { name: 'Link this device' }).click();
+    const shown = (await laptop.page.getByTestId('link-verification').textContent())!;
+    expect(await alice.page.getByTestId('link-verification').textContent()).toBe(shown);
+    await shot(alice.page, 'devices-link');
+    await alice.page.getByRole('button', { name: 'The numbers match: approve' }).click();
+    await alice.page.getByText(/^Device \d+ is linked\.$/).waitFor({ timeout: 30_000 });
+    await laptop.page.getByTestId('me').getByText('alice').waitFor({ timeout: 30_000 });
+    await poll(() => alice.page.getByTestId('devices').getByRole('listitem').count()).toBe(2);
+    await send(bob.page, 'for all your devices');
+    await conv(laptop.page, /^bob/).click();
+    await messages(laptop.page).getByText('for all your devices').waitFor({ timeout: 30_000 });
     await openPane(alice.page, 'Account', 'Account');
     await alice.page.getByTestId('subscription').waitFor();
     await alice.page.getByLabel('Profile name').fill('Alice A.');
@@ -327,14 +348,14 @@ describe('the kluis app in Chromium', () => {
     await expectRefused(alice);
 
     // ------------------------------------------------ nothing left this machine's app origin
-    for (const a of [alice, bob]) {
+    for (const a of [alice, bob, laptop]) {
       const elsewhere = a.requests.filter((u) => !u.startsWith('blob:') && !a.hosts.includes(new URL(u).host));
       expect(elsewhere, `${a.name} reached another origin`).toEqual([]);
       expect(a.requests.some((u) => u.startsWith(server.url))).toBe(false);
       expect(a.requests.some((u) => u.startsWith(`ws://${new URL(a.origin).host}/api/events`))).toBe(true);
       // Expected: bob's wrong passphrase, alice's send blocked by the identity change, and
       // bob's page retrying its socket while his app was stopped for the re-registration.
-      const expected = [/^401 POST \/api\/unlock$/, /^409 POST \/api\/conversations\/bob\/messages$/, /WebSocket connection .* ERR_CONNECTION_REFUSED/];
+      const expected = [/^401 POST \/api\/unlock$/, /^409 POST \/api\/conversations\/bob\/messages$/, /WebSocket connection .*ERR_CONNECTION_REFUSED/];
       expect(a.problems.filter((p) => !expected.some((re) => re.test(p))), a.name).toEqual([]);
     }
 
@@ -444,22 +465,20 @@ function englishOnly(): RegExp[] {
   return out;
 }
 
-/** Each element's own text, and the labels a screen reader would read. */
-function visibleStrings(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out = new Set<string>();
-    for (const el of Array.from(document.body.querySelectorAll('*'))) {
-      const own = Array.from(el.childNodes)
-        .filter((n) => n.nodeType === Node.TEXT_NODE)
-        .map((n) => n.textContent ?? '')
-        .join('')
-        .trim();
-      if (own) out.add(own);
-      for (const attr of ['aria-label', 'placeholder', 'title', 'alt']) {
-        const v = el.getAttribute(attr);
-        if (v) out.add(v.trim());
-      }
+/** Each element's own text, and the labels a screen reader would read (run in the page). */
+const VISIBLE_STRINGS = `(() => {
+  const out = new Set();
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = Array.from(el.childNodes).filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
+    if (own) out.add(own);
+    for (const attr of ['aria-label', 'placeholder', 'title', 'alt']) {
+      const v = el.getAttribute(attr);
+      if (v) out.add(v.trim());
     }
-    return [...out];
-  });
+  }
+  return [...out];
+})()`;
+
+function visibleStrings(page: Page): Promise<string[]> {
+  return page.evaluate(VISIBLE_STRINGS) as Promise<string[]>;
 }

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Routes, routeParts, type CreateInvitesResponse, type Envelope } from '@kluis/protocol';
@@ -22,16 +22,14 @@ describe('log hygiene', () => {
     process.env.KLUIS_LOG_LEVEL = 'debug';
     const lines: string[] = [];
     const dir = await h.tempDir('log-server');
-    const running = await startServer(
-      { ...loadServerConfig({ flags: { data: dir, port: 0 }, env: { KLUIS_ARGON2_MEMORY_KIB: '64', KLUIS_ARGON2_ITERATIONS: '1' } }) },
-      { log: (l) => lines.push(l) },
-    );
+    const config = loadServerConfig({ flags: { data: dir, port: 0 }, env: { KLUIS_ARGON2_MEMORY_KIB: '64', KLUIS_ARGON2_ITERATIONS: '1' } });
+    const running = await startServer(config, { log: (l) => lines.push(l) });
     if (previous === undefined) delete process.env.KLUIS_LOG_LEVEL;
     else process.env.KLUIS_LOG_LEVEL = previous;
     h.onDispose(() => running.close());
     const proxy = await RecordingProxy.start({ targetPort: running.port, sourceAddress: CLIENT_ADDRESS });
     h.onDispose(() => proxy.close());
-    const token = (await import('node:fs')).readFileSync(join(dir, 'operator-token'), 'utf8').trim();
+    const token = (await readFile(join(dir, 'operator-token'), 'utf8')).trim();
     const mint = async () => {
       const { method, path } = routeParts(Routes.createInvites);
       const res = await fetch(new URL(path, proxy.url), { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': USER_AGENT }, body: '{"count":1}' });
@@ -59,7 +57,7 @@ describe('log hygiene', () => {
     await linkDevice(a, a2, proxy.url);
     for (const c of [a, a2, b]) await c.connect();
     await a.setProfile({ name: 'Log Hygiene Person' });
-    await a.send(names[1]!, "hello over the logged server");
+    await a.send(names[1]!, 'hello over the logged server');
     const file = join(await h.tempDir('log-files'), 'f.txt');
     await writeFile(file, 'file body');
     await b.send(names[0]!, 'a file', { files: [{ path: file }] });

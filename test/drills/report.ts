@@ -1,4 +1,4 @@
-import type { DrillReport } from './seizure.js';
+import { SEARCHED_ONLY_IN, type DrillReport } from './seizure.js';
 
 /** The drill's report: what was searched (rows), in which artifact (columns), how many hits. */
 export function formatReport(r: DrillReport): string {
@@ -9,7 +9,10 @@ export function formatReport(r: DrillReport): string {
   const rows: string[][] = [];
   for (const { kind, needles } of search.kinds) {
     const counts = search.groups.map((g) => search.counts.get(kind)!.get(g)!);
-    rows.push([kind, String(needles), ...counts.map(String), String(counts.reduce((a, b) => a + b, 0))]);
+    // Acked ciphertext crossed the wire by design (disk only); usernames are stored by design (logs only).
+    const only = SEARCHED_ONLY_IN.get(kind);
+    const cells = search.groups.map((g, i) => (only && !only.includes(g) ? '-' : String(counts[i])));
+    rows.push([kind, String(needles), ...cells, String(counts.reduce((a, b) => a + b, 0))]);
   }
   const near = r.membership.length;
   rows.push(['member username ≤512 B from a group id', '-', ...search.groups.map((g) => String(r.membership.filter((h) => h.group === g).length)), String(near)]);

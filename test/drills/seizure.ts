@@ -78,21 +78,42 @@ export function searchSeizure(artifacts: readonly Artifact[], session: SessionRe
   const secrets: Secret[] = [...session.secrets, ...groupSecrets(session), { kind: 'client IP address', label: CLIENT_ADDRESS, value: CLIENT_ADDRESS }];
   const search = searchArtifacts(artifacts, secrets);
   // Acked envelopes' ciphertext crossed the wire by design; on disk it must be gone (secure_delete, WAL truncation).
-  const acked: Secret[] = session.ackedCiphertexts.map((value, i) => ({ kind: ACKED, label: `acked envelope #${i}`, value }));
-  const onDisk = searchArtifacts(artifacts.filter((a) => DISK.includes(a.group)), acked);
-  if (acked.length > 0) {
-    search.kinds.push({ kind: ACKED, needles: acked.length });
-    search.counts.set(ACKED, new Map(search.groups.map((g) => [g, onDisk.counts.get(ACKED)?.get(g) ?? 0])));
-    search.hits.push(...onDisk.hits);
-  }
+  restricted(search, artifacts, DISK, session.ackedCiphertexts.map((value, i) => ({ kind: ACKED, label: `acked envelope #${i}`, value })));
+  // The server stores usernames and account ids; its output must not name them.
+  restricted(
+    search,
+    artifacts,
+    LOGS,
+    session.identities.flatMap((x) => [
+      { kind: IN_LOGS, label: x.username, value: x.username },
+      { kind: IN_LOGS, label: x.accountId, value: x.accountId },
+    ]),
+  );
   const anchors = session.groups.map((g) => ({ kind: 'group ids', label: g.title, value: Buffer.from(g.id, 'hex') }));
   const usernames = [...new Set(session.groups.flatMap((g) => g.memberSets.flat().map((m) => m.username)))];
   const membership = findNear(artifacts, anchors, usernames, 'member username next to a group id');
   return { search, membership, ok: search.hits.length === 0 && membership.length === 0 };
 }
 
-const ACKED = 'acked envelope ciphertext (disk only)';
-const DISK = ['database', 'WAL+shm', 'blob dir', 'other files'];
+export const ACKED = 'acked envelope ciphertext (disk only)';
+export const DISK = ['database', 'WAL+shm', 'blob dir', 'other files'];
+export const IN_LOGS = 'usernames, account ids (logs only)';
+export const LOGS = ['stdout+stderr'];
+/** Which artifact groups a restricted kind is searched in (the report shows '-' elsewhere). */
+export const SEARCHED_ONLY_IN = new Map([
+  [ACKED, DISK],
+  [IN_LOGS, LOGS],
+]);
+
+/** Searches `secrets` (all of one kind) in the `groups` artifacts only, and adds the result as a row of `search`. */
+function restricted(search: SearchResult, artifacts: readonly Artifact[], groups: readonly string[], secrets: Secret[]): void {
+  if (secrets.length === 0) return;
+  const kind = secrets[0]!.kind;
+  const found = searchArtifacts(artifacts.filter((a) => groups.includes(a.group)), secrets);
+  search.kinds.push({ kind, needles: secrets.length });
+  search.counts.set(kind, new Map(search.groups.map((g) => [g, found.counts.get(kind)?.get(g) ?? 0])));
+  search.hits.push(...found.hits);
+}
 
 /** A group's member list in the forms that would give it away: sorted account ids, run together or comma-joined. */
 function groupSecrets(session: SessionRecord): Secret[] {

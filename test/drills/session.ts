@@ -13,6 +13,8 @@ export interface SessionRecord {
   secrets: Secret[];
   /** Group id (hex) → member usernames and account ids, at each version the server could have seen. */
   groups: Array<{ id: string; title: string; memberSets: Array<Array<{ username: string; accountId: string }>> }>;
+  /** Every account's username and id: not secret from the server, but never in its logs. */
+  identities: Array<{ username: string; accountId: string }>;
   /** Middle slices of every envelope a device decrypted, committed and acked. */
   ackedCiphertexts: Buffer[];
   /** Messages sent while the receiving device was offline (still queued on the server). */
@@ -176,6 +178,7 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   return {
     secrets,
     ackedCiphertexts: acked,
+    identities: [...clients.values()].map((c) => ({ username: c.account!.username, accountId: c.account!.accountId })),
     groups: [{ id: info.id, title, memberSets }],
     undelivered: offline.length,
     accounts: 5,

@@ -22,7 +22,7 @@ describe('seizure drill', () => {
     // The search covered what it claims to: every artifact kind, every kind of secret.
     expect(report.search.groups).toEqual(expect.arrayContaining(['database', 'WAL+shm', 'blob dir', 'stdout+stderr', 'wire →server', 'wire ←server']));
     const kinds = report.search.kinds.map((k) => k.kind);
-    for (const k of ['plaintexts', 'display names', 'identity private keys', 'prekey private keys', 'sender keys', 'profile keys', 'attachment keys', 'group member lists'])
+    for (const k of ['plaintexts', 'display names', 'identity private keys', 'prekey private keys', 'sender keys', 'profile keys', 'attachment keys', 'group member lists', 'acked envelope ciphertext (disk only)', 'usernames, account ids (logs only)'])
       expect(kinds).toContain(k);
     // Undelivered messages are still there, as ciphertext: the search ran over real content.
     expect(report.sealed.storedTotal).toBeGreaterThan(0);
@@ -65,5 +65,23 @@ describe('seizure drill', () => {
     const r = searchSeizure(copy, report.session);
     expect(r.search.counts.get('group member lists')!.get('database')).toBeGreaterThan(0);
     expect(r.membership.length).toBeGreaterThan(0);
+  });
+
+  it('finds a username or account id in the server output when planted, and ignores them in the database', () => {
+    const { username, accountId } = report.session.identities[1]!;
+    const r = searchSeizure(
+      [...report.artifacts, { group: 'stdout+stderr', name: 'planted', bytes: Buffer.from(`2026-01-01T00:00:00Z send from ${accountId} (${username}) failed`) }],
+      report.session,
+    );
+    expect(r.search.counts.get('usernames, account ids (logs only)')!.get('stdout+stderr')).toBe(2);
+    expect(r.search.counts.get('usernames, account ids (logs only)')!.get('database')).toBe(0);
+  });
+
+  it("finds an acked envelope's ciphertext left in the database or WAL when planted", () => {
+    expect(report.session.ackedCiphertexts.length).toBeGreaterThan(10);
+    const slice = report.session.ackedCiphertexts[3]!;
+    const r = searchSeizure([...report.artifacts, { group: 'WAL+shm', name: 'planted', bytes: Buffer.concat([Buffer.alloc(100), slice, Buffer.alloc(100)]) }], report.session);
+    expect(r.ok).toBe(false);
+    expect(r.search.counts.get('acked envelope ciphertext (disk only)')!.get('WAL+shm')).toBe(1);
   });
 });

@@ -125,11 +125,30 @@ route('GET', '/api/conversations/:conv', async (c) => {
   return { id: conv, kind: 'direct', title: conv, identityChanged: identityPending(cl, conv), expireTimer: found?.expireTimer ?? 0 };
 });
 
+/**
+ * Messages as the SDK stores them, each attachment marked `available` when the host can
+ * hand it to the page now (fetched and verified, or one we sent during this session).
+ */
+function withAvailability(session: AppSession, list: StoredMessage[]): unknown[] {
+  return list.map((m) =>
+    m.attachments
+      ? {
+          ...m,
+          attachments: m.attachments.map((a) => ({
+            ...a,
+            available: m.direction === 'outgoing' && !m.sync ? session.sentFile(m.id, a.index) !== undefined : a.state === 'downloaded',
+          })),
+        }
+      : m,
+  );
+}
+
 route('GET', '/api/conversations/:conv/messages', async (c) => {
   const url = new URL(c.req.url ?? '', 'http://x');
   const q = url.searchParams.get('q');
   const conv = conversation(c.params.conv!);
-  return q ? client(c).search(q, { conversation: conv, limit: 200 }) : client(c).messages({ conversation: conv, limit: 500 });
+  const list = q ? await client(c).search(q, { conversation: conv, limit: 200 }) : await client(c).messages({ conversation: conv, limit: 500 });
+  return withAvailability(c.session, list);
 });
 
 route('GET', '/api/search', async (c) => {
@@ -144,10 +163,12 @@ route('POST', '/api/conversations/:conv/messages', async (c) => {
   const uploads = c.session.takeUploads(b.files ?? []);
   if (!b.text?.trim() && uploads.length === 0) throw new AppError(400, 'EMPTY', 'nothing to send');
   try {
-    return await cl.send(conv, b.text, {
+    const m = await cl.send(conv, b.text, {
       ...(b.replyTo ? { replyTo: b.replyTo } : {}),
       files: uploads.map((u) => ({ path: u.path, fileName: u.fileName, contentType: u.contentType })),
     });
+    await c.session.keepSent(m.id, uploads);
+    return withAvailability(c.session, [m])[0];
   } catch (e) {
     if (e instanceof IdentityChangedError) c.session.emit('identity-changed', { username: e.username, accountId: e.accountId });
     throw e;
@@ -160,7 +181,12 @@ route('POST', '/api/conversations/:conv/read', async (c) => ({ marked: await cli
 
 route('POST', '/api/conversations/:conv/typing', async (c) => {
   const b = S.parse(S.TypingBody, await c.body());
-  await client(c).typing(conversation(c.params.conv!), b.started);
+  try {
+    await client(c).typing(conversation(c.params.conv!), b.started);
+  } catch (e) {
+    // Best effort: a typing indicator is not worth an error while the safety number is unaccepted.
+    if (!(e instanceof IdentityChangedError)) throw e;
+  }
   return ok;
 });
 
@@ -186,18 +212,27 @@ route('GET', '/api/messages/:id/attachments/:index', async (c) => {
   const m = await ownMessage(cl, c.params.id!);
   const a = m.attachments?.find((x) => x.index === index);
   if (!a) throw new AppError(404, 'UNKNOWN_ATTACHMENT', 'no such attachment');
-  await mkdir(c.session.tmpDir, { recursive: true, mode: 0o700 });
-  const tmp = join(c.session.tmpDir, `down-${randomBytes(8).toString('hex')}`);
-  await cl.saveAttachment(m.id, index, tmp);
-  const size = (await stat(tmp)).size;
   const name = a.fileName ?? `attachment-${index}`;
-  c.res.writeHead(200, {
+  const headers = (size: number) => ({
     // Never rendered by the host's origin as a page: the UI turns it into a blob: URL.
     'content-type': a.contentType.startsWith('image/') ? a.contentType : 'application/octet-stream',
     'content-length': size,
     'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
     'cache-control': 'no-store',
   });
+  const kept = c.session.sentFile(m.id, index);
+  if (kept) {
+    c.res.writeHead(200, headers(kept.bytes.length));
+    c.res.end(kept.bytes);
+    return undefined;
+  }
+  if (m.direction === 'outgoing' && !m.sync) {
+    throw new AppError(404, 'NOT_KEPT', 'this device keeps no copy of files it sent before the app was unlocked');
+  }
+  await mkdir(c.session.tmpDir, { recursive: true, mode: 0o700 });
+  const tmp = join(c.session.tmpDir, `down-${randomBytes(8).toString('hex')}`);
+  await cl.saveAttachment(m.id, index, tmp);
+  c.res.writeHead(200, headers((await stat(tmp)).size));
   await new Promise<void>((resolve, reject) => {
     const s = createReadStream(tmp);
     s.on('error', reject);

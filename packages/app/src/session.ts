@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, type ClientEvents } from '@kluis/sdk';
 import { AppError } from './errors.js';
@@ -25,6 +25,12 @@ const FORWARDED = [
   'subscription-expiring',
 ] as const satisfies ReadonlyArray<keyof ClientEvents>;
 
+/**
+ * The SDK keeps no copy of what we sent, so our own attachments are kept in memory for this
+ * unlocked session (never written to disk in the clear), up to this many bytes.
+ */
+const SENT_CACHE_BYTES = 64 * 1024 * 1024;
+
 interface PendingUpload {
   path: string;
   fileName: string;
@@ -47,6 +53,8 @@ export class AppSession {
   private readonly listeners = new Set<(e: AppEvent) => void>();
   private readonly uploads = new Map<string, PendingUpload>();
   private approval: PendingApproval | undefined;
+  private readonly sent = new Map<string, { bytes: Buffer; contentType: string }>();
+  private sentBytes = 0;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -150,6 +158,8 @@ export class AppSession {
       this.client = undefined;
       this.approval?.answer?.(false);
       this.approval = undefined;
+      this.sent.clear();
+      this.sentBytes = 0;
       await this.clearUploads();
       if (c) await c.close();
       this.emit('state', { state: this.state });
@@ -175,6 +185,25 @@ export class AppSession {
       this.uploads.delete(id);
       return u;
     });
+  }
+
+  /** Remembers the files of a message we just sent, so our own previews work (oldest dropped first). */
+  async keepSent(messageId: string, files: PendingUpload[]): Promise<void> {
+    for (const [index, f] of files.entries()) {
+      const bytes = await readFile(f.path);
+      if (bytes.length > SENT_CACHE_BYTES) continue;
+      this.sent.set(`${messageId}/${index}`, { bytes, contentType: f.contentType });
+      this.sentBytes += bytes.length;
+    }
+    for (const [key, v] of this.sent) {
+      if (this.sentBytes <= SENT_CACHE_BYTES) break;
+      this.sent.delete(key);
+      this.sentBytes -= v.bytes.length;
+    }
+  }
+
+  sentFile(messageId: string, index: number): { bytes: Buffer; contentType: string } | undefined {
+    return this.sent.get(`${messageId}/${index}`);
   }
 
   async clearUploads(): Promise<void> {

@@ -84,7 +84,14 @@ export class Session {
       const u = username(raw);
       return { kind: 'direct', conversation: u, label: u };
     }
-    return groupTarget(await this.group(raw));
+    try {
+      return groupTarget(await this.group(raw));
+    } catch (e) {
+      if (e instanceof CliError && e.code === 'UNKNOWN_GROUP') {
+        throw new UsageError(`"${raw}" is neither a username (3-32 characters of a-z 0-9 _ .) nor the title of a group you are in (see "kluis group list")`);
+      }
+      throw e;
+    }
   }
 
   /** When a direct conversation's name is also a group title: how to reach the group instead. */

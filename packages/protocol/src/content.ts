@@ -102,6 +102,7 @@ export function validateGroupState(g: pb.GroupState): void {
   const seen = new Set<string>();
   for (const m of g.members) {
     check(m.accountId.length > 0 && !seen.has(m.accountId), 'group members must be distinct accounts');
+    if (m.profileKey !== undefined) check(m.profileKey.length === PROFILE_KEY_BYTES, `a member's profile key must be ${PROFILE_KEY_BYTES} bytes`);
     seen.add(m.accountId);
   }
   check(g.members.some((m) => m.role === pb.GroupRole.ADMIN), 'a group needs at least one admin');

@@ -106,7 +106,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.sender = new Sender(this.ctx);
     this.sealed = new SealedSender(this.ctx, () => this.convo.messenger.profileKey());
     // Sealed whenever we hold the recipient's access key; any trouble getting a certificate means identified.
-    this.sender.sealing = async (accountId) => (opts.sealedSender === false ? undefined : this.sealed.material(accountId).catch(() => undefined));
+    if (opts.sealedSender !== false) this.sender.sealing = this.sealed;
     this.convo = new Conversations(this.ctx, this.sender, {
       ...(opts.sealedSender === false ? {} : { sealed: this.sealed }),
       profileDir,
@@ -443,14 +443,17 @@ export class Client extends TypedEmitter<ClientEvents> {
     await this.convo.unblock(username);
   }
 
-  async settings(): Promise<Settings> {
+  async settings(): Promise<Settings & { sealedFromAnyone: boolean }> {
     this.assertOpen();
-    return this.convo.settings();
+    return { ...this.convo.settings(), sealedFromAnyone: this.sealed.unrestricted() };
   }
 
-  async setSettings(patch: Partial<Settings>): Promise<Settings> {
+  /** `sealedFromAnyone`: accept sealed messages from people who do not have our profile key yet. */
+  async setSettings(patch: Partial<Settings> & { sealedFromAnyone?: boolean }): Promise<Settings & { sealedFromAnyone: boolean }> {
     this.requireAccount();
-    return this.convo.messenger.setSettings(patch);
+    const { sealedFromAnyone, ...rest } = patch;
+    if (sealedFromAnyone !== undefined) await this.sealed.setUnrestricted(sealedFromAnyone);
+    return { ...(await this.convo.messenger.setSettings(rest)), sealedFromAnyone: this.sealed.unrestricted() };
   }
 
   // ---------------------------------------------------------------- identity

@@ -48,7 +48,11 @@ export interface SendOptions {
 }
 
 /** Certificate and access key for a sealed send to an account, or undefined (send identified). */
-export type SealingPolicy = (accountId: string) => Promise<{ certificate: SenderCertificate; accessKey: Uint8Array<ArrayBuffer> } | undefined>;
+export interface SealingPolicy {
+  material(accountId: string): Promise<{ certificate: SenderCertificate; accessKey: Uint8Array<ArrayBuffer> } | undefined>;
+  /** The server refused the key (401): remember, so the next sends go identified at once. */
+  refused(accountId: string): void;
+}
 
 export function bundleFor(identityKey: string, d: DeviceBundle): PreKeyBundle {
   return PreKeyBundle.new(
@@ -132,7 +136,7 @@ export class Sender {
       }
     };
     const state = accountSendState(accountId === me.accountId, { fresh: o.freshDevices, only: o.onlyDevices, username: o.username, extra: once });
-    let sealed = o.identified || state.own ? undefined : await this.sealing?.(accountId);
+    let sealed = o.identified || state.own ? undefined : await this.sealing?.material(accountId);
     try {
       for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
         state.seal = sealed?.certificate;
@@ -141,7 +145,8 @@ export class Sender {
         if (o.online) req.online = true;
         const res = sealed ? await this.ctx.api().sendSealed(accountId, req, sealed.accessKey) : await this.ctx.transmit(accountId, req);
         if (sealed && res.status === 401) {
-          // Our copy of their profile key is stale (they rotated it): this one goes identified.
+          // No key, or a stale one (they rotated it): this one goes identified.
+          this.sealing?.refused(accountId);
           sealed = undefined;
           attempt--;
           continue;

@@ -7,3 +7,4 @@ export { OPERATOR_TOKEN_FILE } from './first-start.js';
 export type { ExpiryResult } from './jobs/expiry.js';
 export type { Bus, DeviceEvent, LiveEnvelope } from './delivery/bus.js';
 export { LocalBus } from './delivery/local-bus.js';
+export { issueServerCertificate, SealedSenderKeys, type ServerCertificateFile } from './sealed/sealed-sender-keys.js';

@@ -8,6 +8,8 @@ export interface Attachment {
   height?: number;
   voiceNote?: boolean;
   state: 'pending' | 'downloaded' | 'failed';
+  /** The host can hand it over now (fetched, or sent from here during this session). */
+  available?: boolean;
 }
 
 export interface Message {
@@ -18,6 +20,7 @@ export interface Message {
   timestamp: number;
   text: string;
   status?: 'sending' | 'sent' | 'failed';
+  sync?: boolean;
   kind: 'text' | 'group-update' | 'timer' | 'missing';
   attachments?: Attachment[];
   quote?: { id: number; authorAccountId: string; text: string };

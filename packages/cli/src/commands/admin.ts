@@ -6,6 +6,7 @@ import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';
 import { registerOperatorCommands } from './admin-operator.js';
+import { registerTrustRootCommands } from './admin-trust-root.js';
 
 export interface AdminOptions {
   server: string;
@@ -54,6 +55,7 @@ export function registerAdminCommand(program: Command, io: CliIo): void {
     .option('--data <dir>', "the server's data directory, to find its operator-token file", io.env.KLUIS_DATA ?? './data');
 
   registerOperatorCommands(admin, io);
+  registerTrustRootCommands(admin, io);
 
   const invite = admin.command('invite').description('invite codes');
   invite

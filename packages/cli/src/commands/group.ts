@@ -61,18 +61,19 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
 
   group
     .command('list')
-    .description('list the groups you are in')
-    .option('--json', 'print JSON: an array of groups')
+    .description('list your groups (also those you have left, marked so)')
+    .option('--json', 'print JSON: an array of groups, each with "member": whether you are still in it')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withSession(io, cmd, async (session) => {
         await session.sync();
         const groups = await session.client.groups();
-        if (opts.json) return jsonLine(io.stdout, groups.map(groupJson));
-        if (groups.length === 0) return line(io.stderr, 'no groups yet: create one with "kluis group create NAME --members a,b"');
         const me = session.client.account!.accountId;
+        if (opts.json) return jsonLine(io.stdout, groups.map((g) => ({ ...groupJson(g), member: g.members.some((m) => m.accountId === me) })));
+        if (groups.length === 0) return line(io.stderr, 'no groups yet: create one with "kluis group create NAME --members a,b"');
         for (const g of groups) {
-          const admin = g.members.some((m) => m.accountId === me && m.admin) ? ', you are admin' : '';
-          line(io.stdout, `${g.title}  (${g.conversation})  ${g.members.length} member${g.members.length === 1 ? '' : 's'}${admin}`);
+          const mine = g.members.find((m) => m.accountId === me);
+          const role = !mine ? ', you are no longer a member' : mine.admin ? ', you are admin' : '';
+          line(io.stdout, `${g.title}  (${g.conversation})  ${g.members.length} member${g.members.length === 1 ? '' : 's'}${role}`);
         }
       });
     });

@@ -50,8 +50,9 @@ export function registerHistoryCommands(program: Command, io: CliIo): void {
         }
         if (list.length === 0 && !opts.json) {
           const hint = target ? await session.groupHint(target) : '';
-          const what = target ? `with ${target.label}${hint ? ` (${hint})` : ''}` : 'anywhere';
-          line(io.stderr, opts.search !== undefined ? `no messages matching "${opts.search}" ${what}` : `no messages ${what} yet`);
+          const what = target ? `with ${target.label}` : 'anywhere';
+          const said = opts.search !== undefined ? `no messages matching "${opts.search}" ${what}` : `no messages ${what} yet`;
+          line(io.stderr, hint ? `${said} (${hint})` : said);
         }
         if (target && opts.search === undefined && opts.read) await client.markRead(target.conversation);
       });

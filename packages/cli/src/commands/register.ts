@@ -11,7 +11,8 @@ export function registerRegisterCommand(program: Command, io: CliIo): void {
     .requiredOption('--invite <code>', 'invite code (dashes and case do not matter)')
     .requiredOption('--username <name>', '3-32 characters of a-z 0-9 _ .')
     .option('--device-name <name>', 'a name for this device, readable only by your own devices', 'primary')
-    .action(async (opts: { server: string; invite: string; username: string; deviceName: string }, cmd: Command) => {
+    .option('--trust-root <key>', "the operator's sealed-sender trust root public key (default: the server's, trusted on first use)", io.env.KLUIS_TRUST_ROOT)
+    .action(async (opts: { server: string; invite: string; username: string; deviceName: string; trustRoot?: string }, cmd: Command) => {
       const global = cmd.optsWithGlobals<{ profile?: string }>();
       const client = await openClient(io, global, { requireRegistered: false, isNew: true });
       try {
@@ -21,6 +22,7 @@ export function registerRegisterCommand(program: Command, io: CliIo): void {
           inviteCode: opts.invite,
           username: opts.username,
           deviceName: opts.deviceName,
+          ...(opts.trustRoot ? { trustRoot: opts.trustRoot } : {}),
         });
         const a = client.account!;
         line(io.stdout, `registered ${a.username} (device ${a.deviceId}) on ${a.serverUrl}`);

@@ -99,6 +99,7 @@ export class IncomingApplier {
       conversation = groupConversationId(d.group.id);
       if (d.groupUpdate) {
         const change = this.book.receive(meta.src, d.groupUpdate);
+        if (change) this.memberKeys(change.state);
         if (change) {
           this.insertEvent(meta, d, conversation, groupId, 'group-update', change.summary, fromMe, fx);
           fx.later.push(() => this.follow.groupChanged(change));
@@ -226,6 +227,17 @@ export class IncomingApplier {
       receivedAt: this.ctx.now(),
     };
     if (this.ctx.data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.${kind}`)) fx.created.push(row);
+  }
+
+  /** Profile keys of fellow members we did not have yet (never overriding one a contact gave us). */
+  private memberKeys(state: pb.GroupState): void {
+    const me = this.ctx.me().accountId;
+    for (const m of state.members) {
+      if (!m.profileKey || m.accountId === me || this.ctx.conv.getProfile(m.accountId)?.profileKey) continue;
+      this.ctx.conv.putProfileKey(m.accountId, m.profileKey as Uint8Array<ArrayBuffer>);
+      const a = m.accountId;
+      this.ctx.background('profile', async () => this.follow.fetchProfile(a));
+    }
   }
 
   private profileKey(meta: IncomingMeta, d: pb.DataMessage): void {

@@ -348,6 +348,11 @@ export class Messenger {
     const me = this.ctx.me();
     const conversation = groupConversationId(next.id);
     this.ctx.conv.ensure(conversation, 'group', null, next.expireTimerSeconds);
+    // Members get each other's profile keys (as far as we know them) with the state.
+    for (const m of next.members) {
+      const key = m.accountId === me.accountId ? this.profileKey() : this.ctx.conv.getProfile(m.accountId)?.profileKey;
+      if (key && !m.profileKey) m.profileKey = key;
+    }
     const timestamp = this.nextTimestamp();
     const d = this.baseData(conversation, timestamp);
     d.group = create(pb.GroupContextSchema, { id: next.id, version: next.version });

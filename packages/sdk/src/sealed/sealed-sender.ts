@@ -6,6 +6,8 @@ import { unb64 } from '../keys.js';
 
 /** Sender certificates are refreshed this long before they expire. */
 export const CERTIFICATE_REFRESH_MS = 24 * 60 * 60 * 1000;
+/** After a refused key or an unavailable certificate, sends go identified this long before trying again. */
+const RETRY_MS = 10 * 60 * 1000;
 const ACCESS_KEY_LABEL = new TextEncoder().encode('kluis unidentified access key v1') as Uint8Array<ArrayBuffer>;
 
 /** An account's unidentified-access key: derived from its profile key, so only those given the key can send sealed. */
@@ -31,6 +33,8 @@ export interface SealingMaterial {
  */
 export class SealedSender {
   private refreshing: Promise<SenderCertificate> | undefined;
+  private readonly refusedUntil = new Map<string, number>();
+  private unavailableUntil = 0;
 
   constructor(
     private readonly ctx: Ctx,
@@ -87,9 +91,25 @@ export class SealedSender {
   /** Certificate and key for a sealed send to `accountId`, or undefined (identified send). */
   async material(accountId: string): Promise<SealingMaterial | undefined> {
     if (accountId === this.ctx.me().accountId) return undefined; // our own devices know it is us
-    const accessKey = this.accessKeyFor(accountId);
-    if (!accessKey) return undefined;
-    return { certificate: await this.certificate(), accessKey };
+    // No key yet (first contact): try anyway, in case they accept sealed messages from
+    // anyone; a 401 (also what a restricted account answers) means "send identified".
+    const accessKey = this.accessKeyFor(accountId) ?? new Uint8Array(ACCESS_KEY_BYTES);
+    const key = `${accountId}:${Buffer.from(accessKey).toString('base64')}`;
+    if ((this.refusedUntil.get(key) ?? 0) > this.ctx.now()) return undefined;
+    if (this.unavailableUntil > this.ctx.now()) return undefined;
+    try {
+      return { certificate: await this.certificate(), accessKey };
+    } catch {
+      // A server without sealed sender (or a hiccup): identified for a while, then try again.
+      this.unavailableUntil = this.ctx.now() + RETRY_MS;
+      return undefined;
+    }
+  }
+
+  /** The server refused this key for this account: do not try it again for a while. */
+  refused(accountId: string): void {
+    const accessKey = this.accessKeyFor(accountId) ?? new Uint8Array(ACCESS_KEY_BYTES);
+    this.refusedUntil.set(`${accountId}:${Buffer.from(accessKey).toString('base64')}`, this.ctx.now() + RETRY_MS);
   }
 
   /** Uploads our access key when it is not the one derived from the current profile key. */

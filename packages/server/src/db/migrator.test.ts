@@ -10,7 +10,7 @@ describeStores('migrations', (dialect) => {
       expect(await migrateToLatest(t.adapter)).toEqual([]);
       const tables = (await t.db.introspection.getTables()).map((x) => x.name).sort();
       expect(tables).toEqual(
-        ['accounts', 'admin_tokens', 'audit_log', 'blobs', 'brands', 'devices', 'envelopes', 'invite_codes', 'kyber_prekeys', 'link_codes', 'nodes', 'plans', 'prekeys', 'profiles'].sort(),
+        ['accounts', 'admin_tokens', 'audit_log', 'blobs', 'brands', 'devices', 'envelopes', 'invite_codes', 'kyber_prekeys', 'link_codes', 'nodes', 'plans', 'prekeys', 'profiles', 'sealed_sender_keys'].sort(),
       );
       const inviteColumns = (await t.db.introspection.getTables()).find((x) => x.name === 'invite_codes')!.columns.map((c) => c.name);
       // Redeemed invites stay unlinkable to the account they created.

@@ -14,14 +14,15 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
   const [info, setInfo] = useState<AccountInfo | null>(null);
   const [name, setName] = useState('');
   const [code, setCode] = useState('');
-  const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  // Kept untranslated, so a language switch re-renders it in the new language.
+  const [notice, setNotice] = useState<{ kind: 'ok'; key: string } | { kind: 'error'; error: unknown } | null>(null);
   const [lockMin, setLockMin] = useState(lockAfterMinutes());
   const [notify, setNotify] = useState<NotifyMode>(notifyMode());
   const load = () =>
     api.get<AccountInfo>('/api/account').then((a) => {
       setInfo(a);
       setName(a.name);
-    }, (e) => setNotice({ kind: 'error', text: errorText(e) }));
+    }, (e) => setNotice({ kind: 'error', error: e }));
   useEffect(() => void load(), []);
   // Brand colours from the server's brand info (validated: a colour, nothing else).
   useEffect(() => {
@@ -33,10 +34,10 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
     e.preventDefault();
     try {
       await fn();
-      setNotice({ kind: 'ok', text: ok });
+      setNotice({ kind: 'ok', key: ok });
       await load();
     } catch (err) {
-      setNotice({ kind: 'error', text: errorText(err) });
+      setNotice({ kind: 'error', error: err });
     }
   };
   const sub = info?.subscription;
@@ -54,7 +55,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
       <div class="screen-body">
         {notice && (
           <p class={`notice notice-${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
-            {notice.text}
+            {notice.kind === 'ok' ? t(notice.key) : errorText(notice.error)}
           </p>
         )}
         {info && (
@@ -67,14 +68,14 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
               <dt>{t('account.device')}</dt>
               <dd>{info.deviceId}</dd>
             </dl>
-            <form class="card" onSubmit={act(() => api.post('/api/account/profile', { name }), t('account.profileSaved'))}>
+            <form class="card" onSubmit={act(() => api.post('/api/account/profile', { name }), 'account.profileSaved')}>
               <h2>{t('account.profile')}</h2>
               <Field label={t('account.profileName')} value={name} onInput={setName} hint={t('account.profileHint')} />
               <button class="btn" type="submit">
                 {t('common.save')}
               </button>
             </form>
-            <form class="card" onSubmit={act(async () => (await api.post('/api/account/renew', { code }), setCode('')), t('account.renewed'))}>
+            <form class="card" onSubmit={act(async () => (await api.post('/api/account/renew', { code }), setCode('')), 'account.renewed')}>
               <h2>{t('account.subscription')}</h2>
               {sub ? (
                 <dl class="facts" data-testid="subscription">

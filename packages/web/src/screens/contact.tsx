@@ -14,20 +14,20 @@ export function groupDigits(digits: string): string[] {
 
 export function ContactInfo({ username, onBack }: { username: string; onBack: () => void }) {
   const [c, setC] = useState<Contact | null>(null);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
   const path = `/api/contacts/${enc(username)}`;
-  const load = () => api.get<Contact>(path).then(setC, (e) => setError(errorText(e)));
+  const load = () => api.get<Contact>(path).then(setC, (e) => setError(e));
   useEffect(() => void load(), []);
   useAppEvent((e) => {
     if ((e.type === 'identity-changed' || e.type === 'identity-accepted') && e.data?.username === username) void load();
   });
   const act = (fn: () => Promise<unknown>) => async () => {
-    setError('');
+    setError(null);
     try {
       await fn();
       await load();
     } catch (e) {
-      setError(errorText(e));
+      setError(e);
     }
   };
 
@@ -35,9 +35,9 @@ export function ContactInfo({ username, onBack }: { username: string; onBack: ()
     <div class="screen">
       <PaneHead title={t('contact.title', { username })} onBack={onBack} />
       <div class="screen-body">
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
         {c && (

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
+import { GroupIcon } from '../components/icons.js';
 import { errorText } from '../errors.js';
 import { formatTime, t } from '../i18n.js';
 import type { Conversation, Message } from '../types.js';
@@ -9,7 +10,7 @@ export function ConversationList({ conversations, active, onOpen }: { conversati
   const [query, setQuery] = useState('');
   const [hits, setHits] = useState<Message[] | null>(null);
   const [newChat, setNewChat] = useState('');
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
 
   const q = query.trim().toLowerCase();
   const shown = q ? conversations.filter((c) => c.title.toLowerCase().includes(q) || (c.last?.text ?? '').toLowerCase().includes(q)) : conversations;
@@ -20,13 +21,13 @@ export function ConversationList({ conversations, active, onOpen }: { conversati
   };
   const start = async (e: Event) => {
     e.preventDefault();
-    setError('');
+    setError(null);
     try {
       const r = await api.post<{ conversation: string }>('/api/chats', { username: newChat.trim() });
       setNewChat('');
       onOpen(r.conversation);
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     }
   };
   const titleOf = (conv: string) => conversations.find((c) => c.id === conv)?.title ?? conv;
@@ -41,9 +42,9 @@ export function ConversationList({ conversations, active, onOpen }: { conversati
             {t('list.start')}
           </button>
         </div>
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
       </form>
@@ -78,7 +79,7 @@ export function ConversationList({ conversations, active, onOpen }: { conversati
           <li key={c.id}>
             <button class={`conv ${c.id === active ? 'active' : ''}`} aria-current={c.id === active ? 'true' : undefined} onClick={() => onOpen(c.id)}>
               <span class="conv-title">
-                {c.kind === 'group' && <span aria-hidden="true">👥 </span>}
+                {c.kind === 'group' && <GroupIcon />}
                 {c.title}
                 {c.identityChanged && (
                   <span class="badge badge-danger" title={t('list.identityChanged')}>

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
+import { PaperclipIcon } from '../components/icons.js';
 import { formatBytes, t } from '../i18n.js';
 import type { Account, ConversationDetail, Message } from '../types.js';
 import type { View } from './main.js';
@@ -20,7 +21,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [typing, setTyping] = useState<Record<string, number>>({});
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [dragging, setDragging] = useState(false);
   const listRef = useRef<HTMLDivElement>(null);
@@ -31,7 +32,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   const reloadTimer = useRef<number | undefined>(undefined);
   const path = `/api/conversations/${enc(conv)}`;
 
-  const loadDetail = () => api.get<ConversationDetail>(path).then(setDetail, (e) => setError(errorText(e)));
+  const loadDetail = () => api.get<ConversationDetail>(path).then(setDetail, (e) => setError(e));
   const loadMessages = () =>
     api.get<Message[]>(`${path}/messages`).then((list) => {
       setMessages(list);
@@ -101,7 +102,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
     const body = text.trim();
     if (!body && files.length === 0) return;
     setBusy(true);
-    setError('');
+    setError(null);
     try {
       if (editing) {
         await api.patch(`/api/messages/${enc(editing.id)}`, { text: body });
@@ -117,7 +118,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
       setReplyTo(null);
       await loadMessages();
     } catch (e) {
-      setError(errorText(e));
+      setError(e);
       void loadDetail();
     } finally {
       setBusy(false);
@@ -139,10 +140,10 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   const accept = async () => {
     try {
       await api.post(`/api/contacts/${enc(conv)}/trust`);
-      setError('');
+      setError(null);
       await loadDetail();
     } catch (e) {
-      setError(errorText(e));
+      setError(e);
     }
   };
 
@@ -175,7 +176,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
           onChange={(e) =>
             void api
               .post(`${path}/timer`, { seconds: Number((e.target as HTMLSelectElement).value) })
-              .then(loadDetail, (err) => setError(errorText(err)))
+              .then(loadDetail, (err) => setError(err))
           }
         >
           {TIMERS.map((s) => (
@@ -222,9 +223,9 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
       <p class="typing" aria-live="polite" data-testid="typing">
         {typingNames.length > 0 ? t('conversation.typing', { names: typingNames.join(', '), count: typingNames.length }) : ''}
       </p>
-      {error && (
+      {error != null && (
         <p class="notice notice-error" role="alert">
-          {error}
+          {errorText(error)}
         </p>
       )}
       <form
@@ -257,7 +258,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
         <div class="row">
           <input ref={fileRef} id="attach" type="file" multiple class="sr-only" disabled={blocked || !!editing} onChange={(e) => (addFiles((e.target as HTMLInputElement).files), ((e.target as HTMLInputElement).value = ''))} />
           <button type="button" class="btn" disabled={blocked || !!editing} onClick={() => fileRef.current?.click()} aria-label={t('composer.attach')} title={t('composer.attach')}>
-            📎
+            <PaperclipIcon />
           </button>
           <label class="sr-only" for="composer">
             {t('composer.label')}
@@ -269,6 +270,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
             value={text}
             disabled={blocked}
             placeholder={blocked ? t('composer.blocked') : t('composer.placeholder')}
+            title={t('composer.hint')}
             onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)}
             onKeyDown={onKey}
           />

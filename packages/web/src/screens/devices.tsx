@@ -18,8 +18,8 @@ interface LinkState {
 export function DevicesScreen({ account, onBack }: { account: Account; onBack: () => void }) {
   const [devices, setDevices] = useState<Device[]>([]);
   const [link, setLink] = useState<LinkState | null>(null);
-  const [error, setError] = useState('');
-  const load = () => api.get<Device[]>('/api/devices').then(setDevices, (e) => setError(errorText(e)));
+  const [error, setError] = useState<unknown>(null);
+  const load = () => api.get<Device[]>('/api/devices').then(setDevices, (e) => setError(e));
   useEffect(() => void load(), []);
   useAppEvent((e) => {
     if (!link || e.data?.code !== link.code) return;
@@ -31,11 +31,11 @@ export function DevicesScreen({ account, onBack }: { account: Account; onBack: (
     if (e.type === 'link-failed') setLink({ ...link, failed: true });
   });
   const act = (fn: () => Promise<unknown>) => async () => {
-    setError('');
+    setError(null);
     try {
       await fn();
     } catch (e) {
-      setError(errorText(e));
+      setError(e);
     }
   };
   const primary = account.deviceId === 1;
@@ -44,9 +44,9 @@ export function DevicesScreen({ account, onBack }: { account: Account; onBack: (
     <div class="screen">
       <PaneHead title={t('devices.title')} onBack={onBack} />
       <div class="screen-body">
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
         <ul class="list" data-testid="devices">

@@ -11,25 +11,25 @@ export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; acc
   const [d, setD] = useState<ConversationDetail | null>(null);
   const [title, setTitle] = useState('');
   const [add, setAdd] = useState('');
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
   const path = `/api/conversations/${enc(conv)}`;
   const gpath = `/api/groups/${enc(conv)}`;
   const load = () =>
     api.get<ConversationDetail>(path).then((x) => {
       setD(x);
       setTitle(x.title);
-    }, (e) => setError(errorText(e)));
+    }, (e) => setError(e));
   useEffect(() => void load(), []);
   useAppEvent((e) => e.type === 'group-updated' && e.data?.conversation === conv && void load());
   const act = (fn: () => Promise<unknown>, after?: () => void) => async (e?: Event) => {
     e?.preventDefault();
-    setError('');
+    setError(null);
     try {
       await fn();
       if (after) after();
       else await load();
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     }
   };
   const g = d?.group;
@@ -39,9 +39,9 @@ export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; acc
     <div class="screen">
       <PaneHead title={d?.title ?? ''} onBack={onBack} />
       <div class="screen-body">
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
         {g && (

@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
-import { errorText } from '../errors.js';
 import { formatBytes, formatTime, t } from '../i18n.js';
 import type { Account, Attachment, Message } from '../types.js';
 
@@ -35,7 +34,7 @@ export function MessageItem(p: {
   authorOf: (accountId: string) => string;
   onReply: (m: Message) => void;
   onEdit: (m: Message) => void;
-  onError: (text: string) => void;
+  onError: (e: unknown) => void;
 }) {
   const { m, account } = p;
   const mine = m.direction === 'outgoing' || m.from.accountId === account.accountId;
@@ -43,7 +42,7 @@ export function MessageItem(p: {
   const recent = Date.now() - m.timestamp < 24 * 3600 * 1000;
   const run = (fn: () => Promise<unknown>) => () => {
     setMenu(false);
-    fn().catch((e) => p.onError(errorText(e)));
+    fn().catch((e) => p.onError(e));
   };
 
   if (m.kind !== 'text') {
@@ -139,14 +138,14 @@ export function MessageItem(p: {
 }
 
 /** Images are fetched from the host (decrypted there) and shown from a blob: URL; other files only on request. */
-function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError: (text: string) => void }) {
+function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError: (e: unknown) => void }) {
   const [url, setUrl] = useState<string>();
   const path = `/api/messages/${enc(m.id)}/attachments/${a.index}`;
   const isImage = /^image\/(png|jpeg|gif|webp)$/.test(a.contentType);
   const name = a.fileName ?? t('message.file');
 
   useEffect(() => {
-    if (!isImage || a.state !== 'downloaded') return;
+    if (!isImage || !a.available) return;
     let revoked = false;
     let made: string | undefined;
     api.blob(path).then(
@@ -161,7 +160,7 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
       revoked = true;
       if (made) URL.revokeObjectURL(made);
     };
-  }, [path, a.state]);
+  }, [path, a.available]);
 
   const download = async () => {
     try {
@@ -175,7 +174,7 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
       link.remove();
       setTimeout(() => URL.revokeObjectURL(href), 10_000);
     } catch (e) {
-      onError(errorText(e));
+      onError(e);
     }
   };
 
@@ -186,7 +185,7 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
       <div class="file-row">
         <span class="file-name">{name}</span>
         <span class="muted"> · {formatBytes(a.size)}</span>
-        {a.state === 'failed' ? (
+        {a.state === 'failed' || (m.direction === 'outgoing' && !a.available) ? (
           <span class="badge badge-danger">{t('message.attachmentFailed')}</span>
         ) : (
           <button class="btn btn-small" onClick={download} aria-label={t('message.downloadNamed', { name })}>

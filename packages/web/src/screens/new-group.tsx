@@ -8,18 +8,18 @@ import { t } from '../i18n.js';
 export function NewGroup({ onBack, onCreated }: { onBack: () => void; onCreated: (conv: string) => void }) {
   const [title, setTitle] = useState('');
   const [members, setMembers] = useState('');
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
-    setError('');
+    setError(null);
     try {
       const list = members.split(/[\s,]+/).filter(Boolean);
       const r = await api.post<{ conversation: string }>('/api/groups', { title, members: list });
       onCreated(r.conversation);
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -30,9 +30,9 @@ export function NewGroup({ onBack, onCreated }: { onBack: () => void; onCreated:
       <form class="screen-body" onSubmit={submit}>
         <Field label={t('group.name')} value={title} onInput={setTitle} required />
         <Field label={t('group.members')} value={members} onInput={setMembers} required hint={t('group.membersHint')} />
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
         <div class="actions">

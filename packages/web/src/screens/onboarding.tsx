@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Field } from '../components/field.js';
 import { LanguageSelect } from '../components/language-select.js';
-import { errorText } from '../errors.js';
+import { errorText, UiMessage } from '../errors.js';
 import { useAppEvent } from '../events.js';
 import { t } from '../i18n.js';
 
@@ -18,7 +18,7 @@ export function Onboarding({ profile, onDone }: { profile: string; onDone: () =>
   const [pass, setPass] = useState('');
   const [pass2, setPass2] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
   const [verification, setVerification] = useState('');
 
   useAppEvent((e) => {
@@ -27,15 +27,15 @@ export function Onboarding({ profile, onDone }: { profile: string; onDone: () =>
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError('');
-    if (pass !== pass2) return setError(t('onboarding.passphraseMismatch'));
+    setError(null);
+    if (pass !== pass2) return setError(new UiMessage('onboarding.passphraseMismatch'));
     setBusy(true);
     try {
       if (mode === 'register') await api.post('/api/register', { serverUrl: serverUrl.trim(), inviteCode: invite.trim(), username: username.trim(), passphrase: pass });
       else await api.post('/api/link', { serverUrl: serverUrl.trim(), code: code.trim(), passphrase: pass });
       onDone();
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
       setVerification('');
     } finally {
       setBusy(false);
@@ -76,9 +76,9 @@ export function Onboarding({ profile, onDone }: { profile: string; onDone: () =>
             {t('onboarding.verification')} <strong data-testid="link-verification">{verification}</strong>
           </p>
         )}
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
         <div class="actions">

@@ -8,17 +8,17 @@ import { t } from '../i18n.js';
 export function Unlock({ profile, onDone }: { profile: string; onDone: () => void }) {
   const [pass, setPass] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<unknown>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
-    setError('');
+    setError(null);
     try {
       await api.post('/api/unlock', { passphrase: pass });
       setPass('');
       onDone();
     } catch (err) {
-      setError(errorText(err));
+      setError(err);
     } finally {
       setBusy(false);
     }
@@ -32,9 +32,9 @@ export function Unlock({ profile, onDone }: { profile: string; onDone: () => voi
         </div>
         <p class="muted">{t('unlock.intro', { profile })}</p>
         <Field label={t('onboarding.passphrase')} type="password" value={pass} onInput={setPass} required autocomplete="current-password" />
-        {error && (
+        {error != null && (
           <p class="notice notice-error" role="alert">
-            {error}
+            {errorText(error)}
           </p>
         )}
         <div class="actions">
