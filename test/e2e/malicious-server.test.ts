@@ -1,4 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import {
+  ContentHint,
+  PrivateKey,
+  ProtocolAddress,
+  PublicKey,
+  SenderCertificate,
+  ServerCertificate,
+  UnidentifiedSenderMessageContent,
+  processPreKeyBundle,
+  sealedSenderEncrypt,
+  signalEncrypt,
+} from '@signalapp/libsignal-client';
+import { bundleFor } from '../../packages/sdk/src/sender.js';
+import { MemorySignalStores } from '../../packages/server/src/test-support/signal-stores.js';
+import { generateDeviceKeys, newIdentity, newRegistrationId } from '../../packages/server/src/test-support/keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type Envelope, type PreKeyBundleResponse } from '@kluis/protocol';
 import { Client, IdentityChangedError, type OpenOptions } from '@kluis/sdk';
@@ -190,7 +205,51 @@ describe('malicious-server drills', () => {
     report('(d) withholding', `acked one of Alice's envelopes itself (deleted it) and never pushed it to Bob`, `Bob reported 'messages-missing' (count ${event.count}) after the next message, asked Alice for a resend, and showed the message`);
   });
 
-  it.todo('(e) serves a forged sender certificate (not chained to the pinned trust root) → message refused [lead: fill in once sealed sender lands]');
+  it('(e) serves a forged sender certificate (not chained to the pinned trust root) → refused by sender and receiver', async () => {
+    const [alice, bob] = await pair();
+    // The server's own key pair, and a trust root of its own making: a certificate it could sign for anyone.
+    const rogueRoot = PrivateKey.generate();
+    const rogueServerKey = PrivateKey.generate();
+    const rogueServerCert = ServerCertificate.new(7, rogueServerKey.getPublicKey(), rogueRoot);
+    const forgedFor = (accountId: string, deviceId: number, identity: PublicKey) =>
+      SenderCertificate.new(accountId, null, deviceId, identity, Date.now() + 86_400_000, rogueServerCert, rogueServerKey);
+
+    // 1. Alice asks for her sender certificate and gets a forged one: she must not seal with it.
+    const aliceIdentity = (await alice._internals.adapters().identity.getIdentityKeyPair()).publicKey;
+    alice._internals.data.delete('senderCertificate');
+    const since = mark();
+    proxy.respond = (x) =>
+      x.method === 'GET' && x.path === '/v1/certificate/delivery'
+        ? { status: 200, body: { certificate: Buffer.from(forgedFor(id(alice), 1, aliceIdentity).serialize()).toString('base64'), expiresAt: Date.now() + 86_400_000 } }
+        : undefined;
+    await alice.send(uname(bob), 'not with that certificate');
+    honest();
+    await until('bob has it', async () => (await has(bob, uname(alice), 'not with that certificate')) === 1);
+    expect(proxy.requests.slice(since.requests).some((r) => r.path.startsWith('/v1/sealed/'))).toBe(false);
+
+    // 2. The server pushes Bob a sealed message "from Alice" under its own certificate.
+    const fake = newIdentity();
+    const stores = new MemorySignalStores(fake, newRegistrationId(), generateDeviceKeys(fake, { preKeys: 1 }));
+    const bundle = await alice._internals.api().fetchBundles(id(bob), 1);
+    const bobAddress = ProtocolAddress.new(id(bob), 1);
+    await processPreKeyBundle(bundleFor(bundle.identityKey, bundle.devices[0]!), bobAddress, ProtocolAddress.new(id(alice), 1), stores.sessions, stores.identities);
+    const inner = await signalEncrypt(new Uint8Array(32), bobAddress, ProtocolAddress.new(id(alice), 1), stores.sessions, stores.identities);
+    const usmc = UnidentifiedSenderMessageContent.new(inner, forgedFor(id(alice), 1, fake.publicKey), ContentHint.Default, null);
+    const sealed = await sealedSenderEncrypt(usmc, bobAddress, stores.identities);
+    const refused = nextEvent(bob, 'error', (e) => (e as { code?: string }).code === 'FORGED_SENDER_CERTIFICATE');
+    const before = (await bob.messages()).length;
+    proxy.push(`${id(bob)}.1`, {
+      type: 'envelope',
+      envelope: { guid: randomUUID(), type: 6, timestamp: Date.now(), serverTimestamp: Date.now(), content: Buffer.from(sealed).toString('base64') },
+    });
+    await refused;
+    expect((await bob.messages()).length).toBe(before);
+    report(
+      '(e) forged sender certificate',
+      'handed Alice a sender certificate signed by a trust root of its own; pushed Bob a sealed message "from Alice" under such a certificate',
+      'Alice refused the certificate and sent identified instead; Bob refused the message (FORGED_SENDER_CERTIFICATE) and showed nothing',
+    );
+  });
 });
 
 /** Bob's identity key as the (honest) server serves it, fetched with Alice's credentials. */

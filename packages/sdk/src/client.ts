@@ -377,10 +377,26 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   // ---------------------------------------------------------------- groups
 
-  /** Creates a group (we are its admin); returns its conversation id. */
-  async createGroup(title: string, members: string[]): Promise<string> {
+  /** Creates a group (we are its admin), optionally with a picture; returns its conversation id. */
+  async createGroup(title: string, members: string[], o: { avatar?: FileInput } = {}): Promise<string> {
     this.requireAccount();
-    return this.convo.messenger.createGroup(title, members);
+    const avatar = o.avatar ? await this.convo.attachments.upload(o.avatar) : undefined;
+    return this.convo.messenger.createGroup(title, members, avatar);
+  }
+
+  /** Admins: a new group picture (an image file), or none. */
+  async setGroupAvatar(conversation: string, avatar: FileInput | undefined): Promise<void> {
+    this.requireAccount();
+    await this.convo.messenger.setGroupAvatar(conversation, avatar ? await this.convo.attachments.upload(avatar) : undefined);
+  }
+
+  /** Saves the group's picture to `destPath`; false when the group has none. */
+  async saveGroupAvatar(conversation: string, destPath: string): Promise<boolean> {
+    this.requireAccount();
+    const pointer = this.convo.book.state(this.convo.findGroup(conversation)?.id ?? '')?.avatar;
+    if (!pointer) return false;
+    await this.convo.attachments.savePointer(pointer, destPath);
+    return true;
   }
 
   async groups(): Promise<GroupInfo[]> {
@@ -428,9 +444,15 @@ export class Client extends TypedEmitter<ClientEvents> {
   }
 
   /** A contact's profile (name, avatar) if they shared their profile key with us. */
-  async profile(username: string): Promise<{ name?: string; avatar?: Uint8Array } | undefined> {
+  async profile(username: string, o: { refresh?: boolean } = {}): Promise<{ name?: string; avatar?: Uint8Array } | undefined> {
     this.requireAccount();
-    return this.convo.profile(username);
+    return this.convo.profile(username, o);
+  }
+
+  /** Our own profile as last set on this device (undefined if never set here). */
+  async ownProfile(): Promise<{ name: string; avatar?: Uint8Array } | undefined> {
+    this.requireAccount();
+    return this.convo.ownProfile();
   }
 
   async block(username: string): Promise<void> {

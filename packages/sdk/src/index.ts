@@ -1,5 +1,17 @@
 export { Client, MAX_TEXT_BYTES } from './client.js';
-export type { ClientEvents, ClientHooks, ConnectionState, DeviceInfo, OpenOptions, StoredMessage } from './types.js';
+export type {
+  ClientEvents,
+  ClientHooks,
+  ConnectionState,
+  ConversationInfo,
+  DeviceInfo,
+  GroupInfo,
+  OpenOptions,
+  StoredAttachment,
+  StoredMessage,
+} from './types.js';
+export type { FileInput } from './conversations/conversations.js';
+export type { Settings } from './conversations/messenger.js';
 export {
   AlreadyRegisteredError,
   IdentityChangedError,

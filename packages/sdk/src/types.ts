@@ -64,6 +64,10 @@ export interface GroupInfo {
   version: number;
   expireTimer: number;
   members: Array<{ accountId: string; username: string; admin: boolean }>;
+  /** The group has a picture (saveGroupAvatar). */
+  hasAvatar: boolean;
+  /** This account is (still) a member: false after leaving or being removed. */
+  member: boolean;
 }
 
 export interface DeviceInfo {

@@ -1,7 +1,6 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PrivateKey } from '@signalapp/libsignal-client';
-import { issueServerCertificate, SealedSenderKeys } from '@kluis/server';
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';
@@ -48,6 +47,7 @@ export function registerTrustRootCommands(admin: Command, io: CliIo): void {
       } catch (e) {
         throw new CliError(`cannot read a trust root private key from ${opts.trustRootKey}: ${(e as Error).message}`);
       }
+      const { issueServerCertificate, SealedSenderKeys } = await import('@kluis/server');
       const file = issueServerCertificate(trustRoot, keyId);
       SealedSenderKeys.fromParts(file); // refuses a certificate the root does not vouch for
       await writeFile(opts.out, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { loadServerConfig, serverConfigHelp, startServer } from '@kluis/server';
+// Only the config module at load time: the whole server (Fastify, Kysely, NATS) is loaded by
+// `kluis server` itself, so every other command starts without it.
+import { loadServerConfig, serverConfigHelp } from '@kluis/server/config';
 import type { CliIo } from '../io.js';
 import { line } from '../io.js';
 
@@ -25,6 +27,7 @@ export function registerServerCommand(program: Command, io: CliIo): void {
     const flags: Record<string, string | undefined> = {};
     for (const opt of serverConfigHelp) flags[attributeName(opt.flag)] = opts[attributeName(opt.flag)];
     const config = loadServerConfig({ flags, env: io.env });
+    const { startServer } = await import('@kluis/server');
     const server = await startServer(config, { log: (l) => line(io.stderr, l) });
     line(io.stdout, `url: ${server.url}`);
     line(io.stdout, `console: ${server.url}/console`);

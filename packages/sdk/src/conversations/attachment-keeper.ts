@@ -3,7 +3,7 @@ import { copyFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { pb } from '@kluis/protocol';
-import { downloadAttachment, uploadAttachment, type AttachmentPointer } from '../attachments/index.js';
+import { downloadAttachment, expectDownloads, releaseAttachment, uploadAttachment, type AttachmentPointer } from '../attachments/index.js';
 import type { Ctx } from '../context.js';
 import { KluisError } from '../errors.js';
 import { unb64 } from '../keys.js';
@@ -36,6 +36,11 @@ export class AttachmentKeeper {
     };
     const p = await uploadAttachment(this.ctx.api(), { path: f.path }, meta);
     return toProto(p);
+  }
+
+  /** Fetches and verifies a pointer that belongs to no message (a group picture) straight to `dest`. */
+  async savePointer(p: pb.AttachmentPointer, dest: string): Promise<void> {
+    await downloadAttachment(this.ctx.api(), fromProto(p), dest);
   }
 
   /** Fetches the attachments of a new message in the background (within the size limit). */
@@ -99,7 +104,12 @@ export class AttachmentKeeper {
   }
 
   private async release(id: string): Promise<void> {
-    await this.ctx.api().releaseAttachment(id);
+    await releaseAttachment(this.ctx.api(), id);
+  }
+
+  /** After a send: the blob goes once this many recipient devices released it (or at expiry). */
+  async expect(id: string, devices: number): Promise<void> {
+    if (devices > 0) await expectDownloads(this.ctx.api(), id, devices);
   }
 
   private record(messageId: string, index: number): AttachmentRecord {
@@ -136,6 +146,14 @@ export function toProto(p: AttachmentPointer): pb.AttachmentPointer {
     ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
     voiceNote: p.voiceNote ?? false,
   });
+}
+
+function fromProto(p: pb.AttachmentPointer): AttachmentPointer {
+  const out: AttachmentPointer = { id: p.id, key: new Uint8Array(p.key), digest: new Uint8Array(p.digest), size: Number(p.size), contentType: p.contentType };
+  if (p.fileName !== undefined) out.fileName = p.fileName;
+  if (p.width !== undefined) out.width = p.width;
+  if (p.height !== undefined) out.height = p.height;
+  return out;
 }
 
 function fromRecord(a: AttachmentRecord): AttachmentPointer {

@@ -47,8 +47,10 @@ export class Conversations {
   ) {
     this.book = new GroupBook(ctx.conv, () => ctx.me().accountId, (a) => ctx.data.usernameOf(a));
     this.groupSender = new GroupSender(ctx, sender, new MultiSender(ctx, sender), this.book, opts.sealed);
-    this.messenger = new Messenger(ctx, sender, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp);
     this.attachments = new AttachmentKeeper(ctx, opts.profileDir, opts.autoDownloadBytes ?? 100 * 1024 * 1024);
+    this.messenger = new Messenger(ctx, sender, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp, (id, n) =>
+      this.attachments.expect(id, n),
+    );
     const follow: Followups = {
       deliveryReceipt: (a, ts) => this.messenger.receipts.add(a, pb.ReceiptMessage_Type.DELIVERY, ts),
       fetchProfile: (a) => this.ctx.background('profile', () => this.refreshProfile(a)),
@@ -168,10 +170,10 @@ export class Conversations {
   }
 
   /** A contact's profile as last fetched (fetched now if we have their key but no copy). */
-  async profile(username: string): Promise<{ name?: string; avatar?: Uint8Array } | undefined> {
+  async profile(username: string, o: { refresh?: boolean } = {}): Promise<{ name?: string; avatar?: Uint8Array } | undefined> {
     const peer = await this.opts.resolveUsername(username);
     let row = this.ctx.conv.getProfile(peer.accountId);
-    if (row?.profileKey && row.fetchedAt === null) {
+    if (row?.profileKey && (row.fetchedAt === null || o.refresh)) {
       await this.refreshProfile(peer.accountId);
       row = this.ctx.conv.getProfile(peer.accountId);
     }

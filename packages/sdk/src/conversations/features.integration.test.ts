@@ -149,6 +149,31 @@ describe('conversation features', () => {
     expect(await readdir(join(bob.c.profileDir, 'attachments')).catch(() => [])).toEqual([]);
   }, 60_000);
 
+  it('a file reaches every recipient device intact, then the server deletes the blob', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const bob2 = await h.openClient(`${bob.name}-2`);
+    await linkDevice(bob.c, bob2, server.url);
+    await bob2.connect();
+    const dir = await h.tempDir('blob');
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+    await writeFile(join(dir, 'photo.bin'), bytes);
+    const sent = await alice.c.send(bob.name, 'a file', { files: [{ path: join(dir, 'photo.bin') }] });
+    for (const c of [bob.c, bob2]) {
+      await until('fetched', async () => (await find(c, alice.name, 'a file'))?.attachments?.[0]?.state === 'downloaded');
+      const out = join(dir, `copy-${c === bob.c ? 1 : 2}.bin`);
+      await c.saveAttachment((await find(c, alice.name, 'a file'))!.id, 0, out);
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+    }
+    void sent;
+    const { parseAttachments } = await import('./stored.js');
+    const id = parseAttachments(alice.c._internals.data.getMessage(sent.id)!.attachments)[0]!.id;
+    await until('blob gone on the server', async () => {
+      const r = await alice.c._internals.api().raw('attachmentStatus', { params: { id } });
+      return r.status === 404;
+    });
+  }, 60_000);
+
   it('profiles: names travel encrypted with the profile key', async () => {
     const alice = await user('alice');
     const bob = await user('bob');
@@ -228,6 +253,5 @@ describe('conversation features', () => {
     w.tag(77, WireType.LengthDelimited).string('a field this client does not know');
     await alice.c._internals.sender.sendToAccount(bob.c.account!.accountId, padContent(w.finish()), Date.now());
     await until('accepted', async () => !!(await find(bob.c, alice.name, 'from the future')));
-    void readFile;
   }, 30_000);
 });

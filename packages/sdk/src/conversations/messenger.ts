@@ -46,6 +46,8 @@ export class Messenger {
     private readonly groups: GroupSender,
     private readonly resolveUsername: (u: string) => Promise<Peer>,
     private readonly nextTimestamp: () => number,
+    /** Tells the server how many devices will fetch an attachment we sent. */
+    private readonly onSent: (attachmentId: string, devices: number) => Promise<void> = async () => undefined,
   ) {
     this.receipts = new ReceiptBatcher((accountId, type, timestamps) =>
       this.ctx.background('receipt', () => this.sendReceipt(accountId, type, timestamps)),
@@ -149,7 +151,7 @@ export class Messenger {
       );
     if (parts.quote) row.quote = JSON.stringify(parts.quote);
     const devices = await this.deliver(t, d, row);
-    for (const a of parts.attachments ?? []) this.ctx.background('attachment expect', () => this.ctx.api().expectAttachmentDownloads(a.id, devices));
+    for (const a of parts.attachments ?? []) this.ctx.background('attachment expect', () => this.onSent(a.id, devices));
     return toStored(this.ctx.data.getMessage(row.id)!, this.ctx.conv);
   }
 
@@ -251,7 +253,7 @@ export class Messenger {
 
   // ---------------------------------------------------------------- groups
 
-  async createGroup(title: string, memberUsernames: string[]): Promise<string> {
+  async createGroup(title: string, memberUsernames: string[], avatar?: pb.AttachmentPointer): Promise<string> {
     const me = this.ctx.me();
     const peers: Peer[] = [];
     for (const u of memberUsernames) {
@@ -269,6 +271,7 @@ export class Messenger {
       ],
       expireTimerSeconds: this.settings().defaultExpireTimer,
       changedBy: me.accountId,
+      ...(avatar ? { avatar } : {}),
     });
     this.book.create(state);
     await this.announce(state, undefined);
@@ -301,6 +304,12 @@ export class Messenger {
       if (!m) throw new KluisError('NOT_A_MEMBER', `${p.username} is not a member`);
       m.role = GroupRole.ADMIN;
     });
+  }
+
+  /** A new group picture (an uploaded attachment), or none. */
+  async setGroupAvatar(conversation: string, avatar: pb.AttachmentPointer | undefined): Promise<void> {
+    const t = await this.groupTarget(conversation);
+    await this.updateGroup(t.groupId, (s) => void (s.avatar = avatar));
   }
 
   async renameGroup(conversation: string, title: string): Promise<void> {

@@ -110,11 +110,11 @@ export class GroupBook {
 
   info(groupId: string): GroupInfo | undefined {
     const s = this.state(groupId);
-    return s ? groupInfo(s) : undefined;
+    return s ? groupInfo(s, this.myAccountId()) : undefined;
   }
 
   list(): GroupInfo[] {
-    return this.conv.listGroups().map((g) => groupInfo(fromBinary(pb.GroupStateSchema, g.state)));
+    return this.conv.listGroups().map((g) => groupInfo(fromBinary(pb.GroupStateSchema, g.state), this.myAccountId()));
   }
 
   private change(groupId: string, previous: GroupState | undefined, state: GroupState): GroupChange {
@@ -142,7 +142,7 @@ export class GroupBook {
   }
 }
 
-export function groupInfo(s: GroupState): GroupInfo {
+export function groupInfo(s: GroupState, me: string): GroupInfo {
   return {
     id: groupHex(s.id),
     conversation: groupConversationId(s.id),
@@ -150,6 +150,8 @@ export function groupInfo(s: GroupState): GroupInfo {
     version: Number(s.version),
     expireTimer: s.expireTimerSeconds,
     members: s.members.map((m) => ({ accountId: m.accountId, username: m.username, admin: m.role === pb.GroupRole.ADMIN })),
+    hasAvatar: s.avatar !== undefined,
+    member: s.members.some((m) => m.accountId === me),
   };
 }
 

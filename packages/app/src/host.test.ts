@@ -1,0 +1,78 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startAppHost, type AppHost } from './host.js';
+
+/** The host without a browser or a kluis server: what it serves, and to whom. */
+describe('kluis app host', () => {
+  let dir: string;
+  let host: AppHost;
+  const api = (path: string, init: RequestInit = {}) => fetch(`${host.origin}${path}`, init);
+  const auth = () => ({ authorization: `Bearer ${host.token}` });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kluis-app-host-'));
+    const dist = join(dir, 'dist');
+    await mkdir(dist);
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>kluis</title>');
+    host = await startAppHost({ profileName: 'test', profileDir: join(dir, 'profile'), distDir: dist });
+  });
+  afterAll(async () => {
+    await host?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('listens on 127.0.0.1 and prints an address with a fresh 256-bit token in the fragment', () => {
+    expect(host.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}$/);
+  });
+
+  it('serves the UI with a strict CSP and no CORS, and any screen path as the page', async () => {
+    for (const path of ['/', '/conversations/bob']) {
+      const res = await api(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-security-policy')).toBe(
+        `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; media-src 'self' blob:; connect-src 'self' ws://127.0.0.1:${host.port}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'`,
+      );
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+    expect((await api('/assets/missing.js')).status).toBe(404);
+    expect((await api('/../../etc/passwd')).status).toBe(200); // normalised to / by the URL parser: the page, not the file
+  });
+
+  it('answers the API only with the token, from its own origin', async () => {
+    expect((await api('/api/state')).status).toBe(401);
+    const ok = await api('/api/state', { headers: auth() });
+    expect(await ok.json()).toEqual({ state: 'new', profile: 'test', account: null, connected: false });
+    expect((await api('/api/state', { headers: { ...auth(), origin: 'http://127.0.0.1:1' } })).status).toBe(403);
+    const preflight = await api('/api/state', { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'GET' } });
+    expect(preflight.status).toBe(403);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('checks request bodies against their schema and refuses locked routes before unlocking', async () => {
+    const bad = await api('/api/register', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ serverUrl: 'ftp://x' }) });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).code).toBe('BAD_REQUEST');
+    const notJson = await api('/api/unlock', { method: 'POST', headers: { ...auth(), 'content-type': 'text/plain' }, body: 'x' });
+    expect(notJson.status).toBe(415);
+    const locked = await api('/api/conversations', { headers: auth() });
+    expect(locked.status).toBe(423);
+    expect((await locked.json()).code).toBe('LOCKED');
+  });
+
+  it('opens the event socket only with the token offered as a subprotocol', async () => {
+    const open = (protocols: string[]) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${host.port}/api/events`, protocols);
+        ws.on('message', (m) => (ws.close(), resolve(String(m))));
+        ws.on('unexpected-response', (_q, res) => resolve(String(res.statusCode)));
+        ws.on('error', () => resolve('error'));
+      });
+    expect(await open(['kluis'])).toBe('401');
+    expect(await open(['kluis', 'token.00'])).toBe('401');
+    expect(JSON.parse(await open(['kluis', `token.${host.token}`]))).toEqual({ type: 'hello', data: { state: 'new' } });
+  });
+});
