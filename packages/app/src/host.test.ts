@@ -55,12 +55,12 @@ describe('kluis app host', () => {
   it('checks request bodies against their schema and refuses locked routes before unlocking', async () => {
     const bad = await api('/api/register', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ serverUrl: 'ftp://x' }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).code).toBe('BAD_REQUEST');
+    expect(((await bad.json()) as { code: string }).code).toBe('BAD_REQUEST');
     const notJson = await api('/api/unlock', { method: 'POST', headers: { ...auth(), 'content-type': 'text/plain' }, body: 'x' });
     expect(notJson.status).toBe(415);
     const locked = await api('/api/conversations', { headers: auth() });
     expect(locked.status).toBe(423);
-    expect((await locked.json()).code).toBe('LOCKED');
+    expect(((await locked.json()) as { code: string }).code).toBe('LOCKED');
   });
 
   it('opens the event socket only with the token offered as a subprotocol', async () => {
