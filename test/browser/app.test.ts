@@ -342,6 +342,7 @@ describe('the kluis app in Chromium', () => {
     await alice.page.getByLabel('Profile name').fill('Alice A.');
     await alice.page.getByRole('button', { name: 'Save' }).first().click();
     await alice.page.getByText('Profile saved.').waitFor();
+    expect(await alice.page.getByLabel('Profile name').inputValue()).toBe('Alice A.');
     await shot(alice.page, 'account');
 
     // ------------------------------------------------ the local API lets nobody else in

@@ -7,7 +7,7 @@ import { normalizeUsername } from '@kluis/protocol';
 import { IdentityChangedError, ServerError, type Client, type StoredMessage } from '@kluis/sdk';
 import { AppError } from './errors.js';
 import * as S from './schemas.js';
-import { identityPending, isVerified, pendingIdentities, setVerified } from './sdk-gaps.js';
+import { identityPending, isVerified, ownProfileName, pendingIdentities, setVerified } from './sdk-gaps.js';
 import type { AppSession } from './session.js';
 
 /** Largest upload the page may hand the host in one request (the server has its own limit). */
@@ -355,8 +355,8 @@ route('POST', '/api/devices/link/answer', async (c) => {
 route('GET', '/api/account', async (c) => {
   const cl = client(c);
   const account = cl.account!;
-  const [profile, subscription] = await Promise.all([cl.profile(account.username).catch(() => undefined), cl.subscription().catch(() => null)]);
-  return { ...account, name: profile?.name ?? '', subscription };
+  const subscription = await cl.subscription().catch(() => null);
+  return { ...account, name: ownProfileName(cl), subscription };
 });
 
 route('POST', '/api/account/profile', async (c) => {

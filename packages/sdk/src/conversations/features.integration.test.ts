@@ -10,7 +10,7 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { toBinary, create } from '@bufbuild/protobuf';
 import { makeContent, padContent, pb, type Envelope } from '@kluis/protocol';
 import { Harness, WithholdingProxy, type TestServer } from '../../../../test/harness/index.js';
-import { linkDevice } from '../../../../test/harness/sdk-helpers.js';
+import { linkDevice, connectedUser } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
 import type { OpenOptions, StoredMessage } from '../types.js';
 import { nextEvent, until } from '../testing/helpers.js';
@@ -26,14 +26,7 @@ afterAll(() => h.dispose());
 
 async function user(base: string, o: Partial<OpenOptions> & { serverUrl?: string } = {}): Promise<{ c: Client; name: string }> {
   const name = `${base}${n++}`;
-  const { Client } = await import('../client.js');
-  const c = await Client.open({ profileDir: await h.tempDir(name), passphrase: h.passphrase, bootstrap: false, ...o });
-  h.onDispose(() => c.close());
-  c.on('error', (e) => console.error(name, 'error:', e.message));
-  const [invite] = await server.mintInvites(1);
-  await c.register({ serverUrl: o.serverUrl ?? server.url, inviteCode: invite!, username: name });
-  await c.connect();
-  return { c, name };
+  return { c: await connectedUser(h, server, name, o), name };
 }
 
 async function find(c: Client, conversation: string, text: string): Promise<StoredMessage | undefined> {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProtocolAddress, groupDecrypt } from '@signalapp/libsignal-client';
 import { EnvelopeType, encodeContent, type Envelope } from '@kluis/protocol';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
-import { linkDevice } from '../../../../test/harness/sdk-helpers.js';
+import { linkDevice, connectedUser } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
 import { unb64 } from '../keys.js';
 import { until } from '../testing/helpers.js';
@@ -20,16 +20,9 @@ beforeAll(async () => {
 });
 afterAll(() => h.dispose());
 
-async function user(base: string, hooks?: { beforeCommit?: (e: Envelope) => void }): Promise<{ c: Client; name: string }> {
+async function user(base: string): Promise<{ c: Client; name: string }> {
   const name = `${base}${n++}`;
-  const { Client } = await import('../client.js');
-  const c = await Client.open({ profileDir: await h.tempDir(name), passphrase: h.passphrase, hooks, bootstrap: false });
-  h.onDispose(() => c.close());
-  c.on('error', (e) => console.error(name, 'error:', e.message));
-  const [invite] = await server.mintInvites(1);
-  await c.register({ serverUrl: server.url, inviteCode: invite!, username: name });
-  await c.connect();
-  return { c, name };
+  return { c: await connectedUser(h, server, name), name };
 }
 
 const texts = async (c: Client, conversation: string) =>

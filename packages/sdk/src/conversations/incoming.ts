@@ -5,7 +5,7 @@ import type { GroupBook, GroupChange } from '../groups/group-book.js';
 import { memberOf } from '../groups/group-state.js';
 import type { MessageRow } from '../store/data-store.js';
 import { groupConversationId, groupHex } from './ids.js';
-import { parseAttachments, type AttachmentRecord } from './stored.js';
+import { attachmentRecord, parseAttachments, type AttachmentRecord } from './stored.js';
 
 /** Deletes and edits for everyone are honoured within this long after the original. */
 export const EDIT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -150,43 +150,16 @@ export class IncomingApplier {
     if (d.text === undefined && d.attachments.length === 0) return;
     // A sender's timer is the conversation's timer (the last writer wins, as in Signal).
     if (!groupId && conv.get(conversation)!.expireTimer !== d.expireTimerSeconds) conv.setTimer(conversation, d.expireTimerSeconds);
-    const attachments: AttachmentRecord[] = d.attachments.map((a) => ({
-      id: a.id,
-      key: b64(a.key),
-      digest: b64(a.digest),
-      size: Number(a.size),
-      contentType: a.contentType,
-      ...(a.fileName !== undefined ? { fileName: a.fileName } : {}),
-      ...(a.width !== undefined ? { width: a.width } : {}),
-      ...(a.height !== undefined ? { height: a.height } : {}),
-      ...(a.durationMs !== undefined ? { durationMs: a.durationMs } : {}),
-      ...(a.voiceNote ? { voiceNote: true } : {}),
-      state: 'pending',
-    }));
+    const attachments = d.attachments.map((a) => attachmentRecord(a, 'pending'));
     const now = this.ctx.now();
     const row: MessageRow = {
-      id: meta.guid,
-      conversation,
-      peerAccountId: peer,
-      direction: fromMe ? 'outgoing' : 'incoming',
-      senderAccountId: meta.src,
-      senderUsername: fromMe ? me.username : meta.senderUsername,
-      senderDevice: meta.dev,
-      timestamp: Number(d.timestamp),
-      serverTimestamp: meta.serverTimestamp,
-      body: d.text ?? '',
-      sync: fromMe,
-      status: null,
-      kind: 'text',
-      groupId,
-      counter: Number(d.counter),
+      ...this.row(meta, d, { conversation, groupId, peer, fromMe, kind: 'text', body: d.text ?? '' }),
       attachments: attachments.length > 0 ? JSON.stringify(attachments) : null,
       quote: d.quote ? JSON.stringify({ id: Number(d.quote.id), authorAccountId: d.quote.authorAccountId, text: d.quote.text }) : null,
       expireTimer: d.expireTimerSeconds,
       // Our own messages start their timer when sent; others' when read.
       expiresAt: fromMe && d.expireTimerSeconds ? Number(d.timestamp) + d.expireTimerSeconds * 1000 : null,
       readAt: fromMe ? now : null,
-      receivedAt: now,
     };
     if (!data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.data`)) return;
     fx.created.push(row);
@@ -205,28 +178,37 @@ export class IncomingApplier {
     fx: Effects,
     peer: string | null = null,
   ): void {
-    const me = this.ctx.me();
     this.ctx.conv.ensure(conversation, groupId ? 'group' : 'direct', peer, 0);
-    const row: MessageRow = {
+    const row = this.row(meta, d, { conversation, groupId, peer, fromMe, kind, body });
+    if (this.ctx.data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.${kind}`)) fx.created.push(row);
+  }
+
+  /** The columns every stored message or event shares. */
+  private row(
+    meta: IncomingMeta,
+    d: pb.DataMessage,
+    o: { conversation: string; groupId: string | null; peer: string | null; fromMe: boolean; kind: MessageRow['kind']; body: string },
+  ): MessageRow {
+    const now = this.ctx.now();
+    return {
       id: meta.guid,
-      conversation,
-      peerAccountId: peer,
-      direction: fromMe ? 'outgoing' : 'incoming',
+      conversation: o.conversation,
+      peerAccountId: o.peer,
+      direction: o.fromMe ? 'outgoing' : 'incoming',
       senderAccountId: meta.src,
-      senderUsername: fromMe ? me.username : meta.senderUsername,
+      senderUsername: o.fromMe ? this.ctx.me().username : meta.senderUsername,
       senderDevice: meta.dev,
       timestamp: Number(d.timestamp),
       serverTimestamp: meta.serverTimestamp,
-      body,
-      sync: fromMe,
+      body: o.body,
+      sync: o.fromMe,
       status: null,
-      kind,
-      groupId,
+      kind: o.kind,
+      groupId: o.groupId,
       counter: Number(d.counter),
-      readAt: this.ctx.now(),
-      receivedAt: this.ctx.now(),
+      readAt: now,
+      receivedAt: now,
     };
-    if (this.ctx.data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.${kind}`)) fx.created.push(row);
   }
 
   /** Profile keys of fellow members we did not have yet (never overriding one a contact gave us). */

@@ -12,7 +12,7 @@ import type { MessageRow } from '../store/data-store.js';
 import type { StoredMessage } from '../types.js';
 import { groupConversationId, groupHex, groupIdOf, isGroupConversation } from './ids.js';
 import { ReceiptBatcher } from './receipts.js';
-import { toStored } from './stored.js';
+import { attachmentRecord, toStored } from './stored.js';
 
 export const MAX_TIMER_SECONDS = 4 * 7 * 86400;
 export const MIN_TIMER_SECONDS = 30;
@@ -133,22 +133,7 @@ export class Messenger {
     if (parts.attachments) d.attachments = parts.attachments;
     if (parts.quote) d.quote = create(pb.QuoteSchema, { id: BigInt(parts.quote.id), authorAccountId: parts.quote.authorAccountId, text: parts.quote.text });
     const row = this.outgoingRow(t, d, 'text', parts.text ?? '');
-    if (parts.attachments?.length)
-      row.attachments = JSON.stringify(
-        parts.attachments.map((a) => ({
-          id: a.id,
-          key: b64(a.key),
-          digest: b64(a.digest),
-          size: Number(a.size),
-          contentType: a.contentType,
-          ...(a.fileName !== undefined ? { fileName: a.fileName } : {}),
-          ...(a.width !== undefined ? { width: a.width } : {}),
-          ...(a.height !== undefined ? { height: a.height } : {}),
-          ...(a.durationMs !== undefined ? { durationMs: a.durationMs } : {}),
-          ...(a.voiceNote ? { voiceNote: true } : {}),
-          state: 'downloaded',
-        })),
-      );
+    if (parts.attachments?.length) row.attachments = JSON.stringify(parts.attachments.map((a) => attachmentRecord(a, 'downloaded')));
     if (parts.quote) row.quote = JSON.stringify(parts.quote);
     const devices = await this.deliver(t, d, row);
     for (const a of parts.attachments ?? []) this.ctx.background('attachment expect', () => this.onSent(a.id, devices));

@@ -1,3 +1,5 @@
+import type { pb } from '@kluis/protocol';
+import { b64 } from '../keys.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { StoredAttachment, StoredMessage } from '../types.js';
@@ -19,6 +21,23 @@ export interface AttachmentRecord {
   state: 'pending' | 'downloaded' | 'failed';
   /** The verified, still encrypted blob inside the profile directory (relative path). */
   localPath?: string;
+}
+
+/** The record the messages table keeps for an attachment pointer that arrived (or left) in a message. */
+export function attachmentRecord(a: pb.AttachmentPointer, state: AttachmentRecord['state']): AttachmentRecord {
+  return {
+    id: a.id,
+    key: b64(a.key),
+    digest: b64(a.digest),
+    size: Number(a.size),
+    contentType: a.contentType,
+    ...(a.fileName !== undefined ? { fileName: a.fileName } : {}),
+    ...(a.width !== undefined ? { width: a.width } : {}),
+    ...(a.height !== undefined ? { height: a.height } : {}),
+    ...(a.durationMs !== undefined ? { durationMs: a.durationMs } : {}),
+    ...(a.voiceNote ? { voiceNote: true } : {}),
+    state,
+  };
 }
 
 export function parseAttachments(json: string | null | undefined): AttachmentRecord[] {

@@ -18,6 +18,7 @@ import {
 } from '@signalapp/libsignal-client';
 import { EnvelopeType, encodeContent } from '@kluis/protocol';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
+import { connectedUser } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
 import { b64 } from '../keys.js';
 import { nextEvent, until } from '../testing/helpers.js';
@@ -34,14 +35,7 @@ afterAll(() => h.dispose());
 
 async function user(base: string): Promise<{ c: Client; name: string; id: string }> {
   const name = `${base}${n++}`;
-  const { Client } = await import('../client.js');
-  const c = await Client.open({ profileDir: await h.tempDir(name), passphrase: h.passphrase, bootstrap: false });
-  h.onDispose(() => c.close());
-  c.on('error', (e) => console.error(name, 'error:', (e as { code?: string }).code, e.message));
-  c.on('decryption-error', (e) => console.error(name, 'decryption-error', e));
-  const [invite] = await server.mintInvites(1);
-  await c.register({ serverUrl: server.url, inviteCode: invite!, username: name });
-  await c.connect();
+  const c = await connectedUser(h, server, name);
   return { c, name, id: c.account!.accountId };
 }
 
