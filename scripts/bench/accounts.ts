@@ -32,7 +32,8 @@ function registrationBody(inviteCode: string, username: string): { body: Registe
   };
 }
 
-async function mintInvites(url: string, operatorToken: string, count: number): Promise<string[]> {
+/** POST /admin/invites with the operator token, 1,000 at a time. */
+export async function mintInviteCodes(url: string, operatorToken: string, count: number): Promise<string[]> {
   const codes: string[] = [];
   const { method, path } = routeParts(Routes.createInvites);
   while (codes.length < count) {
@@ -47,6 +48,18 @@ async function mintInvites(url: string, operatorToken: string, count: number): P
   return codes;
 }
 
+/** POST /v1/accounts: registers one account with its first device. */
+export async function postRegistration(url: string, body: RegisterRequest): Promise<RegisterResponse> {
+  const { method, path } = routeParts(Routes.register);
+  const res = await fetch(new URL(path, url), {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`registering ${body.username}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as RegisterResponse;
+}
+
 /** Registers `count` accounts (one device each) through the real API, `concurrency` at a time. */
 export async function registerPeers(
   url: string,
@@ -54,22 +67,15 @@ export async function registerPeers(
   count: number,
   progress: (done: number) => void,
 ): Promise<BenchPeer[]> {
-  const invites = await mintInvites(url, operatorToken, count);
+  const invites = await mintInviteCodes(url, operatorToken, count);
   const peers: BenchPeer[] = new Array(count);
-  const { method, path } = routeParts(Routes.register);
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
       const { body, password } = registrationBody(invites[i]!, `bench_${i}`);
-      const res = await fetch(new URL(path, url), {
-        method,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`registering bench_${i}: ${res.status} ${await res.text()}`);
-      const { accountId, deviceId } = (await res.json()) as RegisterResponse;
+      const { accountId, deviceId } = await postRegistration(url, body);
       peers[i] = { accountId, registrationId: body.registrationId, authorization: deviceAuthorization(accountId, deviceId, password) };
       if (++done % 250 === 0 || done === count) progress(done);
     }

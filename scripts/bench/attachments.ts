@@ -3,11 +3,10 @@
  * uploaded by one device and downloaded by another through the real server, one at a
  * time, with the SDK's streaming encryption and decryption. Prints MiB/s of file data.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { downloadAttachment, HttpApi, uploadAttachment } from '@kluis/sdk';
+import { sha256File, writeRandomFile } from '../../test/harness/random-file.js';
 import type { BenchPeer } from './accounts.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 
@@ -32,24 +31,6 @@ function apiFor(url: string, peer: BenchPeer): HttpApi {
   return new HttpApi(url, () => ({ accountId, deviceId: Number(deviceId), password }));
 }
 
-async function writeRandom(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= MIB) {
-    const chunk = randomBytes(Math.min(MIB, left));
-    hash.update(chunk);
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return hash.digest('hex');
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 export async function benchAttachments(
   url: string,
   pid: number,
@@ -61,7 +42,7 @@ export async function benchAttachments(
   const size = opts.mib * MIB;
   const src = join(opts.dir, 'attachment-src.bin');
   const dest = join(opts.dir, 'attachment-dest.bin');
-  const sha = await writeRandom(src, size);
+  const sha = await writeRandomFile(src, size);
   const rssStart = rssBytes(pid);
   let rssPeak = rssStart;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 50);

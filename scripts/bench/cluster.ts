@@ -5,23 +5,22 @@
  * spread over the nodes. PostgreSQL and NATS come from the test harness (temp dirs,
  * random loopback ports, torn down at the end).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDatabase } from '../../test/harness/cluster.js';
 import { startNatsCluster, type NatsCluster } from '../../test/harness/nats.js';
 import { startPostgres, type PostgresServer } from '../../test/harness/postgres.js';
 import { freePort } from '../../test/harness/processes.js';
-import { registerPeers, type BenchPeer } from './accounts.js';
+import { registerPeers } from './accounts.js';
 import type { BenchOptions } from './args.js';
+import { probeLatency, startWithUrl, stopChild as stopProcess } from './children.js';
 import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
 import { cpuSeconds } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The CLI's server command alone (no client SDK to load): see test/harness/kluis-node.mjs. */
 const NODE_BIN = 'test/harness/kluis-node.mjs';
 const PROBE_DEVICES = 50;
@@ -64,40 +63,10 @@ function pgBackendCpu(database: string): number {
 
 async function startNode(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...NODE_FLAGS, NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /^url: (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`kluis node exited with ${code}`)));
-  });
-  return { child, url };
+  return startWithUrl([...NODE_FLAGS, NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], env, 'kluis node');
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
-}
-
-async function probe(spec: TargetSpec, peers: BenchPeer[], opts: BenchOptions, dir: string): Promise<LatencyResult> {
-  const file = join(dir, `probe-${Date.now()}.json`);
-  await writeFile(file, JSON.stringify({ target: spec, peers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`latency probe exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as LatencyResult;
-}
+const stopChild = (child: ChildProcess) => stopProcess(child, 15_000);
 
 /** Registers through the first node, then drives the same load as the single-node bench, devices spread over the nodes. */
 async function drive(setup: Setup, opts: BenchOptions, dir: string): Promise<SetupResult> {
@@ -115,7 +84,7 @@ async function drive(setup: Setup, opts: BenchOptions, dir: string): Promise<Set
   const pgCpuSeconds = setup.database ? pgBackendCpu(setup.database) - pg0 : undefined;
   await sleep(2_000);
   log(`  ${setup.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s`);
-  const latency = await probe(spec, probePeers, opts, dir);
+  const latency = await probeLatency(spec, probePeers, opts, join(dir, `probe-${Date.now()}.json`));
   await driver.close();
   return { name: setup.name, nodes: setup.urls.length, throughput, latency, nodeCpuSeconds, ...(pgCpuSeconds !== undefined && { pgCpuSeconds }) };
 }

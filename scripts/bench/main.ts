@@ -2,14 +2,14 @@
  * `npm run bench`: kluis's durable delivery against a bare WebSocket relay, same load,
  * same run. Prints figures; asserts nothing but exactly-once delivery.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseBenchArgs, type BenchOptions } from './args.js';
 import { benchAttachments, reportAttachments } from './attachments.js';
 import { registerPeers, type BenchPeer } from './accounts.js';
+import { probeLatency, startWithUrl, stopChild } from './children.js';
 import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
@@ -19,30 +19,8 @@ import { benchGroupFanout, reportGroupFanout, type GroupFanoutResult } from './g
 /** Devices the latency probe drives; the main driver keeps the rest connected. */
 const PROBE_DEVICES = 50;
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /^url: (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { child, url };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
-}
 
 interface RunResult {
   throughput: ThroughputResult;
@@ -50,20 +28,6 @@ interface RunResult {
   idleRssPerConnection: number;
   rssAfterLoad: number;
   cpuSeconds: number;
-}
-
-async function probeLatency(spec: TargetSpec, peers: BenchPeer[], opts: BenchOptions, dir: string): Promise<LatencyResult> {
-  const file = join(dir, `probe-${spec.kind}.json`);
-  await writeFile(file, JSON.stringify({ target: spec, peers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`latency probe exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as LatencyResult;
 }
 
 async function drive(spec: TargetSpec, pid: number, peers: BenchPeer[], opts: BenchOptions, dir: string): Promise<RunResult> {
@@ -84,7 +48,7 @@ async function drive(spec: TargetSpec, pid: number, peers: BenchPeer[], opts: Be
   // settle so the latency phase measures a steady rate, not the tail of a burst.
   await sleep(3_000);
   log(`  ${target.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s over ${probePeers.length} devices (other sockets stay connected)`);
-  const latency = await probeLatency(spec, probePeers, opts, dir);
+  const latency = await probeLatency(spec, probePeers, opts, join(dir, `probe-${spec.kind}.json`));
   const rssAfterLoad = rssBytes(pid);
   await driver.close();
   return { throughput, latency, idleRssPerConnection, rssAfterLoad, cpuSeconds: cpu };
@@ -127,7 +91,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     log(`starting kluis server (data in ${dataDir})`);
-    const kluis = await startProcess(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0']);
+    const kluis = await startWithUrl(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0']);
     children.push(kluis.child);
     const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
     const attachmentPhase = async (pair: BenchPeer[]) => {
@@ -166,11 +130,11 @@ async function main(): Promise<void> {
     const attachments = opts.attachments > 0 ? await attachmentPhase(peers) : undefined;
     // Group fan-out last on this server: its own accounts, after the other sockets closed.
     const groups = opts.groups.length > 0 ? await groupPhase() : undefined;
-    await stop(kluis.child);
+    await stopChild(kluis.child);
 
     log('starting the bare relay');
     // `--import tsx` keeps the relay in one process, so its pid is the one we measure.
-    const relay = await startProcess(['--import', 'tsx', 'scripts/bench/bare-relay.ts']);
+    const relay = await startWithUrl(['--import', 'tsx', 'scripts/bench/bare-relay.ts']);
     children.push(relay.child);
     const relayResult = await drive({ kind: 'relay', base: relay.url.replace(/^http/, 'ws') }, relay.child.pid!, peers, opts, dataDir);
     report(opts, kluisResult, relayResult);
@@ -180,7 +144,7 @@ async function main(): Promise<void> {
       if (opts.json) console.log(JSON.stringify({ groups }));
     }
   } finally {
-    for (const c of children) await stop(c);
+    for (const c of children) await stopChild(c);
     await rm(dataDir, { recursive: true, force: true });
   }
 }

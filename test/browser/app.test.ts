@@ -78,7 +78,8 @@ describe('the kluis app in Chromium', () => {
 
   beforeAll(async () => {
     await mkdir(OUT, { recursive: true });
-    browser = await launchChromium();
+    // A fake microphone (a tone), allowed without a prompt: for the voice note.
+    browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
     server = await h.startServer({ argon2MemoryKib: 64, argon2Iterations: 1 });
     env = await h.cliEnv({ KLUIS_PASSPHRASE: PASSPHRASE, KLUIS_SERVER: server.url });
   });
@@ -98,7 +99,7 @@ describe('the kluis app in Chromium', () => {
 
   async function openApp(name: string, viewport = DESKTOP): Promise<AppPage> {
     const app = await startApp(name);
-    const context = await browser.newContext({ viewport, locale: 'en-US', acceptDownloads: true });
+    const context = await browser.newContext({ viewport, locale: 'en-US', acceptDownloads: true, permissions: ['microphone'] });
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     const a: AppPage = { name, ...app, hosts: [new URL(app.origin).host], context, page, requests: [], problems: [] };
@@ -229,6 +230,15 @@ describe('the kluis app in Chromium', () => {
     expect(download.suggestedFilename()).toBe('sunset.png');
     expect(Buffer.compare(await readFile((await download.path())!), image)).toBe(0);
     await shot(alice.page, 'conversation');
+
+    // A voice note recorded with MediaRecorder arrives as a playable voice note.
+    await bob.page.getByRole('button', { name: 'Record a voice note' }).click();
+    await bob.page.getByRole('button', { name: 'Stop recording' }).waitFor();
+    await bob.page.waitForTimeout(1200);
+    await bob.page.getByRole('button', { name: 'Stop recording' }).click();
+    await bob.page.getByRole('list', { name: 'Files to send' }).getByText(/^voice-note\./).waitFor();
+    await bob.page.getByRole('button', { name: 'Send' }).click();
+    await messages(alice.page).getByLabel('Voice note').waitFor({ timeout: 30_000 });
 
     // ------------------------------------------------ a group with bob and the CLI user carol
     await openPane(alice.page, 'New group', 'New group');
@@ -398,6 +408,15 @@ describe('the kluis app in Chromium', () => {
     await alice.page.getByRole('button', { name: 'Terug' }).click();
     await conv(alice.page, /^bob/).waitFor();
     await shot(alice.page, 'conversation-list-phone-nl');
+
+    // Locking closes the store: the passphrase is needed again, and the API says so meanwhile.
+    await alice.page.getByRole('button', { name: 'Vergrendelen' }).click();
+    await alice.page.getByRole('heading', { name: 'kluis ontgrendelen' }).waitFor();
+    expect((await fetch(`${alice.origin}/api/conversations`, { headers: { authorization: `Bearer ${alice.token}` } })).status).toBe(423);
+    await shot(alice.page, 'unlock-phone-nl');
+    await alice.page.getByLabel('Wachtzin', { exact: true }).fill(PASSPHRASE);
+    await alice.page.getByRole('button', { name: 'Ontgrendelen' }).click();
+    await conv(alice.page, /^bob/).waitFor();
   });
 
   /** Requests without the token, from another origin, through a rebinding Host, and sockets likewise. */

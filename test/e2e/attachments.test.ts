@@ -1,5 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +5,7 @@ import { downloadAttachment, HttpApi, uploadAttachment } from '@kluis/sdk';
 import { registerAccount } from '../../packages/server/src/test-support/accounts.js';
 import type { TestServer as ServerTestServer } from '../../packages/server/src/test-support/test-server.js';
 import { Harness } from '../harness/index.js';
+import { sha256File, writeRandomFile } from '../harness/random-file.js';
 
 const MIB = 1024 * 1024;
 
@@ -14,25 +13,6 @@ const MIB = 1024 * 1024;
 async function rss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
-}
-
-/** Writes `size` random bytes in chunks (never all in memory); returns their SHA-256. */
-async function randomFile(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= MIB) {
-    const chunk = randomBytes(Math.min(MIB, left));
-    hash.update(chunk);
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return hash.digest('hex');
-}
-
-async function fileSha(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**
@@ -50,7 +30,7 @@ describe('a 100 MiB attachment through the server process', () => {
     const api = (d: typeof alice) => new HttpApi(server.url, () => ({ accountId: d.accountId, deviceId: d.deviceId, password: d.password }));
     const dir = await h.tempDir('files');
     const src = join(dir, 'big.bin');
-    const sha = await randomFile(src, 100 * MIB);
+    const sha = await writeRandomFile(src, 100 * MIB);
 
     const pid = server.process.pid;
     const start = await rss(pid);
@@ -74,7 +54,7 @@ describe('a 100 MiB attachment through the server process', () => {
     } finally {
       clearInterval(sampler);
     }
-    expect(await fileSha(join(dir, 'big.out'))).toBe(sha);
+    expect(await sha256File(join(dir, 'big.out'))).toBe(sha);
     const growth = peak - start;
     console.log(
       `100 MiB attachment: server RSS ${(start / MIB).toFixed(1)} MiB at start, peak ${(peak / MIB).toFixed(1)} MiB (+${(growth / MIB).toFixed(1)}); ` +

@@ -216,12 +216,14 @@ describe('malicious-server drills', () => {
 
     // 1. Alice asks for her sender certificate and gets a forged one: she must not seal with it.
     const aliceIdentity = (await alice._internals.adapters().identity.getIdentityKeyPair()).publicKey;
-    alice._internals.data.delete('senderCertificate');
-    const since = mark();
     proxy.respond = (x) =>
       x.method === 'GET' && x.path === '/v1/certificate/delivery'
         ? { status: 200, body: { certificate: Buffer.from(forgedFor(id(alice), 1, aliceIdentity).serialize()).toString('base64'), expiresAt: Date.now() + 86_400_000 } }
         : undefined;
+    // Receipts still on their way may have fetched (and cached) an honest certificate: let them land, then forget it.
+    await new Promise((r) => setTimeout(r, 500));
+    alice._internals.data.delete('senderCertificate');
+    const since = mark();
     await alice.send(uname(bob), 'not with that certificate');
     honest();
     await until('bob has it', async () => (await has(bob, uname(alice), 'not with that certificate')) === 1);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { findRoute, runRoute } from './api.js';
+import { findRoute, runRoute } from './router.js';
 import { AppError, toAppError } from './errors.js';
 import { bearer, checkApi, checkTransport, SOCKET_PROTOCOL, socketToken, type GuardConfig } from './guard.js';
 import { AppSession } from './session.js';
@@ -16,6 +16,8 @@ export interface AppHostOptions {
   /** Fixed for tests; otherwise 32 random bytes per start. */
   token?: string;
   distDir?: string;
+  /** Prefilled in the page's onboarding form (KLUIS_SERVER for `kluis app`). */
+  defaultServerUrl?: string;
   log?: (line: string) => void;
 }
 
@@ -47,7 +49,7 @@ function sendError(res: ServerResponse, e: AppError): void {
 export async function startAppHost(o: AppHostOptions): Promise<AppHost> {
   const log = o.log ?? (() => {});
   const token = o.token ?? randomBytes(32).toString('hex');
-  const session = new AppSession(o.profileName, o.profileDir, log);
+  const session = new AppSession(o.profileName, o.profileDir, log, o.defaultServerUrl);
   const dist = o.distDir ?? WEB_DIST;
   const cfg: GuardConfig = { port: 0, token };
   const sockets = new Set<WebSocket>();

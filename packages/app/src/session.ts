@@ -35,6 +35,8 @@ interface PendingUpload {
   path: string;
   fileName: string;
   contentType: string;
+  voiceNote?: boolean;
+  durationMs?: number;
 }
 
 /** A link request waiting for the user to compare the verification number on the primary. */
@@ -61,6 +63,7 @@ export class AppSession {
     readonly profileName: string,
     readonly profileDir: string,
     private readonly log: (line: string) => void = () => {},
+    readonly defaultServerUrl?: string,
   ) {}
 
   get state(): AppStateName {
@@ -168,13 +171,13 @@ export class AppSession {
 
   // ------------------------------------------------------------ uploads
 
-  async addUpload(bytes: Buffer, fileName: string, contentType: string): Promise<string> {
+  async addUpload(bytes: Buffer, fileName: string, contentType: string, voice?: { durationMs?: number }): Promise<string> {
     this.requireClient();
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     const id = randomBytes(12).toString('hex');
     const path = join(this.tmpDir, `up-${id}`);
     await writeFile(path, bytes, { mode: 0o600 });
-    this.uploads.set(id, { path, fileName, contentType });
+    this.uploads.set(id, { path, fileName, contentType, ...(voice ? { voiceNote: true, ...(voice.durationMs ? { durationMs: voice.durationMs } : {}) } : {}) });
     return id;
   }
 

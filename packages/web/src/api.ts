@@ -30,7 +30,7 @@ export function setToken(t: string): void {
   token = t;
 }
 
-async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
   let res: Response;
   try {
     const isJson = body !== undefined && !(body instanceof Blob);
@@ -64,10 +64,11 @@ export const api = {
   async del<T>(path: string): Promise<T> {
     return (await (await request('DELETE', path)).json()) as T;
   },
-  async upload(file: File): Promise<string> {
+  async upload(file: File, voice?: { durationMs: number }): Promise<string> {
     const res = await request('POST', '/api/files', file, {
       'content-type': file.type || 'application/octet-stream',
       'x-file-name': encodeURIComponent(file.name),
+      ...(voice ? { 'x-voice-note': '1', 'x-duration-ms': String(Math.round(voice.durationMs)) } : {}),
     });
     return ((await res.json()) as { fileId: string }).fileId;
   },

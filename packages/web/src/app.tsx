@@ -65,7 +65,7 @@ export function App() {
           {t('error.HOST_UNREACHABLE')}
         </p>
       )}
-      {state.state === 'new' && <Onboarding profile={state.profile} onDone={refresh} />}
+      {state.state === 'new' && <Onboarding profile={state.profile} defaultServerUrl={state.defaultServerUrl ?? ''} onDone={refresh} />}
       {state.state === 'locked' && <Unlock profile={state.profile} onDone={refresh} />}
       {state.state === 'unlocked' && state.account && <Main account={state.account} connected={connected ?? false} onLocked={refresh} />}
     </>

@@ -73,6 +73,8 @@ export interface AppState {
   profile: string;
   account: Account | null;
   connected: boolean;
+  /** The server the host was started for (KLUIS_SERVER), to prefill onboarding. */
+  defaultServerUrl?: string;
 }
 
 export interface Contact {

@@ -14,7 +14,13 @@ export function registerAppCommand(program: Command, io: CliIo): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, not "${opts.port}"`);
       const name = cmd.optsWithGlobals<{ profile?: string }>().profile ?? 'default';
-      const host = await startAppHost({ profileName: name, profileDir: profileDir(io, name), port, log: (l) => line(io.stderr, l) });
+      const host = await startAppHost({
+        profileName: name,
+        profileDir: profileDir(io, name),
+        port,
+        ...(io.env.KLUIS_SERVER ? { defaultServerUrl: io.env.KLUIS_SERVER } : {}),
+        log: (l) => line(io.stderr, l),
+      });
       // The token in the fragment never reaches a server log; anyone with it can use this profile while unlocked.
       line(io.stdout, `app: ${host.url}`);
       line(io.stderr, 'Open that address in your browser (keep it private: it holds this session\'s key). Ctrl+C stops the app.');

@@ -235,6 +235,24 @@ describe('conversation features', () => {
     expect((await bob.c.profile(alice.name))?.name).toBeUndefined();
   }, 60_000);
 
+  it('edits and group changes take counters too: no false "missing" after them', async () => {
+    const alice = await user('alice', { gapWindowMs: 300 });
+    const bob = await user('bob', { gapWindowMs: 300 });
+    const one = await alice.c.send(bob.name, 'one');
+    await until('one', async () => !!(await find(bob.c, alice.name, 'one')));
+    await alice.c.edit(one.id, 'one (edited)');
+    const conv = await alice.c.createGroup('Counters', [bob.name]);
+    await until('group at bob', async () => (await bob.c.group(conv)) !== undefined);
+    await alice.c.renameGroup(conv, 'Counters 2');
+    await alice.c.send(bob.name, 'two');
+    await alice.c.send(conv, 'in the group');
+    await until('two', async () => !!(await find(bob.c, alice.name, 'two')));
+    await until('group message', async () => !!(await find(bob.c, conv, 'in the group')));
+    await new Promise((r) => setTimeout(r, 1500));
+    const all = await bob.c.messages();
+    expect(all.filter((m) => m.kind === 'missing')).toEqual([]);
+  }, 30_000);
+
   it('content from a newer client with unknown fields is accepted', async () => {
     const alice = await user('alice');
     const bob = await user('bob');

@@ -99,6 +99,8 @@ export class IncomingApplier {
       conversation = groupConversationId(d.group.id);
       if (d.groupUpdate) {
         const change = this.book.receive(meta.src, d.groupUpdate);
+        // A group change takes a counter like any data message: track it, or it leaves a gap.
+        if (!fromMe) this.trackCounter(meta, conversation, Number(d.counter), fx);
         if (change) this.memberKeys(change.state);
         if (change) {
           this.insertEvent(meta, d, conversation, groupId, 'group-update', change.summary, fromMe, fx);
@@ -267,6 +269,7 @@ export class IncomingApplier {
     const { conv } = this.ctx;
     const me = this.ctx.me();
     const conversation = d.group ? groupConversationId(d.group.id) : meta.src === me.accountId ? undefined : meta.senderUsername;
+    if (conversation && meta.src !== me.accountId) this.trackCounter(meta, conversation, Number(d.counter), fx);
     const targets = conversation
       ? [conv.findTarget(conversation, meta.src, Number(targetTimestamp))].filter((x) => x !== undefined)
       : conv.findByAuthor(meta.src, Number(targetTimestamp));

@@ -10,27 +10,39 @@ import {
   PrivateKey,
   ProtocolAddress,
   PublicKey,
+  SenderKeyRecord,
+  SenderKeyStore,
   SessionRecord,
   SessionStore,
   SignedPreKeyRecord,
   SignedPreKeyStore,
+  type Uuid,
 } from '@signalapp/libsignal-client';
 import type { DeviceKeySet } from './keys.js';
 
-/** Minimal in-memory libsignal stores: enough to prove the server's bundles and envelopes work end to end. */
+/** The private key records a device starts with (what generateDeviceKeys makes, without the upload). */
+export type DeviceKeyRecords = Pick<DeviceKeySet, 'signed' | 'lastResort' | 'preKeys' | 'kyberPreKeys'>;
+
+/**
+ * Minimal in-memory libsignal stores: enough to prove the server's bundles and envelopes
+ * work end to end, and to hold sender keys (the bench's group fan-out devices use them too).
+ */
 export class MemorySignalStores {
   readonly sessions: SessionStore;
   readonly identities: IdentityKeyStore;
   readonly preKeys: PreKeyStore;
   readonly signedPreKeys: SignedPreKeyStore;
   readonly kyberPreKeys: KyberPreKeyStore;
+  readonly senderKeys: SenderKeyStore;
 
-  constructor(identity: IdentityKeyPair, registrationId: number, keys: DeviceKeySet) {
+  constructor(identity: IdentityKeyPair, registrationId: number, keys: DeviceKeyRecords) {
     const sessions = new Map<string, SessionRecord>();
     const known = new Map<string, PublicKey>();
     const pre = new Map<number, PreKeyRecord>(keys.preKeys.map((k) => [k.id(), k]));
     const signed = new Map<number, SignedPreKeyRecord>([[keys.signed.id(), keys.signed]]);
     const kyber = new Map<number, KyberPreKeyRecord>([[keys.lastResort.id(), keys.lastResort], ...keys.kyberPreKeys.map((k) => [k.id(), k] as const)]);
+    const senderKeys = new Map<string, SenderKeyRecord>();
+    const lastResortId = keys.lastResort.id();
 
     this.sessions = new (class extends SessionStore {
       async saveSession(name: ProtocolAddress, record: SessionRecord) {
@@ -95,7 +107,15 @@ export class MemorySignalStores {
         return k;
       }
       async markKyberPreKeyUsed(id: number) {
-        if (id !== keys.lastResort.id()) kyber.delete(id);
+        if (id !== lastResortId) kyber.delete(id);
+      }
+    })();
+    this.senderKeys = new (class extends SenderKeyStore {
+      async saveSenderKey(sender: ProtocolAddress, distributionId: Uuid, record: SenderKeyRecord) {
+        senderKeys.set(`${sender.toString()}/${distributionId}`, record);
+      }
+      async getSenderKey(sender: ProtocolAddress, distributionId: Uuid) {
+        return senderKeys.get(`${sender.toString()}/${distributionId}`) ?? null;
       }
     })();
   }

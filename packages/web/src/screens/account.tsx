@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { applyBrand } from '../brand.js';
 import { Field } from '../components/field.js';
 import { LanguageSelect } from '../components/language-select.js';
 import { PaneHead } from '../components/pane-head.js';
@@ -24,11 +25,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
       setName(a.name);
     }, (e) => setNotice({ kind: 'error', error: e }));
   useEffect(() => void load(), []);
-  // Brand colours from the server's brand info (validated: a colour, nothing else).
-  useEffect(() => {
-    const c = info?.subscription?.brand.primaryColor;
-    if (c && /^#[0-9a-f]{3,8}$/i.test(c)) document.documentElement.style.setProperty('--primary', c);
-  }, [info]);
+  useEffect(() => applyBrand(info?.subscription), [info]);
 
   const act = (fn: () => Promise<unknown>, ok: string) => async (e: Event) => {
     e.preventDefault();

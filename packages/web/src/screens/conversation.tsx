@@ -3,6 +3,7 @@ import { api, enc } from '../api.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
 import { PaperclipIcon } from '../components/icons.js';
+import { VoiceRecorder } from '../components/voice-recorder.js';
 import { formatBytes, t } from '../i18n.js';
 import type { Account, ConversationDetail, Message } from '../types.js';
 import type { View } from './main.js';
@@ -28,6 +29,8 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const fileRef = useRef<HTMLInputElement>(null);
   const lastTyping = useRef(0);
+  /** Files recorded here as voice notes, with their length. */
+  const voiceNotes = useRef(new WeakMap<File, number>());
   const stopTyping = useRef<number | undefined>(undefined);
   const reloadTimer = useRef<number | undefined>(undefined);
   const path = `/api/conversations/${enc(conv)}`;
@@ -50,7 +53,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [messages.length]);
+  }, [messages.length, detail?.identityChanged, error]);
   // Typing indicators fade by themselves if the "stopped" never comes.
   useEffect(() => {
     if (Object.keys(typing).length === 0) return;
@@ -108,7 +111,12 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
         await api.patch(`/api/messages/${enc(editing.id)}`, { text: body });
         setEditing(null);
       } else {
-        const fileIds = await Promise.all(files.map((f) => api.upload(f)));
+        const fileIds = await Promise.all(
+          files.map((f) => {
+            const ms = voiceNotes.current.get(f);
+            return api.upload(f, ms === undefined ? undefined : { durationMs: ms });
+          }),
+        );
         await api.post(`${path}/messages`, { ...(body ? { text } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}), files: fileIds });
         clearTimeout(stopTyping.current);
         lastTyping.current = 0;
@@ -260,6 +268,13 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
           <button type="button" class="btn" disabled={blocked || !!editing} onClick={() => fileRef.current?.click()} aria-label={t('composer.attach')} title={t('composer.attach')}>
             <PaperclipIcon />
           </button>
+          <VoiceRecorder
+            disabled={blocked || !!editing}
+            onRecorded={(f, ms) => {
+              voiceNotes.current.set(f, ms);
+              setFiles((cur) => [...cur, f]);
+            }}
+          />
           <label class="sr-only" for="composer">
             {t('composer.label')}
           </label>

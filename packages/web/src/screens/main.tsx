@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { applyBrand } from '../brand.js';
 import { useAppEvent } from '../events.js';
 import { t } from '../i18n.js';
 import { notifyMode } from '../settings.js';
-import type { Account, Conversation, Message } from '../types.js';
+import type { Account, AccountInfo, Conversation, Message } from '../types.js';
 import { AccountScreen } from './account.js';
 import { ContactInfo } from './contact.js';
 import { ConversationView } from './conversation.js';
@@ -28,9 +29,18 @@ export function Main({ account, connected, onLocked }: { account: Account; conne
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const pending = useRef<number | undefined>(undefined);
 
+  const [brandName, setBrandName] = useState('');
+  const [expiring, setExpiring] = useState<{ daysLeft: number } | null>(null);
   const reload = () => api.get<Conversation[]>('/api/conversations').then(setConversations, () => {});
-  useEffect(() => void reload(), []);
+  useEffect(() => {
+    void reload();
+    api.get<AccountInfo>('/api/account').then((a) => {
+      applyBrand(a.subscription);
+      setBrandName(a.subscription?.brand.name ?? '');
+    }, () => {});
+  }, []);
   useAppEvent((e) => {
+    if (e.type === 'subscription-expiring') setExpiring({ daysLeft: Number(e.data?.daysLeft ?? 0) });
     if (!REFRESHING.has(e.type)) return;
     // Bursts (a backlog on connect) become one reload.
     clearTimeout(pending.current);
@@ -50,7 +60,7 @@ export function Main({ account, connected, onLocked }: { account: Account; conne
       <aside class="sidebar" aria-label={t('nav.sidebar')}>
         <header class="side-head">
           <div class="me">
-            <strong>{t('app.name')}</strong>
+            <strong>{brandName || t('app.name')}</strong>
             <span class="muted" data-testid="me">
               {account.username}
             </span>
@@ -71,6 +81,14 @@ export function Main({ account, connected, onLocked }: { account: Account; conne
             </button>
           </nav>
         </header>
+        {expiring && (
+          <div class="banner" role="alert">
+            <p>{expiring.daysLeft > 0 ? t('account.expiring', { count: expiring.daysLeft }) : t('account.expired')}</p>
+            <button class="btn btn-small" onClick={() => open({ kind: 'account' })}>
+              {t('nav.account')}
+            </button>
+          </div>
+        )}
         <ConversationList conversations={conversations} active={view.kind === 'chat' ? view.conv : undefined} onOpen={(conv) => open({ kind: 'chat', conv })} />
       </aside>
       <section class="pane" aria-label={t('nav.pane')}>

@@ -142,10 +142,11 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
   const [url, setUrl] = useState<string>();
   const path = `/api/messages/${enc(m.id)}/attachments/${a.index}`;
   const isImage = /^image\/(png|jpeg|gif|webp)$/.test(a.contentType);
+  const isAudio = a.contentType.startsWith('audio/');
   const name = a.fileName ?? t('message.file');
 
   useEffect(() => {
-    if (!isImage || !a.available) return;
+    if (!(isImage || isAudio) || !a.available) return;
     let revoked = false;
     let made: string | undefined;
     api.blob(path).then(
@@ -182,6 +183,9 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
     <div class="attachment" data-testid="attachment">
       {isImage && url && <img src={url} alt={name} width={a.width} height={a.height} class="preview" data-testid="image-preview" />}
       {isImage && !url && a.state === 'pending' && <div class="preview-placeholder">{t('message.loadingImage')}</div>}
+      {isAudio && url && (
+        <audio controls src={url} preload="metadata" aria-label={a.voiceNote ? t('message.voiceNote') : name} data-testid="audio" />
+      )}
       <div class="file-row">
         <span class="file-name">{name}</span>
         <span class="muted"> · {formatBytes(a.size)}</span>

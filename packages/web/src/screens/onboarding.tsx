@@ -9,9 +9,9 @@ import { t } from '../i18n.js';
 type Mode = 'register' | 'link';
 
 /** First start of a profile: create an account with an invite, or join an existing one as a new device. */
-export function Onboarding({ profile, onDone }: { profile: string; onDone: () => void }) {
+export function Onboarding({ profile, defaultServerUrl, onDone }: { profile: string; defaultServerUrl: string; onDone: () => void }) {
   const [mode, setMode] = useState<Mode>('register');
-  const [serverUrl, setServerUrl] = useState('');
+  const [serverUrl, setServerUrl] = useState(defaultServerUrl);
   const [invite, setInvite] = useState('');
   const [code, setCode] = useState('');
   const [username, setUsername] = useState('');

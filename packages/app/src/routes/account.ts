@@ -1,0 +1,44 @@
+import * as S from '../schemas.js';
+import { AppError } from '../errors.js';
+import { ownProfileName } from '../sdk-gaps.js';
+import { client, defineRoutes, ok } from '../route-kit.js';
+
+/** Devices (list, remove, link a new one) and the account (profile name, subscription, renewal, invites). */
+export const accountRoutes = defineRoutes((route) => {
+  route('GET', '/api/devices', async (c) => client(c).devices());
+
+  route('DELETE', '/api/devices/:id', async (c) => {
+    const id = Number(c.params.id);
+    if (!Number.isInteger(id) || id < 1) throw new AppError(400, 'BAD_DEVICE', 'not a device id');
+    await client(c).removeDevice(id);
+    return ok;
+  });
+
+  route('POST', '/api/devices/link', async (c) => c.session.startLink());
+
+  route('POST', '/api/devices/link/answer', async (c) => {
+    const b = S.parse(S.ApproveBody, await c.body());
+    c.session.answerLink(b.code, b.approve);
+    return ok;
+  });
+
+  route('GET', '/api/account', async (c) => {
+    const cl = client(c);
+    const account = cl.account!;
+    const subscription = await cl.subscription().catch(() => null);
+    return { ...account, name: ownProfileName(cl), subscription };
+  });
+
+  route('POST', '/api/account/profile', async (c) => {
+    const b = S.parse(S.ProfileBody, await c.body());
+    await client(c).setProfile({ name: b.name.trim() });
+    return ok;
+  });
+
+  route('POST', '/api/account/renew', async (c) => {
+    const b = S.parse(S.RenewBody, await c.body());
+    return client(c).renew(b.code.trim());
+  });
+
+  route('POST', '/api/account/invite', async (c) => client(c).createInvite());
+});

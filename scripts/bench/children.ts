@@ -1,0 +1,45 @@
+/** Child processes of the bench: servers and relays that print `url: …` once they listen, and the latency probe. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { BenchPeer } from './accounts.js';
+import type { BenchOptions } from './args.js';
+import type { LatencyResult } from './load.js';
+import type { TargetSpec } from './targets.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Spawns `node args…` in the repo root and resolves with the URL it prints on stdout (`url: …`). */
+export async function startWithUrl(args: string[], env: NodeJS.ProcessEnv = {}, name = args.join(' ')): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /^url: (\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(graceMs).then(() => child.kill('SIGKILL'))]);
+}
+
+/** Runs scripts/bench/latency-probe.ts in its own process against `spec` (its job written to `file`); returns what it measured. */
+export async function probeLatency(spec: TargetSpec, peers: BenchPeer[], opts: BenchOptions, file: string): Promise<LatencyResult> {
+  await writeFile(file, JSON.stringify({ target: spec, peers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`latency probe exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as LatencyResult;
+}
