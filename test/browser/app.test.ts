@@ -128,6 +128,8 @@ describe('the kluis app in Chromium', () => {
 
   async function register(a: AppPage, invite: string): Promise<void> {
     const p = a.page;
+    // KLUIS_SERVER was set for `kluis app`: the form starts with it.
+    expect(await p.getByLabel('Server address', { exact: true }).inputValue()).toBe(server.url);
     await p.getByLabel('Server address', { exact: true }).fill(server.url);
     await p.getByLabel('Invite code', { exact: true }).fill(invite);
     await p.getByLabel('Username', { exact: true }).fill(a.name);
@@ -239,6 +241,25 @@ describe('the kluis app in Chromium', () => {
     await bob.page.getByRole('list', { name: 'Files to send' }).getByText(/^voice-note\./).waitFor();
     await bob.page.getByRole('button', { name: 'Send' }).click();
     await messages(alice.page).getByLabel('Voice note').waitFor({ timeout: 30_000 });
+
+    // A file dropped on the conversation goes out too; the other side downloads the same bytes.
+    const dropped = await alice.page.evaluateHandle(
+      '(() => { const d = new DataTransfer(); d.items.add(new File(["notes for bob\\n"], "notes.txt", { type: "text/plain" })); return d; })()',
+    );
+    await alice.page.locator('.conversation').dispatchEvent('drop', { dataTransfer: dropped });
+    await alice.page.getByRole('list', { name: 'Files to send' }).getByText('notes.txt').waitFor();
+    await alice.page.getByRole('button', { name: 'Send' }).click();
+    const [notes] = await Promise.all([
+      bob.page.waitForEvent('download'),
+      messages(bob.page).getByRole('button', { name: 'Download notes.txt' }).click({ timeout: 30_000 }),
+    ]);
+    expect(await readFile((await notes.path())!, 'utf8')).toBe('notes for bob\n');
+
+    // Search finds a message in the local history.
+    await alice.page.getByLabel('Search', { exact: true }).fill('picture');
+    await alice.page.getByLabel('Search', { exact: true }).press('Enter');
+    await alice.page.getByRole('list', { name: 'Search results' }).getByText('a picture').waitFor();
+    await alice.page.getByLabel('Search', { exact: true }).fill('');
 
     // ------------------------------------------------ a group with bob and the CLI user carol
     await openPane(alice.page, 'New group', 'New group');

@@ -2,36 +2,28 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
-import { PaperclipIcon } from '../components/icons.js';
-import { VoiceRecorder } from '../components/voice-recorder.js';
-import { formatBytes, t } from '../i18n.js';
+import { t } from '../i18n.js';
 import type { Account, ConversationDetail, Message } from '../types.js';
 import type { View } from './main.js';
-import { MessageItem, preview } from './message.js';
+import { Composer } from './composer.js';
+import { MessageItem } from './message.js';
 
 const TIMERS = [0, 30, 300, 3600, 86400, 604800];
-const TYPING_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 6000;
 
 export function ConversationView(p: { conv: string; account: Account; onBack: () => void; onRead: () => void; onOpen: (v: View) => void }) {
   const { conv, account } = p;
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
-  const [text, setText] = useState('');
   const [files, setFiles] = useState<File[]>([]);
+  const voiceMs = useRef(new WeakMap<File, number>());
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [typing, setTyping] = useState<Record<string, number>>({});
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [dragging, setDragging] = useState(false);
   const listRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
-  const fileRef = useRef<HTMLInputElement>(null);
-  const lastTyping = useRef(0);
-  /** Files recorded here as voice notes, with their length. */
-  const voiceNotes = useRef(new WeakMap<File, number>());
-  const stopTyping = useRef<number | undefined>(undefined);
   const reloadTimer = useRef<number | undefined>(undefined);
   const path = `/api/conversations/${enc(conv)}`;
 
@@ -80,70 +72,6 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   const recipients = isGroup ? Math.max(0, (detail?.group?.members.length ?? 1) - 1) : 1;
   const authorOf = (accountId: string) =>
     accountId === account.accountId ? t('message.you') : (messages.find((m) => m.from.accountId === accountId)?.from.username ?? detail?.group?.members.find((x) => x.accountId === accountId)?.username ?? '');
-
-  const typingChanged = (started: boolean) => {
-    if (isGroup && !detail) return;
-    void api.post(`${path}/typing`, { started }).catch(() => {});
-  };
-  const onInput = (v: string) => {
-    setText(v);
-    if (editing || blocked) return;
-    const now = Date.now();
-    if (v && now - lastTyping.current > TYPING_EVERY_MS) {
-      lastTyping.current = now;
-      typingChanged(true);
-    }
-    clearTimeout(stopTyping.current);
-    stopTyping.current = window.setTimeout(() => {
-      lastTyping.current = 0;
-      typingChanged(false);
-    }, TYPING_EVERY_MS + 1000);
-  };
-
-  const send = async () => {
-    if (busy || blocked) return;
-    const body = text.trim();
-    if (!body && files.length === 0) return;
-    setBusy(true);
-    setError(null);
-    try {
-      if (editing) {
-        await api.patch(`/api/messages/${enc(editing.id)}`, { text: body });
-        setEditing(null);
-      } else {
-        const fileIds = await Promise.all(
-          files.map((f) => {
-            const ms = voiceNotes.current.get(f);
-            return api.upload(f, ms === undefined ? undefined : { durationMs: ms });
-          }),
-        );
-        await api.post(`${path}/messages`, { ...(body ? { text } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}), files: fileIds });
-        clearTimeout(stopTyping.current);
-        lastTyping.current = 0;
-      }
-      setText('');
-      setFiles([]);
-      setReplyTo(null);
-      await loadMessages();
-    } catch (e) {
-      setError(e);
-      void loadDetail();
-    } finally {
-      setBusy(false);
-      inputRef.current?.focus();
-    }
-  };
-
-  const onKey = (e: KeyboardEvent) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-      e.preventDefault();
-      void send();
-    }
-    if (e.key === 'Escape') {
-      setReplyTo(null);
-      setEditing(null);
-    }
-  };
 
   const accept = async () => {
     try {
@@ -212,7 +140,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
       )}
       <div class="messages" ref={listRef} role="log" aria-live="polite" aria-label={t('conversation.messages')}>
         <ol class="msg-list">
-        {messages.length === 0 && <li class="event">{t('conversation.empty')}</li>}
+          {messages.length === 0 && <li class="event">{t('conversation.empty')}</li>}
         {messages.map((m) => (
           <MessageItem
             key={m.id}
@@ -222,7 +150,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
             recipients={recipients}
             authorOf={authorOf}
             onReply={(x) => (setEditing(null), setReplyTo(x), inputRef.current?.focus())}
-            onEdit={(x) => (setReplyTo(null), setEditing(x), setText(x.text), inputRef.current?.focus())}
+            onEdit={(x) => (setReplyTo(null), setEditing(x), inputRef.current?.focus())}
             onError={setError}
           />
         ))}
@@ -236,64 +164,24 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
           {errorText(error)}
         </p>
       )}
-      <form
-        class="composer"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send();
+      <Composer
+        path={path}
+        isGroupReady={!isGroup || detail !== null}
+        blocked={blocked}
+        replyTo={replyTo}
+        editing={editing}
+        outbox={{ files, voiceMs: voiceMs.current }}
+        setFiles={setFiles}
+        inputRef={inputRef}
+        onCancelContext={() => (setReplyTo(null), setEditing(null))}
+        onSent={async () => {
+          await loadMessages();
         }}
-      >
-        {(replyTo || editing) && (
-          <div class="composing-context">
-            <span>{replyTo ? t('composer.replyingTo', { text: preview(replyTo) }) : t('composer.editing')}</span>
-            <button type="button" class="btn-icon" aria-label={t('common.cancel')} onClick={() => (setReplyTo(null), setEditing(null), editing && setText(''))}>
-              ×
-            </button>
-          </div>
-        )}
-        {files.length > 0 && (
-          <ul class="chips" aria-label={t('composer.files')}>
-            {files.map((f, i) => (
-              <li key={i}>
-                {f.name} <span class="muted">{formatBytes(f.size)}</span>
-                <button type="button" class="btn-icon" aria-label={t('composer.removeFile', { name: f.name })} onClick={() => setFiles(files.filter((_, j) => j !== i))}>
-                  ×
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-        <div class="row">
-          <input ref={fileRef} id="attach" type="file" multiple class="sr-only" disabled={blocked || !!editing} onChange={(e) => (addFiles((e.target as HTMLInputElement).files), ((e.target as HTMLInputElement).value = ''))} />
-          <button type="button" class="btn" disabled={blocked || !!editing} onClick={() => fileRef.current?.click()} aria-label={t('composer.attach')} title={t('composer.attach')}>
-            <PaperclipIcon />
-          </button>
-          <VoiceRecorder
-            disabled={blocked || !!editing}
-            onRecorded={(f, ms) => {
-              voiceNotes.current.set(f, ms);
-              setFiles((cur) => [...cur, f]);
-            }}
-          />
-          <label class="sr-only" for="composer">
-            {t('composer.label')}
-          </label>
-          <textarea
-            id="composer"
-            ref={inputRef}
-            rows={2}
-            value={text}
-            disabled={blocked}
-            placeholder={blocked ? t('composer.blocked') : t('composer.placeholder')}
-            title={t('composer.hint')}
-            onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)}
-            onKeyDown={onKey}
-          />
-          <button type="submit" class="btn btn-primary" disabled={busy || blocked}>
-            {editing ? t('common.save') : t('composer.send')}
-          </button>
-        </div>
-      </form>
+        onError={(e) => {
+          setError(e);
+          if (e !== null) void loadDetail();
+        }}
+      />
     </div>
   );
 }
