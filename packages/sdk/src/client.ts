@@ -163,6 +163,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     const wasConnected = this.socket?.isRunning ?? false;
     await this.stopSocket();
     await reregister(this.enrolment, me);
+    // Certificates name the identity key: the cached one is for the old key.
+    this.sealed.forgetCertificate();
     if (wasConnected) await this.connect();
   }
 

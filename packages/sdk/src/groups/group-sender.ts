@@ -11,7 +11,7 @@ import { encodeContent, EnvelopeType } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
 import { IdentityChangedError, KluisError, ServerError } from '../errors.js';
 import type { MultiSender, MultiSendResult } from '../multi-sender.js';
-import { xorAccessKeys, type SealedSender } from '../sealed/sealed-sender.js';
+import { SealingUnavailableError, xorAccessKeys, type SealedSender } from '../sealed/sealed-sender.js';
 import type { Sender } from '../sender.js';
 import type { Bytes } from '../store/protocol-store.js';
 import type { GroupBook } from './group-book.js';
@@ -122,8 +122,16 @@ export class GroupSender {
     if (!this.sealed || others.size === 0 || keys.some((k) => k === undefined)) {
       return this.multi.sendShared(devices, EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
     }
-    const usmc = UnidentifiedSenderMessageContent.new(ct, await this.sealed.certificate(), ContentHint.Resendable, new Uint8Array(groupId));
-    const res = await this.multi.sendSharedSealed(others, usmc, xorAccessKeys(keys as Uint8Array[]), timestamp, o);
+    let res: MultiSendResult;
+    try {
+      const usmc = UnidentifiedSenderMessageContent.new(ct, await this.sealed.certificate(), ContentHint.Resendable, new Uint8Array(groupId));
+      res = await this.multi.sendSharedSealed(others, usmc, xorAccessKeys(keys as Uint8Array[]), timestamp, o);
+    } catch (e) {
+      // A member's key we hold is stale (rotated, or never published), or no certificate
+      // now: this message goes identified rather than not at all.
+      if (!(e instanceof ServerError && e.status === 401) && !(e instanceof SealingUnavailableError)) throw e;
+      return this.multi.sendShared(devices, EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
+    }
     const own = devices.get(me.accountId) ?? [];
     if (!res.ok || own.length === 0) return res;
     const mine = await this.multi.sendShared(new Map([[me.accountId, own]]), EnvelopeType.SenderKey, ct.serialize(), timestamp, o);

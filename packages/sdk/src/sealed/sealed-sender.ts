@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { hkdf, PublicKey, SenderCertificate } from '@signalapp/libsignal-client';
 import { ACCESS_KEY_BYTES, PRIMARY_DEVICE_ID } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
+import { KluisError } from '../errors.js';
 import { unb64 } from '../keys.js';
 
 /** Sender certificates are refreshed this long before they expire. */
@@ -9,6 +10,12 @@ export const CERTIFICATE_REFRESH_MS = 24 * 60 * 60 * 1000;
 /** After a refused key or an unavailable certificate, sends go identified this long before trying again. */
 const RETRY_MS = 10 * 60 * 1000;
 const ACCESS_KEY_LABEL = new TextEncoder().encode('kluis unidentified access key v1') as Uint8Array<ArrayBuffer>;
+
+export class SealingUnavailableError extends KluisError {
+  constructor(reason: string) {
+    super('SEALING_UNAVAILABLE', `sealed sender is unavailable: ${reason}`);
+  }
+}
 
 /** An account's unidentified-access key: derived from its profile key, so only those given the key can send sealed. */
 export function deriveAccessKey(profileKey: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -60,7 +67,21 @@ export class SealedSender {
     this.ctx.data.set('trustRoot', publicKey);
   }
 
+  /** A usable sender certificate; SealingUnavailableError when the server has none for us (or a forged one). */
   async certificate(): Promise<SenderCertificate> {
+    try {
+      return await this.fetchCertificate();
+    } catch (e) {
+      throw new SealingUnavailableError((e as Error).message);
+    }
+  }
+
+  /** After a re-registration the certificate names the old identity key. */
+  forgetCertificate(): void {
+    this.ctx.data.delete('senderCertificate');
+  }
+
+  private async fetchCertificate(): Promise<SenderCertificate> {
     const cached = this.ctx.data.get<{ certificate: string; expiresAt: number }>('senderCertificate');
     if (cached && cached.expiresAt - this.ctx.now() > CERTIFICATE_REFRESH_MS) return SenderCertificate.deserialize(unb64(cached.certificate));
     this.refreshing ??= (async () => {

@@ -126,6 +126,20 @@ describe('sealed sender', () => {
     expect(await texts(alice.c, mallory.name)).not.toContain('forged');
   }, 60_000);
 
+  it('after a re-registration, sealed messages carry a certificate for the new identity', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    await alice.c.send(bob.name, 'hi');
+    await until('bob', async () => (await texts(bob.c, alice.name)).includes('hi'));
+    await bob.c.send(alice.name, 'hello');
+    await until('alice', async () => (await texts(alice.c, bob.name)).includes('hello'));
+    await bob.c.send(alice.name, 'sealed before');
+    await until('alice again', async () => (await texts(alice.c, bob.name)).includes('sealed before'));
+    await bob.c.reregister();
+    await bob.c.send(alice.name, 'sealed after');
+    await until('alice got it', async () => (await texts(alice.c, bob.name)).includes('sealed after'));
+  }, 60_000);
+
   it('the API is no account-existence oracle: unknown account and wrong key answer the same 401', async () => {
     const alice = await user('alice');
     const req = { timestamp: Date.now(), messages: [{ deviceId: 1, registrationId: 1, type: EnvelopeType.Sealed, content: 'AAAA' }] };
