@@ -314,6 +314,12 @@ export class Client extends TypedEmitter<ClientEvents> {
     return this.convo.messages(o);
   }
 
+  /** One stored message by id (undefined if unknown or deleted locally). */
+  async message(id: string): Promise<StoredMessage | undefined> {
+    this.assertOpen();
+    return this.convo.message(id);
+  }
+
   /** Full-text search over local history (newest `limit` matches, oldest first). */
   async search(text: string, o: { conversation?: string; limit?: number } = {}): Promise<StoredMessage[]> {
     this.assertOpen();

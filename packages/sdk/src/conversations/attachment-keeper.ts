@@ -43,6 +43,16 @@ export class AttachmentKeeper {
     await downloadAttachment(this.ctx.api(), fromProto(p), dest);
   }
 
+  /** Keeps a copy of what we sent, so this device can open it like a received one. */
+  async keepSent(messageId: string, files: FileInput[]): Promise<void> {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    for (let i = 0; i < files.length; i++) {
+      const local = `${messageId}-${i}`;
+      await copyFile(files[i]!.path, join(this.dir, local));
+      this.update(messageId, i, { state: 'downloaded', localPath: local });
+    }
+  }
+
   /** Fetches the attachments of a new message in the background (within the size limit). */
   autoDownload(messageId: string): void {
     const m = this.ctx.data.getMessage(messageId);

@@ -109,7 +109,8 @@ export class Conversations {
     }
     if (parts.text === undefined && !parts.attachments?.length) throw new KluisError('EMPTY_MESSAGE', 'nothing to send');
     const m = await this.messenger.send(conversation, parts);
-    return m;
+    if (o.files?.length) await this.attachments.keepSent(m.id, o.files);
+    return this.stored(this.ctx.data.getMessage(m.id)!);
   }
 
   // ---------------------------------------------------------------- reading
@@ -126,6 +127,11 @@ export class Conversations {
   messages(o: { conversation?: string; limit?: number } = {}): StoredMessage[] {
     const conversation = o.conversation === undefined ? undefined : this.conversationKey(o.conversation);
     return this.ctx.data.listMessages({ conversation, limit: o.limit }).map((m) => this.stored(m));
+  }
+
+  message(id: string): StoredMessage | undefined {
+    const m = this.ctx.data.getMessage(id);
+    return m ? this.stored(m) : undefined;
   }
 
   search(text: string, o: { conversation?: string; limit?: number } = {}): StoredMessage[] {

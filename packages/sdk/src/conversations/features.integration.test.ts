@@ -158,7 +158,9 @@ describe('conversation features', () => {
       await c.saveAttachment((await find(c, alice.name, 'a file'))!.id, 0, out);
       expect((await readFile(out)).equals(bytes)).toBe(true);
     }
-    void sent;
+    // The sender's own device keeps a copy it can open like a received one.
+    await alice.c.saveAttachment(sent.id, 0, join(dir, 'mine.bin'));
+    expect((await readFile(join(dir, 'mine.bin'))).equals(bytes)).toBe(true);
     const { parseAttachments } = await import('./stored.js');
     const id = parseAttachments(alice.c._internals.data.getMessage(sent.id)!.attachments)[0]!.id;
     await until('blob gone on the server', async () => {
