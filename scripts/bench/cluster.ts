@@ -63,7 +63,7 @@ function pgBackendCpu(database: string): number {
 
 async function startNode(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  return startWithUrl([...NODE_FLAGS, NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], env, 'kluis node');
+  return startWithUrl([...NODE_FLAGS, NODE_BIN, 'server', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1', '--rate-limits', 'off'], env, 'kluis node');
 }
 
 const stopChild = (child: ChildProcess) => stopProcess(child, 15_000);

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     log(`starting kluis server (data in ${dataDir})`);
-    const kluis = await startWithUrl(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0']);
+    const kluis = await startWithUrl(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0', '--rate-limits', 'off']);
     children.push(kluis.child);
     const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
     const attachmentPhase = async (pair: BenchPeer[]) => {

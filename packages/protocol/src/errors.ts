@@ -28,6 +28,8 @@ export const ErrorCode = {
   Conflict: 'CONFLICT',
   /** A member invite beyond the brand's quota. */
   QuotaExceeded: 'QUOTA_EXCEEDED',
+  /** 429: too many requests of one kind; the body's `retryAfterSeconds` and Retry-After say when to try again. */
+  RateLimited: 'RATE_LIMITED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -46,6 +46,8 @@ export interface ServerConfig {
   drainTimeoutMs?: number;
   /** A server certificate file from `kluis admin trust-root issue`; '' = keys made at the first start. */
   senderCertificate?: string;
+  /** In-memory token buckets on abuse-prone routes (limits/rules.ts); off for benchmarks. */
+  rateLimits?: boolean;
 }
 
 export type ResolvedServerConfig = Required<ServerConfig>;
@@ -71,6 +73,7 @@ export const configDefaults = {
   heartbeatSeconds: 5,
   drainTimeoutSeconds: 30,
   senderCertificate: '',
+  rateLimits: true,
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -112,6 +115,7 @@ export const serverConfigHelp: ConfigOption[] = [
   { flag: '--max-attachment-bytes', env: 'KLUIS_MAX_ATTACHMENT_BYTES', default: String(configDefaults.maxAttachmentBytes), description: 'largest attachment (file) a client may send, bytes; its encrypted blob may be up to 5% larger (padding)' },
   { flag: '--attachment-ttl-days', env: 'KLUIS_ATTACHMENT_TTL_DAYS', default: String(configDefaults.attachmentTtlDays), description: 'days an attachment is kept before it expires (sooner once every recipient fetched it)' },
   { flag: '--sender-certificate', env: 'KLUIS_SENDER_CERTIFICATE', default: '(made at the first start)', description: "sealed sender: a server certificate file from 'kluis admin trust-root issue' (the trust root's private key stays offline)" },
+  { flag: '--rate-limits', env: 'KLUIS_RATE_LIMITS', default: 'on', description: "'on': per-node, in-memory token buckets on sealed sends, prekey fetches and uploads, link codes, invites and username lookups (429 + Retry-After); 'off' for benchmarks" },
   { flag: '--database', env: 'KLUIS_DATABASE', default: '(SQLite in the data directory)', description: 'postgres://user:pass@host:port/db to share one PostgreSQL between nodes (cluster mode)' },
 ];
 
@@ -187,8 +191,14 @@ export function loadServerConfig(input: {
   const publicUrlSrc = pick(option('--public-url'));
   const publicUrl = String(publicUrlSrc?.value ?? configDefaults.publicUrl).trim();
   checkPublicUrl(publicUrl, publicUrlSrc?.origin ?? '--public-url');
+  const rateLimitsSrc = pick(option('--rate-limits'));
+  const rateLimitsText = String(rateLimitsSrc?.value ?? 'on').trim().toLowerCase();
+  if (!['on', 'off', 'true', 'false'].includes(rateLimitsText)) {
+    throw new ConfigError('INVALID_RATE_LIMITS', `${rateLimitsSrc?.origin ?? '--rate-limits'} must be 'on' or 'off' (got '${rateLimitsText}')`);
+  }
 
   return {
+    rateLimits: rateLimitsText === 'on' || rateLimitsText === 'true',
     dataDir,
     host,
     database,
@@ -318,5 +328,6 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? configDefaults.heartbeatSeconds * 1000,
     drainTimeoutMs: config.drainTimeoutMs ?? configDefaults.drainTimeoutSeconds * 1000,
     senderCertificate: config.senderCertificate ? resolve(config.senderCertificate) : '',
+    rateLimits: config.rateLimits ?? configDefaults.rateLimits,
   };
 }

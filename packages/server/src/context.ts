@@ -36,6 +36,7 @@ import { PreKeyStore } from './store/prekeys.js';
 import { NodeStore } from './store/nodes.js';
 import { ProfileStore } from './store/profiles.js';
 import type { NodeState } from './ops/node-registry.js';
+import { RateLimiter } from './limits/rate-limiter.js';
 
 export interface Stores {
   brands: BrandStore;
@@ -102,6 +103,8 @@ export interface AppContext {
   node: NodeState;
   /** Sealed sender: trust root, server certificate and key (loaded on first use). */
   sealed: () => Promise<SealedSenderKeys>;
+  /** Per-node, in-memory token buckets keyed by HMACs of ids (limits/); no-ops with --rate-limits off. */
+  limits: RateLimiter;
 }
 
 /** Runs `load` once; a failure is not cached (the next call tries again). */
@@ -224,6 +227,7 @@ export function createAppContext(deps: {
     sealed: memo(() =>
       config.senderCertificate ? Promise.resolve(SealedSenderKeys.fromFile(config.senderCertificate)) : SealedSenderKeys.loadOrCreate(db, clock()),
     ),
+    limits: new RateLimiter({ clock, enabled: config.rateLimits }),
     delivery: {
       writer,
       sockets,

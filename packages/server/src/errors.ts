@@ -23,6 +23,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   [ErrorCode.InvalidCode]: 403,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.QuotaExceeded]: 403,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.Internal]: 500,
 };
 

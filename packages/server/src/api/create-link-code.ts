@@ -10,6 +10,7 @@ export const createLinkCode = defineRoute({
   primaryOnly: true,
   response: LinkCodeResponse,
   async handler(ctx, { auth }) {
+    ctx.limits.take('linkCodeCreate', auth.accountId);
     const ids = await ctx.stores.devices.deviceIds(ctx.db, auth.accountId);
     if (ids.length >= MAX_DEVICES_PER_ACCOUNT) {
       throw new ApiError(ErrorCode.TooManyDevices, `an account can have at most ${MAX_DEVICES_PER_ACCOUNT} devices; remove one first`);

@@ -14,6 +14,14 @@ export const fetchBundles = defineRoute({
   params: KeysParams,
   response: PreKeyBundleResponse,
   async handler(ctx, { params, auth }) {
+    // Per asker and per target (how fast one-time prekeys can be drained): both or neither.
+    ctx.limits.take('bundleFetch', auth.accountId);
+    try {
+      ctx.limits.take('bundleTarget', params.accountId);
+    } catch (err) {
+      ctx.limits.refund('bundleFetch', auth.accountId);
+      throw err;
+    }
     const { accounts, devices, prekeys } = ctx.stores;
     const all = params.deviceId === '*';
     const wanted = all ? undefined : Number(params.deviceId);

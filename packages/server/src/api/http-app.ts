@@ -93,7 +93,7 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
       // The route pattern, never the URL: paths carry account ids.
       ctx.log.error(`internal error in ${req.method} ${req.routeOptions.url ?? '(no route)'}`, err);
     }
-    if (apiError.status === 503) reply.header('retry-after', String(apiError.extra?.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
+    if (apiError.status === 503 || apiError.status === 429) reply.header('retry-after', String(apiError.extra?.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
     return reply.code(apiError.status).type('application/json; charset=utf-8').send(apiError.toBody());
   });
 

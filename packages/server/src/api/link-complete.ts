@@ -17,6 +17,7 @@ export const linkComplete = defineRoute({
   response: LinkCompleteResponse,
   async handler(ctx, { body }) {
     const hash = linkCodeHash(body.code);
+    ctx.limits.take('linkCodeUse', hash.toString('base64'));
     const { accounts, devices, linkCodes, prekeys } = ctx.stores;
     const code = await linkCodes.live(ctx.db, hash, ctx.clock());
     if (!code) throw invalidLinkCode();

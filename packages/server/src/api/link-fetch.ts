@@ -9,7 +9,9 @@ export const linkFetch = defineRoute({
   body: LinkCodeBody,
   response: LinkFetchResponse,
   async handler(ctx, { body }) {
-    const code = await ctx.stores.linkCodes.live(ctx.db, linkCodeHash(body.code), ctx.clock());
+    const hash = linkCodeHash(body.code);
+    ctx.limits.take('linkCodeFetch', hash.toString('base64'));
+    const code = await ctx.stores.linkCodes.live(ctx.db, hash, ctx.clock());
     if (!code) throw invalidLinkCode();
     return {
       state: code.state,

@@ -13,6 +13,7 @@ export const linkRequest = defineRoute({
   response: LinkStatusResponse,
   async handler(ctx, { body }) {
     const hash = linkCodeHash(body.code);
+    ctx.limits.take('linkCodeUse', hash.toString('base64'));
     const publicKey = bytes(body.publicKey);
     try {
       PublicKey.deserialize(publicKey);

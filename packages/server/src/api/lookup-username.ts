@@ -9,7 +9,8 @@ export const lookupUsername = defineRoute({
   auth: 'device',
   params: UsernameParams,
   response: UsernameLookupResponse,
-  async handler(ctx, { params }) {
+  async handler(ctx, { params, auth }) {
+    ctx.limits.take('usernameLookup', auth.accountId);
     const username = checkUsername(params.username);
     const account = await ctx.stores.accounts.byUsername(ctx.db, username);
     if (!account) throw notFound(`no account is called "${username}"`);

@@ -21,12 +21,17 @@ export const register = defineRoute({
     if (!isWellFormedCode(body.inviteCode, INVITE_CODE_LENGTH)) throw mistypedCode('invite');
     const identity = parseIdentityKey(body.identityKey);
     const keys = verifyDeviceKeys(identity.key, body);
-    // argon2 before the transaction: the database is never held while hashing.
-    const passwordHash = await ctx.hasher.hash(body.password);
-    const now = ctx.clock();
+    // No identity yet: one bucket per node for failed invite redemptions. Each attempt takes a
+    // token before the (costly) argon2 hash and gets it back unless its invite was refused,
+    // so a flood of bad codes is cut here while it lasts (it also pauses real registrations).
+    ctx.limits.take('inviteFailure');
+    let inviteRefused = false;
     const accountId = randomUUID();
     const { accounts, devices, invites, prekeys } = ctx.stores;
     try {
+      // argon2 before the transaction: the database is never held while hashing.
+      const passwordHash = await ctx.hasher.hash(body.password);
+      const now = ctx.clock();
       await ctx.transaction(async (trx) => {
         // The invite first: without one, nobody learns whether a username exists.
         const codeHash = hashCode(body.inviteCode);
@@ -46,8 +51,11 @@ export const register = defineRoute({
         await prekeys.addKyber(trx, accountId, PRIMARY_DEVICE_ID, keys.kyberPreKeys);
       });
     } catch (err) {
+      inviteRefused = err instanceof ApiError && err.code === ErrorCode.InvalidInvite;
       if (ctx.adapter.isUniqueViolation(err)) throw usernameTaken();
       throw err;
+    } finally {
+      if (!inviteRefused) ctx.limits.refund('inviteFailure');
     }
     ctx.auth.device.remember(accountId, PRIMARY_DEVICE_ID, body.password);
     return { accountId, deviceId: PRIMARY_DEVICE_ID, username };

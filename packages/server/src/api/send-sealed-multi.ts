@@ -1,9 +1,13 @@
 import { MultiSendResponse, SealedMultiRequest, UNIDENTIFIED_ACCESS_HEADER } from '@kluis/protocol';
 import { parseAccessKeyHeader } from '../sealed/access.js';
 import { prepareSealedMulti } from '../sealed/sealed-send.js';
+import { sealedRefusal } from './send-sealed.js';
 import { defineRoute } from './route.js';
 
-/** One sealed upload for a whole group: split per recipient here, stored in one commit. */
+/**
+ * One sealed upload for a whole group: split per recipient here, stored in one commit.
+ * Rate limits as for a single sealed send, for every destination account (all or none).
+ */
 export const sendSealedMulti = defineRoute({
   name: 'sendSealedMulti',
   auth: 'none',
@@ -11,7 +15,10 @@ export const sendSealedMulti = defineRoute({
   response: MultiSendResponse,
   bodyLimit: 6 * 1024 * 1024,
   async handler(ctx, { body, http }) {
-    const command = await prepareSealedMulti(ctx.db, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), body);
+    const command = await prepareSealedMulti(ctx.db, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), body, {
+      admit: (accountIds) => ctx.limits.takeEach('sealedSend', accountIds),
+      refused: (accountIds, err) => sealedRefusal(ctx, accountIds, err),
+    });
     return ctx.delivery.sendSealedMulti(command);
   },
 });

@@ -11,6 +11,7 @@ export const uploadKeys = defineRoute({
   body: KeyUploadRequest,
   response: PreKeyCountResponse,
   async handler(ctx, { body, auth }) {
+    ctx.limits.take('keyUpload', auth.accountId, String(auth.deviceId));
     const { accounts, devices, prekeys } = ctx.stores;
     const account = await accounts.byId(ctx.db, auth.accountId);
     if (!account) throw notFound('no such account');

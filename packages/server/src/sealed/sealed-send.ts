@@ -45,7 +45,13 @@ export async function authorizeSealed(db: Db, destination: string, presented: Bu
  * every recipient account's key), then split into one payload per recipient account,
  * stored for each listed device like any multi send (409/410/404 as usual).
  */
-export async function prepareSealedMulti(db: Db, presented: Buffer | undefined, request: SealedMultiRequest): Promise<MultiSendCommand> {
+export async function prepareSealedMulti(
+  db: Db,
+  presented: Buffer | undefined,
+  request: SealedMultiRequest,
+  /** Rate limits: `admit` runs once the recipients are known, before any lookup; `refused` may turn the 401 into another error. */
+  gate?: { admit(accountIds: readonly string[]): void; refused(accountIds: readonly string[], err: ApiError): unknown },
+): Promise<MultiSendCommand> {
   const bytes = new Uint8Array(Buffer.from(request.message, 'base64'));
   let parsed: SealedSenderMultiRecipientMessage;
   let recipients: Readonly<Record<string, { deviceIds: number[]; registrationIds: number[] }>>;
@@ -58,9 +64,12 @@ export async function prepareSealedMulti(db: Db, presented: Buffer | undefined, 
   const accountIds = Object.keys(recipients);
   if (accountIds.length === 0 || accountIds.length > MAX_GROUP_MEMBERS)
     throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message names 1 to ${MAX_GROUP_MEMBERS} accounts`);
+  gate?.admit(accountIds);
   const access = await accessOf(db, accountIds);
   const known = accountIds.filter((a) => access.has(a));
-  if (!presented || !accessKeyMatches(combineAccessKeys(known.map((a) => access.get(a)!.key ?? Buffer.alloc(16))), presented)) throw accessDenied();
+  if (!presented || !accessKeyMatches(combineAccessKeys(known.map((a) => access.get(a)!.key ?? Buffer.alloc(16))), presented)) {
+    throw gate ? gate.refused(accountIds, accessDenied()) : accessDenied();
+  }
   const destinations: MultiSendCommand['destinations'] = [];
   let deviceCount = 0;
   for (const accountId of accountIds) {
