@@ -157,6 +157,15 @@ export class DeviceConnection {
     if (this.closed) return;
     switch (event.type) {
       case 'envelopes': {
+        if (this.deps.rescanOnWake) {
+          // Several writers: an earlier envelope of the same sender may be committed but
+          // unannounced (its node died before publishing). Pushing this one now could
+          // overtake it; a read of the queue sees both, in order.
+          this.rescan = true;
+          if (this.live) void this.drain();
+          else this.markDirty();
+          return;
+        }
         if (!this.live) {
           // Below the cursor (another node's later id came first): only a rescan finds it.
           if (this.deps.rescanOnWake && event.envelopes.some((e) => this.isSent(e) === false && e.id <= this.cursor)) this.rescan = true;
