@@ -375,6 +375,17 @@ describe('the kluis app in Chromium', () => {
     await alice.page.getByText('Profile saved.').waitFor();
     expect(await alice.page.getByLabel('Profile name').inputValue()).toBe('Alice A.');
     await shot(alice.page, 'account');
+    // A picture over 64 KiB: the page draws it smaller as a JPEG, the host saves it with the name.
+    await alice.page.getByLabel('Choose a picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png(800, 800) });
+    await alice.page.getByRole('button', { name: 'Save' }).first().click();
+    await alice.page.getByText('Profile saved.').waitFor();
+    const ownAvatar = alice.page.getByRole('img', { name: 'Your profile picture' });
+    await poll(async () => (await ownAvatar.getAttribute('src')) ?? '').toMatch(/^(blob|data):/);
+    const avatarWidth = () => alice.page.evaluate('(i => i.complete && i.naturalWidth)(document.querySelector("[data-testid=own-avatar]"))') as Promise<number>;
+    await poll(avatarWidth).toBeGreaterThan(0);
+    expect(await avatarWidth()).toBeLessThanOrEqual(512); // drawn smaller than the 800 px original
+    expect(await alice.page.getByLabel('Profile name').inputValue()).toBe('Alice A.');
+    await shot(alice.page, 'account-avatar');
 
     // ------------------------------------------------ the local API lets nobody else in
     await expectRefused(alice);

@@ -33,7 +33,19 @@ export const MembersBody = Type.Object({ add: Type.Optional(Type.Array(Username)
 export const RenameBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: 128 }) }, strict);
 export const TimerBody = Type.Object({ seconds: Type.Integer({ minimum: 0, maximum: 4 * 7 * 24 * 3600 }) }, strict);
 export const VerifyBody = Type.Object({ verified: Type.Boolean() }, strict);
-export const ProfileBody = Type.Object({ name: Type.String({ maxLength: 128 }) }, strict);
+/** Largest profile picture the SDK accepts (the page downscales bigger ones first). */
+export const MAX_AVATAR_BYTES = 64 * 1024;
+/**
+ * `avatar`: base64 of the image bytes to set, null to remove it, left out to keep the current one.
+ * 64 KiB is 87,384 base64 characters; the byte size is checked again after decoding.
+ */
+export const ProfileBody = Type.Object(
+  {
+    name: Type.String({ maxLength: 128 }),
+    avatar: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: Math.ceil(MAX_AVATAR_BYTES / 3) * 4, pattern: '^[A-Za-z0-9+/]+={0,2}$' }), Type.Null()])),
+  },
+  strict,
+);
 export const RenewBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 128 }) }, strict);
 export const ApproveBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 128 }), approve: Type.Boolean() }, strict);
 

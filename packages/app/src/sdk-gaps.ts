@@ -7,8 +7,7 @@ import type { Client } from '@kluis/sdk';
  *   'identity-changed' event says so only once, and a restarted app must still block);
  * - "marked as verified": the SDK's identity row has a `verified` flag but no method to
  *   set it, so the app keeps, in the profile's encrypted store, the safety number the
- *   user verified; a changed key changes the number, which un-verifies it by itself;
- * - our own profile name (for the account screen).
+ *   user verified; a changed key changes the number, which un-verifies it by itself.
  */
 const VERIFIED_KEY = 'app.verifiedSafetyNumbers';
 
@@ -43,9 +42,4 @@ export function setVerified(client: Client, username: string, safetyNumber: stri
   if (safetyNumber === undefined) delete map[username];
   else map[username] = safetyNumber;
   internals(client).data.set(VERIFIED_KEY, map);
-}
-
-/** Our own profile name as last set on this device (the SDK has setProfile but no getter for our own). */
-export function ownProfileName(client: Client): string {
-  return internals(client).convo.ownProfile()?.name ?? '';
 }

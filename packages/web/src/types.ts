@@ -80,6 +80,8 @@ export interface AppState {
 export interface Contact {
   username: string;
   name: string | null;
+  /** A data: URL of the contact's profile picture, if they shared one. */
+  avatar: string | null;
   safetyNumber: string;
   verified: boolean;
   identityChanged: boolean;
@@ -103,5 +105,7 @@ export interface Subscription {
 
 export interface AccountInfo extends Account {
   name: string;
+  /** A data: URL of our own profile picture, if set. */
+  avatar: string | null;
   subscription: Subscription | null;
 }

@@ -1,6 +1,7 @@
 import * as S from '../schemas.js';
 import { isVerified, identityPending, setVerified } from '../sdk-gaps.js';
 import { AppError } from '../errors.js';
+import { avatarDataUrl } from '../avatar.js';
 import { client, defineRoutes, ok, username } from '../route-kit.js';
 
 /** Safety numbers, the verified mark, and accepting a changed identity key. */
@@ -13,6 +14,7 @@ export const contactRoutes = defineRoutes((route) => {
     return {
       username: u,
       name: profile?.name ?? null,
+      avatar: avatarDataUrl(profile?.avatar),
       safetyNumber,
       verified: isVerified(cl, u, safetyNumber),
       identityChanged: identityPending(cl, u),

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { avatarFromFile, useImageUrl } from '../avatar.js';
 import { applyBrand } from '../brand.js';
 import { Field } from '../components/field.js';
 import { LanguageSelect } from '../components/language-select.js';
@@ -14,6 +15,9 @@ const DAY = 24 * 3600 * 1000;
 export function AccountScreen({ onBack }: { onBack: () => void }) {
   const [info, setInfo] = useState<AccountInfo | null>(null);
   const [name, setName] = useState('');
+  // A picked picture not saved yet: undefined keeps the saved one, null removes it.
+  const [avatar, setAvatar] = useState<{ type: string; data: string } | null | undefined>(undefined);
+  const shownAvatar = useImageUrl(avatar === undefined ? info?.avatar : avatar && `data:${avatar.type};base64,${avatar.data}`);
   const [code, setCode] = useState('');
   // Kept untranslated, so a language switch re-renders it in the new language.
   const [notice, setNotice] = useState<{ kind: 'ok'; key: string } | { kind: 'error'; error: unknown } | null>(null);
@@ -23,6 +27,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
     api.get<AccountInfo>('/api/account').then((a) => {
       setInfo(a);
       setName(a.name);
+      setAvatar(undefined);
     }, (e) => setNotice({ kind: 'error', error: e }));
   useEffect(() => void load(), []);
   useEffect(() => applyBrand(info?.subscription), [info]);
@@ -39,6 +44,20 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
   };
   const sub = info?.subscription;
   const daysLeft = sub?.paidUntil ? Math.ceil((sub.paidUntil - Date.now()) / DAY) : undefined;
+
+  const pickAvatar = async (e: Event) => {
+    const input = e.target as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    try {
+      setAvatar(await avatarFromFile(file));
+      setNotice(null);
+    } catch (err) {
+      setNotice({ kind: 'error', error: err });
+    }
+  };
+  const saveProfile = () => api.post('/api/account/profile', avatar === undefined ? { name } : { name, avatar: avatar && avatar.data });
 
   const chooseNotify = async (m: NotifyMode) => {
     if (m !== 'off' && typeof Notification !== 'undefined' && Notification.permission === 'default') await Notification.requestPermission();
@@ -65,9 +84,29 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
               <dt>{t('account.device')}</dt>
               <dd>{info.deviceId}</dd>
             </dl>
-            <form class="card" onSubmit={act(() => api.post('/api/account/profile', { name }), 'account.profileSaved')}>
+            <form class="card" onSubmit={act(saveProfile, 'account.profileSaved')}>
               <h2>{t('account.profile')}</h2>
               <Field label={t('account.profileName')} value={name} onInput={setName} hint={t('account.profileHint')} />
+              <div class="field avatar-field">
+                <span class="label">{t('account.avatar')}</span>
+                {shownAvatar ? (
+                  <img class="avatar avatar-large" src={shownAvatar} alt={t('account.avatarAlt')} data-testid="own-avatar" />
+                ) : (
+                  <p class="muted">{t('account.avatarNone')}</p>
+                )}
+                <div class="actions">
+                  <input id="avatar-file" class="sr-only" type="file" accept="image/*" onChange={(e) => void pickAvatar(e)} />
+                  <label for="avatar-file" class="btn">
+                    {t('account.avatarChoose')}
+                  </label>
+                  {shownAvatar && (
+                    <button class="btn" type="button" onClick={() => setAvatar(null)}>
+                      {t('account.avatarRemove')}
+                    </button>
+                  )}
+                </div>
+                <small>{t('account.avatarHint')}</small>
+              </div>
               <button class="btn" type="submit">
                 {t('common.save')}
               </button>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
+import { useImageUrl } from '../avatar.js';
 import { PaneHead } from '../components/pane-head.js';
 import { Qr } from '../components/qr.js';
 import { errorText } from '../errors.js';
@@ -17,6 +18,7 @@ export function ContactInfo({ username, onBack }: { username: string; onBack: ()
   const [error, setError] = useState<unknown>(null);
   const path = `/api/contacts/${enc(username)}`;
   const load = () => api.get<Contact>(path).then(setC, (e) => setError(e));
+  const avatar = useImageUrl(c?.avatar);
   useEffect(() => void load(), []);
   useAppEvent((e) => {
     if ((e.type === 'identity-changed' || e.type === 'identity-accepted') && e.data?.username === username) void load();
@@ -42,6 +44,7 @@ export function ContactInfo({ username, onBack }: { username: string; onBack: ()
         )}
         {c && (
           <>
+            {avatar && <img class="avatar avatar-large" src={avatar} alt={t('contact.avatar', { username })} data-testid="contact-avatar" />}
             <dl class="facts">
               <dt>{t('contact.username')}</dt>
               <dd>{c.username}</dd>
