@@ -140,7 +140,7 @@ export class Receiver {
       await this.hooks.beforeCommit?.(env);
       data.markProcessed(env.guid);
       this.ack(env.guid);
-      this.ctx.emit('error', new KluisError('UNSUPPORTED_ENVELOPE', 'sealed-sender envelopes are not supported yet'));
+      this.ctx.emit('error', new KluisError('UNSUPPORTED_ENVELOPE', 'an envelope without a sender that is not sealed was dropped'));
       return;
     }
     const remote = ProtocolAddress.new(src, dev);
