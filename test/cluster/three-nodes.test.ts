@@ -87,6 +87,19 @@ describe('three kluis nodes on PostgreSQL + NATS', () => {
     expect(toBob).toHaveLength(2 * N);
   });
 
+  it('an admin suspension on one node closes the account\'s socket on another, and keeps it out', async () => {
+    const frank = await registerAccount(serverFor(0));
+    const socket = await TestSocket.connect(nodes[2]!.url, frank.auth);
+    await socket.backlog();
+    const res = await fetch(new URL(`/admin/accounts/${frank.accountId}/suspend`, nodes[0]!.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${nodes[0]!.operatorToken}` },
+    });
+    expect(res.status).toBe(200);
+    expect((await socket.closed).code).toBe(SocketCloseCode.AccountSuspended);
+    await expect(TestSocket.connect(nodes[2]!.url, frank.auth)).rejects.toThrow();
+  });
+
   it('keeps one live connection per device across the cluster', async () => {
     const dave = await registerAccount(serverFor(0));
     const first = await TestSocket.connect(nodes[0]!.url, dave.auth);

@@ -205,6 +205,7 @@ export function createAppContext(deps: {
     // Several writers (PostgreSQL): ids do not follow commit order; see DeviceConnection.
     rescanOnWake: adapter.allocateIds !== undefined,
     onPushed: (n) => (metrics.envelopesDelivered += n),
+    onSuspended: (accountId) => gate.forget(accountId),
     send: (sender, destination, request) => socketAnswer(() => send(sender, destination, request)),
     sendMulti: (sender, request) => socketAnswer(() => multiSend(sender, request)),
   });
@@ -253,6 +254,13 @@ export function createAppContext(deps: {
         for (const c of sockets.connections) {
           if (c.identity.accountId === accountId) c.close(SocketCloseCode.AccountSuspended, 'account suspended');
         }
+        // Sockets of the account on other nodes: one event per device, over the bus.
+        void stores.devices
+          .deviceIds(db, accountId)
+          .then((ids) => {
+            for (const d of ids) bus.publish(deviceKey(accountId, d), { type: 'suspended' });
+          })
+          .catch((err: unknown) => log.error('suspension broadcast failed', err));
       },
     },
   };

@@ -38,7 +38,9 @@ export type DeviceEvent =
   /** The device was removed (4001). */
   | { type: 'removed' }
   /** The device's credentials were replaced by a re-registration (4000). */
-  | { type: 'superseded' };
+  | { type: 'superseded' }
+  /** An admin suspended the account (4003), on whichever node holds the socket. */
+  | { type: 'suspended' };
 
 export type DeviceEventHandler = (event: DeviceEvent) => void;
 

@@ -29,6 +29,8 @@ export interface ConnectionDeps {
   rescanOnWake?: boolean;
   /** Counts pushed envelopes (metrics). */
   onPushed?: (count: number) => void;
+  /** The account was suspended (another node's admin action): forget cached subscription state. */
+  onSuspended?: (accountId: string) => void;
   /** The shared send implementation, answering like the HTTP route would. */
   send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<{ status: number; body: unknown }>;
   /** The shared multi-recipient send ('send-multi' frame), answering like PUT /v1/messages. */
@@ -203,6 +205,11 @@ export class DeviceConnection {
         return;
       case 'superseded':
         this.close(SocketCloseCode.ConnectedElsewhere, 'credentials replaced by a re-registration');
+        return;
+      case 'suspended':
+        // This node's cached "active" must not let the reconnect back in.
+        this.deps.onSuspended?.(this.identity.accountId);
+        this.close(SocketCloseCode.AccountSuspended, 'account suspended');
         return;
     }
   };
