@@ -114,6 +114,8 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     const drain = () =>
       (draining ??= (async () => {
         running.node.draining = true;
+        // No new sockets from this moment; the open ones go once accepted sends are answered.
+        running.delivery.sockets.refuseNew();
         log.info(`draining (at most ${Math.round(config.drainTimeoutMs / 1000)} s)`);
         const work = (async () => {
           await bounded(heartbeat.beat(), 1_000);

@@ -74,6 +74,11 @@ export class SocketServer {
     );
   };
 
+  /** From now on new sockets are refused (503); open ones stay until close(). */
+  refuseNew(): void {
+    this.closing = true;
+  }
+
   /**
    * Refuses new sockets and closes the open ones with 1001 (reconnect later / elsewhere),
    * or with the code given (4010 when draining: reconnect to another node now).
