@@ -147,7 +147,9 @@ describe('the kluis app in Chromium', () => {
   async function send(p: Page, text: string): Promise<void> {
     await composer(p).fill(text);
     await composer(p).press('Enter');
-    await messages(p).getByText(text, { exact: true }).waitFor();
+    // A message shows once the server stored it; the first send to a newly linked device
+    // (409, new session, sealed) can take a while on a loaded 2-core machine.
+    await messages(p).getByText(text, { exact: true }).waitFor({ timeout: 60_000 });
   }
 
   async function startChat(p: Page, username: string): Promise<void> {
