@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { pb } from '@kluis/protocol';
 import { downloadAttachment, expectDownloads, releaseAttachment, uploadAttachment, type AttachmentPointer } from '../attachments/index.js';
+import { pointerFrom } from '../attachments/pointer.js';
 import type { Ctx } from '../context.js';
 import { KluisError } from '../errors.js';
 import { unb64 } from '../keys.js';
@@ -158,22 +159,13 @@ export function toProto(p: AttachmentPointer): pb.AttachmentPointer {
   });
 }
 
+// The optional fields have the same names in the protobuf pointer and in our record.
 function fromProto(p: pb.AttachmentPointer): AttachmentPointer {
-  const out: AttachmentPointer = { id: p.id, key: new Uint8Array(p.key), digest: new Uint8Array(p.digest), size: Number(p.size), contentType: p.contentType };
-  if (p.fileName !== undefined) out.fileName = p.fileName;
-  if (p.width !== undefined) out.width = p.width;
-  if (p.height !== undefined) out.height = p.height;
-  return out;
+  return pointerFrom({ id: p.id, key: new Uint8Array(p.key), digest: new Uint8Array(p.digest), size: Number(p.size) }, p);
 }
 
 function fromRecord(a: AttachmentRecord): AttachmentPointer {
-  const p: AttachmentPointer = { id: a.id, key: unb64(a.key), digest: unb64(a.digest), size: a.size, contentType: a.contentType };
-  if (a.fileName !== undefined) p.fileName = a.fileName;
-  if (a.width !== undefined) p.width = a.width;
-  if (a.height !== undefined) p.height = a.height;
-  if (a.durationMs !== undefined) p.durationMs = a.durationMs;
-  if (a.voiceNote) p.voiceNote = true;
-  return p;
+  return pointerFrom({ id: a.id, key: unb64(a.key), digest: unb64(a.digest), size: a.size }, a);
 }
 
 const TYPES: Record<string, string> = {

@@ -22,16 +22,10 @@ export function testDialects(): TestDialect[] {
 
 /**
  * A store suite, once per dialect under test. The body opens its database with
- * `openTestDb(dialect)`; tests inside are the same for every dialect. `skip` names a
- * dialect the store does not support yet, with the reason (shown as a skipped suite,
- * so the gap stays visible rather than silently untested).
+ * `openTestDb(dialect)`; tests inside are the same for every dialect.
  */
-export function describeStores(name: string, body: (dialect: TestDialect) => void, opts: { skip?: Partial<Record<TestDialect, string>> } = {}): void {
-  for (const dialect of testDialects()) {
-    const reason = opts.skip?.[dialect];
-    if (reason) describe.skip(`${name} [${dialect}] — skipped: ${reason}`, () => body(dialect));
-    else describe(`${name} [${dialect}]`, () => body(dialect));
-  }
+export function describeStores(name: string, body: (dialect: TestDialect) => void): void {
+  for (const dialect of testDialects()) describe(`${name} [${dialect}]`, () => body(dialect));
 }
 
 /** The admin URL of the test PostgreSQL, or a clear error outside the cluster project. */
