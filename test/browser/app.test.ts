@@ -378,10 +378,16 @@ describe('the kluis app in Chromium', () => {
     expect(await alice.page.getByLabel('Profile name').inputValue()).toBe('Alice A.');
     await shot(alice.page, 'account');
     // A picture over 64 KiB: the page draws it smaller as a JPEG, the host saves it with the name.
+    // Picking clears the last notice and shows a preview once the picture is drawn; only then
+    // is Save enabled, and the "saved" that follows is the one for the picture.
     await alice.page.getByLabel('Choose a picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png(800, 800) });
-    await alice.page.getByRole('button', { name: 'Save' }).first().click();
-    await alice.page.getByText('Profile saved.').waitFor();
+    await alice.page.getByText('Profile saved.').waitFor({ state: 'detached' });
     const ownAvatar = alice.page.getByRole('img', { name: 'Your profile picture' });
+    await poll(async () => (await ownAvatar.getAttribute('src')) ?? '').toMatch(/^(blob|data):/);
+    const save = alice.page.getByRole('button', { name: 'Save' }).first();
+    await poll(() => save.isEnabled()).toBe(true);
+    await save.click();
+    await alice.page.getByText('Profile saved.').waitFor();
     await poll(async () => (await ownAvatar.getAttribute('src')) ?? '').toMatch(/^(blob|data):/);
     const avatarWidth = () => alice.page.evaluate('(i => i.complete && i.naturalWidth)(document.querySelector("[data-testid=own-avatar]"))') as Promise<number>;
     await poll(avatarWidth).toBeGreaterThan(0);

@@ -17,6 +17,8 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
   const [name, setName] = useState('');
   // A picked picture not saved yet: undefined keeps the saved one, null removes it.
   const [avatar, setAvatar] = useState<{ type: string; data: string } | null | undefined>(undefined);
+  // Drawing a large picture smaller takes a moment; saving before it is ready would drop it.
+  const [preparing, setPreparing] = useState(false);
   const shownAvatar = useImageUrl(avatar === undefined ? info?.avatar : avatar && `data:${avatar.type};base64,${avatar.data}`);
   const [code, setCode] = useState('');
   // Kept untranslated, so a language switch re-renders it in the new language.
@@ -50,11 +52,14 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
     const file = input.files?.[0];
     input.value = '';
     if (!file) return;
+    setPreparing(true);
+    setNotice(null);
     try {
       setAvatar(await avatarFromFile(file));
-      setNotice(null);
     } catch (err) {
       setNotice({ kind: 'error', error: err });
+    } finally {
+      setPreparing(false);
     }
   };
   const saveProfile = () => api.post('/api/account/profile', avatar === undefined ? { name } : { name, avatar: avatar && avatar.data });
@@ -107,7 +112,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
                 </div>
                 <small>{t('account.avatarHint')}</small>
               </div>
-              <button class="btn" type="submit">
+              <button class="btn" type="submit" disabled={preparing}>
                 {t('common.save')}
               </button>
             </form>
