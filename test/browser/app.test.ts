@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { Harness, REPO_ROOT, type CliProcess, type TestServer } from '../harness/index.js';
 import { launchChromium } from './chromium.js';
 
@@ -75,6 +75,8 @@ describe('the kluis app in Chromium', () => {
   let server: TestServer;
   let env: NodeJS.ProcessEnv;
   const shot = (p: Page, name: string) => p.screenshot({ path: join(OUT, `app-${name}.png`) });
+  /** Every app opened, so a failure can show what each host and page went through. */
+  const opened: AppPage[] = [];
 
   beforeAll(async () => {
     await mkdir(OUT, { recursive: true });
@@ -103,6 +105,7 @@ describe('the kluis app in Chromium', () => {
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     const a: AppPage = { name, ...app, hosts: [new URL(app.origin).host], context, page, requests: [], problems: [] };
+    opened.push(a);
     page.on('request', (r) => a.requests.push(r.url()));
     page.on('websocket', (ws) => a.requests.push(ws.url()));
     // Failed API calls are listed by URL (Chromium's console line for them names no URL).
@@ -164,6 +167,14 @@ describe('the kluis app in Chromium', () => {
   }
 
   it('registers two people in the browser, chats, shares an image, runs a group with a CLI user, links a device, verifies and re-verifies a safety number, refuses strangers, and speaks Dutch', async () => {
+    onTestFailed(async () => {
+      // A timeout alone says little: show each page's failures and the end of each host's output.
+      for (const a of opened) {
+        console.error(`--- ${a.name}: page problems\n${a.problems.join('\n') || '(none)'}`);
+        console.error(`--- ${a.name}: host stderr (last 4 KiB)\n${a.proc.stderr.slice(-4096) || '(empty)'}`);
+        await a.page.screenshot({ path: join(OUT, `failed-${a.name}.png`), timeout: 5_000 }).catch(() => {});
+      }
+    });
     const invites = await server.mintInvites(3);
     const [alice, bob] = await Promise.all([openApp('alice'), openApp('bob')]);
     const carolRegistered = h.cli(['--profile', 'carol', 'register', '--invite', invites[2]!, '--username', 'carol'], env);

@@ -1,3 +1,4 @@
+export { formatTimer } from '@kluis/sdk';
 import { UsageError } from './errors.js';
 
 /** The SDK's bounds for disappearing messages: off, or 30 s to 4 weeks. */
@@ -18,15 +19,6 @@ export function parseTimer(text: string, what = 'a disappearing-message timer'):
     throw new UsageError(`"${text}" is out of range for ${what}: use ${TIMER_HELP}`);
   }
   return seconds;
-}
-
-/** Seconds → the largest whole unit ("1h", "90s", "off"). */
-export function formatTimer(seconds: number): string {
-  if (!seconds) return 'off';
-  for (const [unit, size] of Object.entries(UNITS).reverse()) {
-    if (seconds % size === 0) return `${seconds / size}${unit}`;
-  }
-  return `${seconds}s`;
 }
 
 /** "on"/"off" switches; yes/no and true/false too, since people type those. */

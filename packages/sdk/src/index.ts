@@ -3,6 +3,7 @@ export type {
   ClientEvents,
   ClientHooks,
   ConnectionState,
+  ConversationEvent,
   ConversationInfo,
   DeviceInfo,
   GroupInfo,
@@ -12,6 +13,7 @@ export type {
 } from './types.js';
 export type { FileInput } from './conversations/conversations.js';
 export type { Settings } from './conversations/messenger.js';
+export { formatTimer } from './conversations/conversation-events.js';
 export {
   AlreadyRegisteredError,
   IdentityChangedError,

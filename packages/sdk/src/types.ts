@@ -17,6 +17,12 @@ export interface StoredMessage {
   status?: 'sending' | 'sent' | 'failed';
   /** 'text' (also with attachments), 'group-update' and 'timer' events, 'missing' markers. */
   kind: 'text' | 'group-update' | 'timer' | 'missing';
+  /**
+   * Events ('group-update', 'timer', 'missing'): what happened, one part per change, so a
+   * UI can say it in its own language (`text` is the same in English). Absent on events
+   * stored before clients kept it, and on text messages.
+   */
+  event?: ConversationEvent[];
   /** Group conversations: the group's id (hex). */
   groupId?: string;
   attachments?: StoredAttachment[];
@@ -33,6 +39,27 @@ export interface StoredMessage {
   expiresAt?: number;
   readAt?: number;
 }
+
+/**
+ * One part of an event in a conversation. People are named by username, as this device
+ * knew them when the event was stored.
+ */
+export type ConversationEvent =
+  /** Someone created the group (the first state this device saw). */
+  | { type: 'created'; by: string; title: string }
+  | { type: 'left'; by: string }
+  | { type: 'removed'; by: string; members: string[] }
+  | { type: 'added'; by: string; members: string[] }
+  /** `member` was made an admin (by whoever changed the group). */
+  | { type: 'admin'; member: string }
+  | { type: 'renamed'; by: string; title: string }
+  /** Disappearing messages set to `seconds` (0: off), in a group or a direct conversation. */
+  | { type: 'timer'; by: string; seconds: number }
+  | { type: 'picture'; by: string }
+  /** A group change with nothing else to show (e.g. a member's profile key). */
+  | { type: 'updated'; by: string }
+  /** This many messages from the sender did not arrive (the marker shrinks as they turn up). */
+  | { type: 'missing'; count: number };
 
 export interface StoredAttachment {
   index: number;

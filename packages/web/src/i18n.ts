@@ -65,6 +65,25 @@ export function formatDate(ms: number): string {
   return new Intl.DateTimeFormat(current, { dateStyle: 'long' }).format(ms);
 }
 
+/** "bob, carol and dave" in the current language. */
+export function formatList(items: readonly string[]): string {
+  return new Intl.ListFormat(current, { type: 'conjunction' }).format(items);
+}
+
+const DURATION_UNITS: Array<[number, 'week' | 'day' | 'hour' | 'minute' | 'second']> = [
+  [7 * 86400, 'week'],
+  [86400, 'day'],
+  [3600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+/** "5 minutes", "1 uur": in the largest unit that fits exactly (timers come from any client). */
+export function formatDuration(seconds: number): string {
+  const [n, unit] = DURATION_UNITS.find(([n]) => seconds % n === 0) ?? [1, 'second'];
+  return new Intl.NumberFormat(current, { style: 'unit', unit, unitDisplay: 'long' }).format(seconds / n);
+}
+
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB'];
   let i = 0;

@@ -12,6 +12,19 @@ export interface Attachment {
   available?: boolean;
 }
 
+/** One part of an event (the SDK's ConversationEvent); names are usernames. */
+export type ConversationEvent =
+  | { type: 'created'; by: string; title: string }
+  | { type: 'left'; by: string }
+  | { type: 'removed'; by: string; members: string[] }
+  | { type: 'added'; by: string; members: string[] }
+  | { type: 'admin'; member: string }
+  | { type: 'renamed'; by: string; title: string }
+  | { type: 'timer'; by: string; seconds: number }
+  | { type: 'picture'; by: string }
+  | { type: 'updated'; by: string }
+  | { type: 'missing'; count: number };
+
 export interface Message {
   id: string;
   conversation: string;
@@ -22,6 +35,8 @@ export interface Message {
   status?: 'sending' | 'sent' | 'failed';
   sync?: boolean;
   kind: 'text' | 'group-update' | 'timer' | 'missing';
+  /** Events stored since clients keep their parts; older ones have only the English `text`. */
+  event?: ConversationEvent[];
   attachments?: Attachment[];
   quote?: { id: number; authorAccountId: string; text: string };
   reactions?: Array<{ accountId: string; username?: string; emoji: string }>;

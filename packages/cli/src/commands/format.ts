@@ -72,6 +72,7 @@ export function messageJson(m: StoredMessage, view?: View): Record<string, unkno
   };
   if (m.sync) out.sync = true;
   if (m.kind !== 'text') out.kind = m.kind;
+  if (m.event) out.event = m.event;
   if (isGroup(m.conversation)) out.group = view?.groupTitle(m.conversation) ?? null;
   if (m.attachments?.length) out.attachments = m.attachments;
   if (m.quote) {
@@ -144,7 +145,8 @@ export function messageLine(m: StoredMessage, view?: View): string {
   const time = timeStamp(m.timestamp);
   const where = conversationLabel(m.conversation, view);
   if (m.kind !== 'text') {
-    const timer = m.kind === 'timer' && m.expireTimer ? ` (${formatTimer(m.expireTimer)})` : '';
+    // Timer events stored before events had parts say only "disappearing messages set".
+    const timer = m.kind === 'timer' && !m.event && m.expireTimer ? ` (${formatTimer(m.expireTimer)})` : '';
     return `[${time}] ${where}: * ${m.text}${timer}`;
   }
   let who: string;

@@ -11,8 +11,9 @@ import type { Sender } from '../sender.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { ConversationInfo, GroupInfo, StoredMessage } from '../types.js';
 import { AttachmentKeeper } from './attachment-keeper.js';
+import { missingColumns } from './conversation-events.js';
 import { groupConversationId, groupIdOf } from './ids.js';
-import { IncomingApplier, missingText, type Followups } from './incoming.js';
+import { IncomingApplier, type Followups } from './incoming.js';
 import { Messenger, type OutgoingParts, type Settings } from './messenger.js';
 import { toStored } from './stored.js';
 
@@ -262,7 +263,7 @@ export class Conversations {
         senderDevice: deviceId,
         timestamp: now,
         serverTimestamp: null,
-        body: missingText(gaps.length),
+        ...missingColumns(gaps.length),
         sync: false,
         status: null,
         kind: 'missing',

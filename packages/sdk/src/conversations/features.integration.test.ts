@@ -127,6 +127,12 @@ describe('conversation features', () => {
     const bob = await user('bob', { clock });
     await alice.c.setTimer(bob.name, 30);
     await until('timer at bob', async () => (await bob.c.conversations()).find((c) => c.id === alice.name)?.expireTimer === 30);
+    const timerEvent = [{ type: 'timer', by: alice.name, seconds: 30 }];
+    expect((await bob.c.messages({ conversation: alice.name })).find((m) => m.kind === 'timer')).toMatchObject({
+      event: timerEvent,
+      text: `${alice.name} set disappearing messages to 30s`,
+    });
+    expect((await alice.c.messages({ conversation: bob.name })).find((m) => m.kind === 'timer')?.event).toEqual(timerEvent);
     const file = join(await h.tempDir('files'), 'note.txt');
     await writeFile(file, 'a file that will vanish');
     await alice.c.send(bob.name, 'this will vanish', { files: [{ path: file }] });
@@ -253,6 +259,12 @@ describe('conversation features', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const all = await bob.c.messages();
     expect(all.filter((m) => m.kind === 'missing')).toEqual([]);
+    // Both sides keep what changed, in parts a UI can translate.
+    const groupEvents = async (c: Client) =>
+      (await c.messages({ conversation: conv })).filter((m) => m.kind === 'group-update').map((m) => m.event);
+    const expected = [[{ type: 'created', by: alice.name, title: 'Counters' }], [{ type: 'renamed', by: alice.name, title: 'Counters 2' }]];
+    expect(await groupEvents(bob.c)).toEqual(expected);
+    expect(await groupEvents(alice.c)).toEqual(expected);
   }, 30_000);
 
   it('content from a newer client with unknown fields is accepted', async () => {

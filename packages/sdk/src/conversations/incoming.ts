@@ -4,6 +4,8 @@ import type { Ctx } from '../context.js';
 import type { GroupBook, GroupChange } from '../groups/group-book.js';
 import { memberOf } from '../groups/group-state.js';
 import type { MessageRow } from '../store/data-store.js';
+import type { ConversationEvent } from '../types.js';
+import { eventColumns, missingColumns } from './conversation-events.js';
 import { groupConversationId, groupHex } from './ids.js';
 import { attachmentRecord, parseAttachments, type AttachmentRecord } from './stored.js';
 
@@ -103,7 +105,7 @@ export class IncomingApplier {
         if (!fromMe) this.trackCounter(meta, conversation, Number(d.counter), fx);
         if (change) this.memberKeys(change.state);
         if (change) {
-          this.insertEvent(meta, d, conversation, groupId, 'group-update', change.summary, fromMe, fx);
+          this.insertEvent(meta, d, conversation, groupId, 'group-update', change.event, fromMe, fx);
           fx.later.push(() => this.follow.groupChanged(change));
         }
         this.profileKey(meta, d);
@@ -146,7 +148,8 @@ export class IncomingApplier {
     }
     if (d.expireTimerUpdate) {
       conv.setTimer(conversation, d.expireTimerSeconds);
-      this.insertEvent(meta, d, conversation, groupId, 'timer', `disappearing messages ${d.expireTimerSeconds === 0 ? 'off' : 'set'}`, fromMe, fx, peer);
+      const by = fromMe ? me.username : meta.senderUsername;
+      this.insertEvent(meta, d, conversation, groupId, 'timer', [{ type: 'timer', by, seconds: d.expireTimerSeconds }], fromMe, fx, peer);
       return;
     }
     if (d.text === undefined && d.attachments.length === 0) return;
@@ -175,13 +178,13 @@ export class IncomingApplier {
     conversation: string,
     groupId: string | null,
     kind: 'group-update' | 'timer',
-    body: string,
+    parts: ConversationEvent[],
     fromMe: boolean,
     fx: Effects,
     peer: string | null = null,
   ): void {
     this.ctx.conv.ensure(conversation, groupId ? 'group' : 'direct', peer, 0);
-    const row = this.row(meta, d, { conversation, groupId, peer, fromMe, kind, body });
+    const row = this.row(meta, d, { conversation, groupId, peer, fromMe, kind, ...eventColumns(parts) });
     if (this.ctx.data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.${kind}`)) fx.created.push(row);
   }
 
@@ -189,7 +192,7 @@ export class IncomingApplier {
   private row(
     meta: IncomingMeta,
     d: pb.DataMessage,
-    o: { conversation: string; groupId: string | null; peer: string | null; fromMe: boolean; kind: MessageRow['kind']; body: string },
+    o: Pick<MessageRow, 'body' | 'event'> & { conversation: string; groupId: string | null; peer: string | null; fromMe: boolean; kind: MessageRow['kind'] },
   ): MessageRow {
     const now = this.ctx.now();
     return {
@@ -203,6 +206,7 @@ export class IncomingApplier {
       timestamp: Number(d.timestamp),
       serverTimestamp: meta.serverTimestamp,
       body: o.body,
+      event: o.event ?? null,
       sync: o.fromMe,
       status: null,
       kind: o.kind,
@@ -257,7 +261,8 @@ export class IncomingApplier {
         conv.deleteMessage(marker);
         fx.removed.push({ id: marker, conversation });
       } else {
-        this.ctx.data.db.prepare('UPDATE messages SET body = ? WHERE id = ?').run([missingText(rest), marker]);
+        const { body, event } = missingColumns(rest);
+        this.ctx.data.db.prepare('UPDATE messages SET body = ?, event = ? WHERE id = ?').run([body, event, marker]);
         fx.updated.add(marker);
       }
     }
@@ -353,8 +358,4 @@ export class IncomingApplier {
       this.ctx.emit('typing', { conversation, accountId: meta.src, username: meta.senderUsername, started }),
     );
   }
-}
-
-export function missingText(n: number): string {
-  return n === 1 ? '1 message could not be delivered' : `${n} messages could not be delivered`;
 }

@@ -10,6 +10,7 @@ import { b64, unb64 } from '../keys.js';
 import type { Sender } from '../sender.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { StoredMessage } from '../types.js';
+import { eventColumns } from './conversation-events.js';
 import { groupConversationId, groupHex, groupIdOf, isGroupConversation } from './ids.js';
 import { ReceiptBatcher } from './receipts.js';
 import { attachmentRecord, toStored } from './stored.js';
@@ -132,7 +133,7 @@ export class Messenger {
     if (parts.text !== undefined) d.text = parts.text;
     if (parts.attachments) d.attachments = parts.attachments;
     if (parts.quote) d.quote = create(pb.QuoteSchema, { id: BigInt(parts.quote.id), authorAccountId: parts.quote.authorAccountId, text: parts.quote.text });
-    const row = this.outgoingRow(t, d, 'text', parts.text ?? '');
+    const row = this.outgoingRow(t, d, 'text', { body: parts.text ?? '' });
     if (parts.attachments?.length) row.attachments = JSON.stringify(parts.attachments.map((a) => attachmentRecord(a, 'downloaded')));
     if (parts.quote) row.quote = JSON.stringify(parts.quote);
     const devices = await this.deliver(t, d, row);
@@ -204,7 +205,7 @@ export class Messenger {
     const timestamp = this.nextTimestamp();
     const d = this.baseData(t.conversation, timestamp);
     d.expireTimerUpdate = true;
-    const row = this.outgoingRow(t, d, 'timer', `disappearing messages ${seconds === 0 ? 'off' : 'set'}`);
+    const row = this.outgoingRow(t, d, 'timer', eventColumns([{ type: 'timer', by: this.ctx.me().username, seconds }]));
     await this.deliver(t, d, row);
   }
 
@@ -358,8 +359,8 @@ export class Messenger {
     await this.groups.sendToAccounts([...accounts, me.accountId], content, timestamp);
     const change = prev ? this.book.commitOwn(next) : undefined;
     const name = (a: string) => next.members.find((m) => m.accountId === a)?.username ?? this.ctx.data.usernameOf(a) ?? a;
-    const summary = change?.summary ?? describeChange(prev, next, name);
-    const row = this.outgoingRow({ kind: 'group', conversation, groupId: groupHex(next.id), state: next }, d, 'group-update', summary);
+    const parts = change?.event ?? describeChange(prev, next, name);
+    const row = this.outgoingRow({ kind: 'group', conversation, groupId: groupHex(next.id), state: next }, d, 'group-update', eventColumns(parts));
     row.status = 'sent';
     this.ctx.data.insertMessage(row, null);
     this.ctx.emit('group-updated', this.book.info(groupHex(next.id))!);
@@ -378,7 +379,7 @@ export class Messenger {
     if (this.ctx.conv.isBlocked(t.peer.accountId)) throw new KluisError('BLOCKED', `${t.peer.username} is blocked`);
   }
 
-  private outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], body: string): MessageRow {
+  private outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], content: Pick<MessageRow, 'body' | 'event'>): MessageRow {
     const me = this.ctx.me();
     const now = this.ctx.now();
     return {
@@ -391,7 +392,8 @@ export class Messenger {
       senderDevice: me.deviceId,
       timestamp: Number(d.timestamp),
       serverTimestamp: null,
-      body,
+      body: content.body,
+      event: content.event ?? null,
       sync: false,
       status: 'sending',
       kind,

@@ -3,6 +3,7 @@ import { b64 } from '../keys.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { StoredAttachment, StoredMessage } from '../types.js';
+import { parseEvent } from './conversation-events.js';
 
 /** An attachment as the messages table keeps it (JSON): the pointer, plus the local state. */
 export interface AttachmentRecord {
@@ -63,6 +64,8 @@ export function toStored(m: MessageRow, conv?: ConversationStore, usernameOf?: (
   if (m.serverTimestamp !== null) s.serverTimestamp = m.serverTimestamp;
   if (m.sync) s.sync = true;
   if (m.status) s.status = m.status;
+  const event = parseEvent(m.event);
+  if (event) s.event = event;
   if (m.groupId) s.groupId = m.groupId;
   const atts = parseAttachments(m.attachments);
   if (atts.length > 0) s.attachments = atts.map(publicAttachment);

@@ -3,7 +3,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { pb } from '@kluis/protocol';
 import { groupConversationId, groupHex } from '../conversations/ids.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import type { GroupInfo } from '../types.js';
+import type { ConversationEvent, GroupInfo } from '../types.js';
 import { isAdmin, memberOf, resolveGroupState, stateBytes, stateHash, type GroupState } from './group-state.js';
 
 export interface GroupChange {
@@ -15,7 +15,8 @@ export interface GroupChange {
   added: string[];
   /** This account is not (or no longer) a member. */
   iAmOut: boolean;
-  summary: string;
+  /** What changed, for the event row in the conversation. */
+  event: ConversationEvent[];
 }
 
 /**
@@ -129,7 +130,7 @@ export class GroupBook {
       removed,
       added,
       iAmOut: !after.has(this.myAccountId()),
-      summary: describeChange(previous, state, (a) => this.name(a, state, previous)),
+      event: describeChange(previous, state, (a) => this.name(a, state, previous)),
     };
   }
 
@@ -155,38 +156,27 @@ export function groupInfo(s: GroupState, me: string): GroupInfo {
   };
 }
 
-/** A one-line, human description of a group change (shown as an event in the conversation). */
-export function describeChange(prev: GroupState | undefined, next: GroupState, name: (accountId: string) => string): string {
-  const who = name(next.changedBy);
-  if (!prev) return `${who} created the group “${next.title}”`;
-  const parts: string[] = [];
+/**
+ * What a group change did, part by part (shown as an event in the conversation; the
+ * English text is eventText() of it). `name` turns an account id into a username.
+ */
+export function describeChange(prev: GroupState | undefined, next: GroupState, name: (accountId: string) => string): ConversationEvent[] {
+  const by = name(next.changedBy);
+  if (!prev) return [{ type: 'created', by, title: next.title }];
+  const parts: ConversationEvent[] = [];
   const before = new Map(prev.members.map((m) => [m.accountId, m]));
   const after = new Map(next.members.map((m) => [m.accountId, m]));
   const left = [...before.keys()].filter((a) => !after.has(a));
-  if (left.length === 1 && left[0] === next.changedBy) parts.push(`${who} left the group`);
-  else if (left.length > 0) parts.push(`${who} removed ${left.map(name).join(', ')}`);
+  if (left.length === 1 && left[0] === next.changedBy) parts.push({ type: 'left', by });
+  else if (left.length > 0) parts.push({ type: 'removed', by, members: left.map(name) });
   const joined = [...after.keys()].filter((a) => !before.has(a));
-  if (joined.length > 0) parts.push(`${who} added ${joined.map(name).join(', ')}`);
+  if (joined.length > 0) parts.push({ type: 'added', by, members: joined.map(name) });
   for (const [a, m] of after) {
     const old = before.get(a);
-    if (old && old.role !== m.role && m.role === pb.GroupRole.ADMIN) parts.push(`${name(a)} is now an admin`);
+    if (old && old.role !== m.role && m.role === pb.GroupRole.ADMIN) parts.push({ type: 'admin', member: name(a) });
   }
-  if (prev.title !== next.title) parts.push(`${who} renamed the group to “${next.title}”`);
-  if (prev.expireTimerSeconds !== next.expireTimerSeconds)
-    parts.push(`${who} set disappearing messages to ${formatTimer(next.expireTimerSeconds)}`);
-  if ((prev.avatar?.id ?? '') !== (next.avatar?.id ?? '')) parts.push(`${who} changed the group picture`);
-  return parts.length > 0 ? parts.join('; ') : `${who} updated the group`;
-}
-
-export function formatTimer(seconds: number): string {
-  if (seconds === 0) return 'off';
-  const units: Array<[number, string]> = [
-    [7 * 86400, 'w'],
-    [86400, 'd'],
-    [3600, 'h'],
-    [60, 'm'],
-    [1, 's'],
-  ];
-  for (const [n, u] of units) if (seconds % n === 0) return `${seconds / n}${u}`;
-  return `${seconds}s`;
+  if (prev.title !== next.title) parts.push({ type: 'renamed', by, title: next.title });
+  if (prev.expireTimerSeconds !== next.expireTimerSeconds) parts.push({ type: 'timer', by, seconds: next.expireTimerSeconds });
+  if ((prev.avatar?.id ?? '') !== (next.avatar?.id ?? '')) parts.push({ type: 'picture', by });
+  return parts.length > 0 ? parts : [{ type: 'updated', by }];
 }

@@ -34,6 +34,8 @@ export interface MessageRow {
   expiresAt?: number | null;
   readAt?: number | null;
   receivedAt?: number | null;
+  /** JSON: ConversationEvent[], for events (body holds the same in English). */
+  event?: string | null;
 }
 
 export type MessageKind = 'text' | 'group-update' | 'timer' | 'missing';
@@ -110,8 +112,8 @@ export class DataStore {
       .prepare(
         'INSERT OR IGNORE INTO messages (id, conversation, peer_account_id, direction, sender_account_id, sender_username, ' +
           'sender_device, timestamp, server_timestamp, body, sync, status, dedupe_key, kind, group_id, counter, attachments, ' +
-          'quote, edited_at, deleted, expire_timer, expires_at, read_at, received_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'quote, edited_at, deleted, expire_timer, expires_at, read_at, received_at, event) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       )
       .run([
         m.id,
@@ -138,6 +140,7 @@ export class DataStore {
         m.expiresAt ?? null,
         m.readAt ?? null,
         m.receivedAt ?? this.now(),
+        m.event ?? null,
       ]);
     return r.changes > 0;
   }
@@ -265,5 +268,6 @@ export function messageRow(r: Record<string, unknown>): MessageRow {
     expiresAt: num(r.expires_at),
     readAt: num(r.read_at),
     receivedAt: num(r.received_at),
+    event: (r.event as string | null) ?? null,
   };
 }

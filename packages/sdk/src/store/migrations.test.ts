@@ -55,6 +55,18 @@ describe('migrations', () => {
     db.close();
   });
 
+  it('004 adds a nullable event column and leaves older rows without parts', () => {
+    const db = rawDb(join(t.dir, 'm4.db'));
+    migrate(db, 3);
+    db.prepare(
+      "INSERT INTO messages (id, conversation, direction, sender_account_id, sender_username, sender_device, timestamp, body, kind) VALUES ('e1', 'bob', 'incoming', 'x', 'bob', 1, 1, 'bob updated the group', 'group-update')",
+    ).run();
+    migrate(db, 4);
+    expect(currentVersion(db)).toBe(4);
+    expect(db.prepare("SELECT body, event FROM messages WHERE id = 'e1'").get()).toEqual({ body: 'bob updated the group', event: null });
+    db.close();
+  });
+
   it('openDatabase migrates to latest, is idempotent, and rejects a wrong passphrase', () => {
     const p = join(t.dir, 'open.db');
     const db = openDatabase(p, "pa'ss");

@@ -181,6 +181,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    name: 'messages: structured event parts (JSON), so a UI can translate events',
+    up(db) {
+      // Older events keep NULL: they are shown from their English body.
+      db.exec('ALTER TABLE messages ADD COLUMN event TEXT;');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,13 +2,14 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
-import { t } from '../i18n.js';
+import { formatDuration, t } from '../i18n.js';
 import type { Account, ConversationDetail, Message } from '../types.js';
 import type { View } from './main.js';
 import { Composer } from './composer.js';
 import { MessageItem } from './message.js';
 
 const TIMERS = [0, 30, 300, 3600, 86400, 604800];
+const timerChoice = (seconds: number) => (seconds === 0 ? t('timer.off') : t('timer.after', { duration: formatDuration(seconds) }));
 const TYPING_SHOWN_MS = 6000;
 
 export function ConversationView(p: { conv: string; account: Account; onBack: () => void; onRead: () => void; onOpen: (v: View) => void }) {
@@ -117,7 +118,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
         >
           {TIMERS.map((s) => (
             <option key={s} value={String(s)}>
-              {t(`timer.${s}`)}
+              {timerChoice(s)}
             </option>
           ))}
         </select>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
+import { eventText } from '../event-text.js';
 import { formatBytes, formatTime, t } from '../i18n.js';
 import type { Account, Attachment, Message } from '../types.js';
 
@@ -8,9 +9,7 @@ export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢'];
 /** One line for lists and quotes; system events are described from the catalog, not the SDK's English. */
 export function preview(m: Message): string {
   if (m.deleted) return t('message.deleted');
-  if (m.kind === 'group-update') return t('event.groupUpdate', { who: m.from.username });
-  if (m.kind === 'timer') return t('event.timer', { who: m.from.username });
-  if (m.kind === 'missing') return t('event.missing', { count: Number(/\d+/.exec(m.text)?.[0] ?? 1) });
+  if (m.kind !== 'text') return eventText(m);
   if (m.text) return m.text;
   if (m.attachments?.length) return t('message.attachments', { count: m.attachments.length });
   return '';
