@@ -23,6 +23,8 @@ export interface BenchOptions {
   groupLatencyMessages: number;
   /** Only the group fan-out phase (no message load, no relay). */
   groupsOnly: boolean;
+  /** Instead: the SDK's per-send look-up of N members' sessions (member-sessions.ts); 0 = off. */
+  memberSessions: number;
 }
 
 const HELP = `npm run bench -- [options]
@@ -49,6 +51,9 @@ relay, drives both with the same load from this process, and prints figures.
   --group-latency-messages L
                      messages per group sent one at a time for latency (default 50)
   --groups-only      only the group fan-out phase (default sizes 100,1000)
+  --member-sessions N
+                     instead: the SDK's look-up of N group members' sessions on
+                     each send, uncached against cached (no server)
   --cluster N        instead: the same load on the embedded node, on one PostgreSQL
                      node, and on N nodes with PostgreSQL + a 3-node NATS cluster
   --json             print the results as JSON too
@@ -75,6 +80,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       'group-window': { type: 'string', default: '8' },
       'group-latency-messages': { type: 'string', default: '50' },
       'groups-only': { type: 'boolean', default: false },
+      'member-sessions': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -105,6 +111,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     groupWindow: int('group-window', values['group-window']!, 1, 256),
     groupLatencyMessages: int('group-latency-messages', values['group-latency-messages']!, 1, 10_000),
     groupsOnly: values['groups-only']!,
+    memberSessions: int('member-sessions', values['member-sessions']!, 0, 10_000),
   };
 }
 

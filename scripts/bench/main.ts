@@ -14,6 +14,7 @@ import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
 import { benchCluster } from './cluster.js';
+import { benchMemberSessions } from './member-sessions.js';
 import { benchGroupFanout, reportGroupFanout, type GroupFanoutResult } from './group-fanout.js';
 
 /** Devices the latency probe drives; the main driver keeps the rest connected. */
@@ -86,6 +87,7 @@ function report(opts: BenchOptions, kluis: RunResult, relay: RunResult): void {
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   if (!opts) return;
+  if (opts.memberSessions > 0) return benchMemberSessions(opts.memberSessions, log);
   if (opts.cluster > 0) return benchCluster(opts, opts.cluster);
   const dataDir = await mkdtemp(join(tmpdir(), 'kluis-bench-'));
   const children: ChildProcess[] = [];

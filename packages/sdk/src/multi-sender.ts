@@ -1,4 +1,4 @@
-import { ProtocolAddress, SessionRecord, sealedSenderMultiRecipientEncrypt, type UnidentifiedSenderMessageContent } from '@signalapp/libsignal-client';
+import { ProtocolAddress, sealedSenderMultiRecipientEncrypt, type UnidentifiedSenderMessageContent } from '@signalapp/libsignal-client';
 import {
   MultiMismatchedDevicesBody,
   MultiSendResponse,
@@ -11,7 +11,7 @@ import {
 import type { Ctx } from './context.js';
 import { IdentityChangedError, KluisError, ServerError } from './errors.js';
 import { b64 } from './keys.js';
-import { accountSendState, applyStale, MAX_SEND_ATTEMPTS, Sender, usable, type AccountSendState } from './sender.js';
+import { accountSendState, applyStale, MAX_SEND_ATTEMPTS, Sender, type AccountSendState } from './sender.js';
 import type { Bytes } from './store/protocol-store.js';
 import { toServerError, type RawResponse } from './transport/http.js';
 import { check, expectShape } from './transport/validate.js';
@@ -332,12 +332,7 @@ export class MultiSender {
   }
 
   /** deviceId → the registration id our session with it recorded. */
-  private registrations(accountId: string): Map<number, number> {
-    const out = new Map<number, number>();
-    for (const s of this.ctx.store.sessionsForAccount(accountId)) {
-      if (!usable(s.record)) continue;
-      out.set(s.deviceId, SessionRecord.deserialize(s.record).remoteRegistrationId());
-    }
-    return out;
+  private registrations(accountId: string): ReadonlyMap<number, number> {
+    return this.ctx.store.usableSessions(accountId);
   }
 }

@@ -26,7 +26,7 @@ import type { Ctx } from './context.js';
 import { IdentityChangedError, KluisError, ServerError } from './errors.js';
 import { b64, unb64 } from './keys.js';
 import { equal, type Adapters } from './store/adapters.js';
-import type { Bytes } from './store/protocol-store.js';
+import { usable, type Bytes } from './store/protocol-store.js';
 import { toServerError } from './transport/http.js';
 import { check, expectShape } from './transport/validate.js';
 
@@ -99,15 +99,6 @@ export function accountSendState(own: boolean, o: { fresh?: number[]; only?: num
     username: o.username,
     extra: o.extra ?? (() => {}),
   };
-}
-
-export function usable(record: Bytes | undefined): boolean {
-  if (!record) return false;
-  try {
-    return SessionRecord.deserialize(record).hasCurrentState();
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -1,7 +1,6 @@
 import {
   ProtocolAddress,
   SenderKeyDistributionMessage,
-  SessionRecord,
   groupEncrypt,
   ContentHint,
   UnidentifiedSenderMessageContent,
@@ -155,17 +154,7 @@ export class GroupSender {
   }
 
   private devicesOf(accountId: string): number[] {
-    return this.ctx.store
-      .sessionsForAccount(accountId)
-      .filter((s) => {
-        try {
-          return SessionRecord.deserialize(s.record).hasCurrentState();
-        } catch {
-          return false;
-        }
-      })
-      .map((s) => s.deviceId)
-      .sort((a, b) => a - b);
+    return this.ctx.store.usableDevices(accountId);
   }
 
   /** Accounts we never talked to: sessions with all their devices (trust on first use). */

@@ -197,6 +197,38 @@ describe('libsignal adapters over the zoned store', () => {
     expect(await bob2.decrypt(alice, await alice.encrypt(bob2, 'ok now'))).toBe('ok now');
   });
 
+  it('usable sessions are cached per account and follow every committed or rolled-back write', async () => {
+    const alice = new Device('alice');
+    const bob = new Device('bob');
+    const bobAt = (d: number) => ProtocolAddress.new(bob.accountId, d);
+    expect(alice.store.usableDevices(bob.accountId)).toEqual([]);
+    // A session built in a zone is not there until the zone commits.
+    const z = alice.store.zone();
+    const za = alice.adapters(z);
+    await processPreKeyBundle(bob.bundle(), bob.address, alice.address, za.sessions, za.identity);
+    expect(alice.store.usableDevices(bob.accountId)).toEqual([]);
+    alice.store.commit(z);
+    expect([...alice.store.usableSessions(bob.accountId)]).toEqual([[1, bob.registrationId]]);
+    // A second device, written outside a zone; a copy under device 3 then deleted.
+    const record = alice.store.getSession(bob.address.toString())!;
+    alice.store.saveSession(bobAt(2).toString(), record);
+    alice.store.saveSession(bobAt(3).toString(), record);
+    expect(alice.store.usableDevices(bob.accountId)).toEqual([1, 2, 3]);
+    alice.store.deleteSession(bobAt(3).toString());
+    expect(alice.store.usableDevices(bob.accountId)).toEqual([1, 2]);
+    // A write inside a transaction that rolls back: the cached answer is still the database's.
+    expect(() =>
+      alice.store.transaction(() => {
+        alice.store.deleteSession(bobAt(2).toString());
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(alice.store.usableDevices(bob.accountId)).toEqual([1, 2]);
+    // A broken record is not usable.
+    alice.store.saveSession(bobAt(2).toString(), new Uint8Array([1, 2, 3]));
+    expect(alice.store.usableDevices(bob.accountId)).toEqual([1]);
+  });
+
   it('fingerprints are equal on both sides', () => {
     const alice = new Device('alice');
     const bob = new Device('bob');

@@ -1,3 +1,4 @@
+import { SessionRecord } from '@signalapp/libsignal-client';
 import type { Db } from './db.js';
 
 export type Bytes = Uint8Array<ArrayBuffer>;
@@ -77,7 +78,31 @@ export function splitAddress(address: string): { accountId: string; deviceId: nu
 
 export const u8 = (v: unknown): Bytes => new Uint8Array(v as Bytes);
 
+/** A session we can encrypt with (not archived, not broken). */
+export function usable(record: Bytes | undefined): boolean {
+  return usableRegistration(record) !== undefined;
+}
+
+/** The remote registration id of a session we can encrypt with; undefined when there is none. */
+function usableRegistration(record: Bytes | undefined): number | undefined {
+  if (!record) return undefined;
+  try {
+    const r = SessionRecord.deserialize(record);
+    return r.hasCurrentState() ? r.remoteRegistrationId() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class ProtocolStore {
+  /**
+   * Committed usable device ids per account. A group send asks for every member's on every
+   * message, and reading and parsing a thousand session records each time cost more than the
+   * encryption. Any session write for the account drops its entry (even one a rolled-back
+   * transaction made: dropping is always safe); entries are filled only outside transactions.
+   */
+  private readonly usableByAccount = new Map<string, ReadonlyMap<number, number>>();
+
   constructor(
     readonly db: Db,
     private readonly now: () => number,
@@ -117,6 +142,7 @@ export class ProtocolStore {
     const now = this.now();
     switch (w.t) {
       case 'session':
+        this.usableByAccount.delete(w.value?.accountId ?? splitAddress(w.key).accountId);
         if (w.value)
           this.db
             .prepare(
@@ -219,6 +245,29 @@ export class ProtocolStore {
       else rows.delete(w.key);
     }
     return [...rows.values()].sort((a, b) => a.deviceId - b.deviceId);
+  }
+
+  /**
+   * deviceId → remote registration id of each device of `accountId` we hold a usable
+   * committed session with, ascending. Not for use inside a transaction (it would cache
+   * what a rollback may undo).
+   */
+  usableSessions(accountId: string): ReadonlyMap<number, number> {
+    let m = this.usableByAccount.get(accountId);
+    if (!m) {
+      const found = new Map<number, number>();
+      for (const s of this.sessionsForAccount(accountId)) {
+        const registrationId = usableRegistration(s.record);
+        if (registrationId !== undefined) found.set(s.deviceId, registrationId);
+      }
+      this.usableByAccount.set(accountId, (m = found));
+    }
+    return m;
+  }
+
+  /** Devices of `accountId` we hold a usable committed session with, ascending. */
+  usableDevices(accountId: string): number[] {
+    return [...this.usableSessions(accountId).keys()];
   }
 
   deleteSessionsForAccount(accountId: string, zone?: Zone): void {
