@@ -21,6 +21,7 @@ export interface BenchOptions {
   groupMessages?: number;
   groupWindow: number;
   groupLatencyMessages: number;
+  groupBundleFetches: number;
   /** Only the group fan-out phase (no message load, no relay). */
   groupsOnly: boolean;
   /** Instead: the SDK's per-send look-up of N members' sessions (member-sessions.ts); 0 = off. */
@@ -50,6 +51,9 @@ relay, drives both with the same load from this process, and prints figures.
   --group-window W   group sends in flight in that phase (default 8)
   --group-latency-messages L
                      messages per group sent one at a time for latency (default 50)
+  --group-bundle-fetches F
+                     prekey bundle fetches in flight during a group's first send
+                     (default 8, as the SDK; 1 = one account after another)
   --groups-only      only the group fan-out phase (default sizes 100,1000)
   --member-sessions N
                      instead: the SDK's look-up of N group members' sessions on
@@ -79,6 +83,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       'group-messages': { type: 'string' },
       'group-window': { type: 'string', default: '8' },
       'group-latency-messages': { type: 'string', default: '50' },
+      'group-bundle-fetches': { type: 'string', default: '8' },
       'groups-only': { type: 'boolean', default: false },
       'member-sessions': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
@@ -110,6 +115,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     groupMessages: values['group-messages'] === undefined ? undefined : int('group-messages', values['group-messages'], 1, 100_000),
     groupWindow: int('group-window', values['group-window']!, 1, 256),
     groupLatencyMessages: int('group-latency-messages', values['group-latency-messages']!, 1, 10_000),
+    groupBundleFetches: int('group-bundle-fetches', values['group-bundle-fetches']!, 1, 64),
     groupsOnly: values['groups-only']!,
     memberSessions: int('member-sessions', values['member-sessions']!, 0, 10_000),
   };

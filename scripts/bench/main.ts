@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         kluis.url,
         token,
         kluis.child.pid!,
-        { sizes: opts.groups, messages: opts.groupMessages, window: opts.groupWindow, latencyMessages: opts.groupLatencyMessages },
+        { sizes: opts.groups, messages: opts.groupMessages, window: opts.groupWindow, latencyMessages: opts.groupLatencyMessages, bundleFetches: opts.groupBundleFetches },
         log,
       );
     const reportGroups = (groups: GroupFanoutResult[]) => {

@@ -1,149 +1,29 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { Harness, REPO_ROOT, type CliProcess, type TestServer } from '../harness/index.js';
-import { launchChromium } from './chromium.js';
+import { REPO_ROOT, type TestServer } from '../harness/index.js';
+import { AppWorld, conv, openPane, PASSPHRASE, PHONE, png, poll, shot, type AppPage } from './app-helpers.js';
 
-const OUT = join(REPO_ROOT, 'test-output', 'browser');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const PASSPHRASE = 'correct horse battery staple';
-/** Live updates take a moment across two hosts and a server: poll for longer than vitest's 1 s default. */
-const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000 });
 const EN = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/en.json'), 'utf8')) as Record<string, string>;
 const NL = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/nl.json'), 'utf8')) as Record<string, string>;
 
-/** A small real PNG without metadata chunks (so the SDK's sanitizer leaves its bytes alone). */
-function png(width: number, height: number): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf: Buffer) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows: number[] = [];
-  for (let y = 0; y < height; y++) {
-    rows.push(0);
-    for (let x = 0; x < width; x++) rows.push((x * 4) & 0xff, (y * 5) & 0xff, 180);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.from(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-interface AppPage {
-  name: string;
-  proc: CliProcess;
-  url: string;
-  origin: string;
-  token: string;
-  /** Every address this profile's host had (a restarted host gets a new port). */
-  hosts: string[];
-  context: BrowserContext;
-  page: Page;
-  /** Every request and socket the page opened, and anything that went wrong in it. */
-  requests: string[];
-  problems: string[];
-}
-
 describe('the kluis app in Chromium', () => {
-  const h = new Harness();
+  const world = new AppWorld();
+  const h = world.h;
   let browser: Browser;
   let server: TestServer;
   let env: NodeJS.ProcessEnv;
-  const shot = (p: Page, name: string) => p.screenshot({ path: join(OUT, `app-${name}.png`) });
-  /** Every app opened, so a failure can show what each host and page went through. */
-  const opened: AppPage[] = [];
 
   beforeAll(async () => {
-    await mkdir(OUT, { recursive: true });
     // A fake microphone (a tone), allowed without a prompt: for the voice note.
-    browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
-    server = await h.startServer({ argon2MemoryKib: 64, argon2Iterations: 1 });
-    env = await h.cliEnv({ KLUIS_PASSPHRASE: PASSPHRASE, KLUIS_SERVER: server.url });
+    await world.start(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+    ({ browser, server, env } = world);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await h.dispose();
-  });
+  afterAll(() => world.stop());
 
-  /** `kluis app` as a real process; resolves once it printed its address. */
-  async function startApp(profile: string): Promise<Pick<AppPage, 'proc' | 'url' | 'origin' | 'token'>> {
-    // The app asks for the passphrase in the page, never from the environment.
-    const proc = h.spawnCli(['--profile', profile, 'app'], { ...env, KLUIS_PASSPHRASE: '' });
-    const [, url] = await proc.waitFor(/^app: (\S+)$/m, 60_000);
-    const u = new URL(url!);
-    return { proc, url: url!, origin: u.origin, token: /token=([0-9a-f]+)/.exec(u.hash)![1]! };
-  }
-
-  async function openApp(name: string, viewport = DESKTOP): Promise<AppPage> {
-    const app = await startApp(name);
-    const context = await browser.newContext({ viewport, locale: 'en-US', acceptDownloads: true, permissions: ['microphone'] });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const a: AppPage = { name, ...app, hosts: [new URL(app.origin).host], context, page, requests: [], problems: [] };
-    opened.push(a);
-    page.on('request', (r) => a.requests.push(r.url()));
-    page.on('websocket', (ws) => a.requests.push(ws.url()));
-    // Failed API calls are listed by URL (Chromium's console line for them names no URL).
-    page.on('console', (m) => void (m.type() === 'error' && !/^Failed to load resource/.test(m.text()) && a.problems.push(`console: ${m.text()}`)));
-    page.on('response', (r) => void (r.status() >= 400 && a.problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`)));
-    page.on('pageerror', (e) => a.problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => void d.accept());
-    const res = await page.goto(app.url);
-    expect(res?.headers()['content-security-policy']).toMatch(/^default-src 'self'; script-src 'self'; style-src 'self'/);
-    expect(res?.headers()['access-control-allow-origin']).toBeUndefined();
-    // The token left the address bar at once (it lives in this tab's sessionStorage only).
-    await page.waitForFunction('location.hash === ""');
-    return a;
-  }
-
-  /** A restarted host prints a new token: the same tab opens the new address. */
-  async function reopen(a: AppPage): Promise<void> {
-    const app = await startApp(a.name);
-    Object.assign(a, app);
-    a.hosts.push(new URL(app.origin).host);
-    await a.page.goto(app.url);
-  }
-
-  async function register(a: AppPage, invite: string): Promise<void> {
-    const p = a.page;
-    // KLUIS_SERVER was set for `kluis app`: the form starts with it.
-    expect(await p.getByLabel('Server address', { exact: true }).inputValue()).toBe(server.url);
-    await p.getByLabel('Server address', { exact: true }).fill(server.url);
-    await p.getByLabel('Invite code', { exact: true }).fill(invite);
-    await p.getByLabel('Username', { exact: true }).fill(a.name);
-    await p.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-    await p.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
-    if (a.name === 'alice') await shot(p, 'onboarding');
-    await p.getByRole('button', { name: 'Create account' }).click();
-    await p.getByTestId('me').getByText(a.name).waitFor({ timeout: 60_000 });
-  }
-
-  const conv = (p: Page, title: string | RegExp) => p.getByTestId('conversations').getByRole('button', { name: title });
   const messages = (p: Page) => p.getByRole('log');
   const composer = (p: Page) => p.getByLabel('Message', { exact: true });
 
@@ -161,26 +41,14 @@ describe('the kluis app in Chromium', () => {
     await p.getByRole('heading', { level: 1, name: username }).waitFor();
   }
 
-  async function openPane(p: Page, button: string, heading: string | RegExp): Promise<void> {
-    await p.getByRole('button', { name: button, exact: true }).click();
-    await p.getByRole('heading', { level: 1, name: heading }).waitFor();
-  }
-
   it('registers two people in the browser, chats, shares an image, runs a group with a CLI user, links a device, verifies and re-verifies a safety number, refuses strangers, and speaks Dutch', async () => {
-    onTestFailed(async () => {
-      // A timeout alone says little: show each page's failures and the end of each host's output.
-      for (const a of opened) {
-        console.error(`--- ${a.name}: page problems\n${a.problems.join('\n') || '(none)'}`);
-        console.error(`--- ${a.name}: host stderr (last 4 KiB)\n${a.proc.stderr.slice(-4096) || '(empty)'}`);
-        await a.page.screenshot({ path: join(OUT, `failed-${a.name}.png`), timeout: 5_000 }).catch(() => {});
-      }
-    });
+    onTestFailed(() => world.showFailures());
     const invites = await server.mintInvites(3);
-    const [alice, bob] = await Promise.all([openApp('alice'), openApp('bob')]);
+    const [alice, bob] = await Promise.all([world.openApp('alice'), world.openApp('bob')]);
     const carolRegistered = h.cli(['--profile', 'carol', 'register', '--invite', invites[2]!, '--username', 'carol'], env);
     await alice.page.getByRole('heading', { name: 'Welcome to kluis' }).waitFor();
-    await register(alice, invites[0]!);
-    await register(bob, invites[1]!);
+    await world.register(alice, invites[0]!, 'onboarding');
+    await world.register(bob, invites[1]!);
     expect((await carolRegistered).code).toBe(0);
     await shot(alice.page, 'empty');
 
@@ -322,7 +190,7 @@ describe('the kluis app in Chromium', () => {
     await shot(alice.page, 'devices');
 
     // alice links a second app instance (her laptop) as a new device; it gets the next message.
-    const laptop = await openApp('alice-laptop');
+    const laptop = await world.openApp('alice-laptop');
     await alice.page.getByRole('button', { name: 'Link a new device' }).click();
     const linkCode = (await alice.page.getByTestId('link-code').textContent())!.trim();
     await laptop.page.getByRole('radio', { name: 'Link to my existing account' }).check();
@@ -347,7 +215,7 @@ describe('the kluis app in Chromium', () => {
     expect((await bob.proc.wait(30_000)).code).toBe(0);
     const rereg = await h.cli(['--profile', 'bob', 'reregister', '--yes'], env);
     expect(rereg.code, rereg.stderr).toBe(0);
-    await reopen(bob);
+    await world.reopen(bob);
     await bob.page.getByRole('heading', { name: 'Unlock kluis' }).waitFor();
     await shot(bob.page, 'unlock');
     await bob.page.getByLabel('Passphrase', { exact: true }).fill('not it');

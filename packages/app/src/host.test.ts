@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerError, type Client } from '@kluis/sdk';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startAppHost, type AppHost } from './host.js';
 
@@ -61,6 +62,28 @@ describe('kluis app host', () => {
     const locked = await api('/api/conversations', { headers: auth() });
     expect(locked.status).toBe(423);
     expect(((await locked.json()) as { code: string }).code).toBe('LOCKED');
+  });
+
+  it('creates member invites through the SDK, and a used-up quota is a 400 with the server\'s code for the page', async () => {
+    const post = () => api('/api/account/invite', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
+    expect((await post()).status).toBe(423); // locked: no client yet
+    const createInvite = vi
+      .fn<Client['createInvite']>()
+      .mockResolvedValueOnce({ code: 'ABCD-EFGH', remaining: 0 })
+      .mockRejectedValueOnce(new ServerError(403, 'QUOTA_EXCEEDED', 'you have used all 1 of your invites'));
+    // A registered client without a server: only the SDK call is faked, not the host's path to it.
+    const spy = vi.spyOn(host.session, 'requireClient').mockReturnValue({ createInvite } as unknown as Client);
+    try {
+      const created = await post();
+      expect(created.status).toBe(200);
+      expect(await created.json()).toEqual({ code: 'ABCD-EFGH', remaining: 0 });
+      const refused = await post();
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toEqual({ code: 'QUOTA_EXCEEDED', message: 'you have used all 1 of your invites' });
+      expect(createInvite).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('opens the event socket only with the token offered as a subprotocol', async () => {

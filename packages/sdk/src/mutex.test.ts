@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedMutex, SerialQueue } from './mutex.js';
+import { eachLimit, KeyedMutex, SerialQueue } from './mutex.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,5 +38,35 @@ describe('SerialQueue', () => {
     await q.idle();
     expect(log).toEqual([0, 1, 2, 3, 4]);
     expect(q.size).toBe(0);
+  });
+});
+
+describe('eachLimit', () => {
+  it('runs every item with at most `limit` at once', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    await eachLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 5 * (n % 3)));
+      done.push(n);
+      running--;
+    });
+    expect(most).toBe(3);
+    expect(done.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('rejects with the first error after the running ones settled, starting no more', async () => {
+    const started: number[] = [];
+    let settled = 0;
+    const err = await eachLimit([1, 2, 3, 4, 5], 2, async (n) => {
+      started.push(n);
+      await new Promise((r) => setTimeout(r, n === 1 ? 1 : 20));
+      settled++;
+      if (n === 1) throw new Error('one failed');
+    }).catch((e: Error) => e);
+    expect((err as Error).message).toBe('one failed');
+    expect(started).toEqual([1, 2]);
+    expect(settled).toBe(2);
   });
 });

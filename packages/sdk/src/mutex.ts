@@ -49,3 +49,24 @@ export class SerialQueue {
     return this.pending;
   }
 }
+
+/**
+ * Runs `fn` for every item with at most `limit` running at once; rejects with the first
+ * error once the running ones settled (none is left dangling).
+ */
+export async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw failed.error;
+}

@@ -12,12 +12,15 @@ import { IdentityChangedError, KluisError, ServerError } from '../errors.js';
 import type { MultiSender, MultiSendResult } from '../multi-sender.js';
 import { SealingUnavailableError, xorAccessKeys, type SealedSender } from '../sealed/sealed-sender.js';
 import type { Sender } from '../sender.js';
+import { eachLimit } from '../mutex.js';
 import type { Bytes } from '../store/protocol-store.js';
 import type { GroupBook } from './group-book.js';
 
 export const MAX_GROUP_SEND_ATTEMPTS = 5;
 /** Sealed 1:1 sends in flight at once when telling many members something. */
 const SEALED_FANOUT = 8;
+/** Bundle fetches at once when a send meets members we never talked to. */
+const BUNDLE_FETCHES_IN_FLIGHT = 8;
 
 /**
  * Group messages: one sender-key encryption per message, one upload, fanned out by the
@@ -41,21 +44,18 @@ export class GroupSender {
   async sendToAccounts(accountIds: string[], content: Bytes, timestamp: number): Promise<number> {
     const me = this.ctx.me();
     const sealable = this.sealed ? accountIds.filter((a) => a !== me.accountId && this.sealed!.accessKeyFor(a)) : [];
-    const rest = accountIds.filter((a) => !sealable.includes(a));
+    const sealed = new Set(sealable);
+    const rest = accountIds.filter((a) => !sealed.has(a));
     let devices = rest.length > 0 ? (await this.multi.sendToAccounts(rest, content, timestamp)).devices : 0;
-    for (let i = 0; i < sealable.length; i += SEALED_FANOUT) {
-      await Promise.all(
-        sealable.slice(i, i + SEALED_FANOUT).map(async (a) => {
-          try {
-            await this.sender.sendToAccount(a, content, timestamp);
-            devices += this.devicesOf(a).length;
-          } catch (e) {
-            // One member's changed safety number must not keep the others from hearing.
-            if (!(e instanceof IdentityChangedError)) throw e;
-          }
-        }),
-      );
-    }
+    await eachLimit(sealable, SEALED_FANOUT, async (a) => {
+      try {
+        await this.sender.sendToAccount(a, content, timestamp);
+        devices += this.devicesOf(a).length;
+      } catch (e) {
+        // One member's changed safety number must not keep the others from hearing.
+        if (!(e instanceof IdentityChangedError)) throw e;
+      }
+    });
     return devices;
   }
 
@@ -157,16 +157,20 @@ export class GroupSender {
     return this.ctx.store.usableDevices(accountId);
   }
 
-  /** Accounts we never talked to: sessions with all their devices (trust on first use). */
+  /**
+   * Accounts we never talked to: sessions with all their devices (trust on first use). A
+   * new large group has hundreds: their bundles are fetched a few at a time, so the round
+   * trips overlap the session building (each account still under its own lock).
+   */
   private async ensureSessions(accountIds: string[]): Promise<void> {
     const me = this.ctx.me();
-    for (const a of accountIds) {
-      if (a === me.accountId) {
-        for (const d of this.ctx.ownDevices()) if (d !== me.deviceId && !this.devicesOf(a).includes(d)) await this.addDevice(a, d);
-        continue;
-      }
-      if (this.devicesOf(a).length > 0) continue;
-      await this.ctx.locks.run(a, async () => {
+    if (accountIds.includes(me.accountId)) {
+      for (const d of this.ctx.ownDevices()) if (d !== me.deviceId && !this.devicesOf(me.accountId).includes(d)) await this.addDevice(me.accountId, d);
+    }
+    const strangers = accountIds.filter((a) => a !== me.accountId && this.devicesOf(a).length === 0);
+    await eachLimit(strangers, BUNDLE_FETCHES_IN_FLIGHT, (a) =>
+      this.ctx.locks.run(a, async () => {
+        if (this.devicesOf(a).length > 0) return; // another send built them meanwhile
         const res = await this.ctx.api().fetchBundles(a, '*');
         const zone = this.ctx.store.zone('group-sessions');
         const ad = this.ctx.adapters(zone);
@@ -177,8 +181,8 @@ export class GroupSender {
           this.ctx.store.discard(zone);
           throw e;
         }
-      });
-    }
+      }),
+    );
   }
 
   private async addDevice(accountId: string, deviceId: number): Promise<void> {

@@ -9,6 +9,7 @@ import { errorText } from '../errors.js';
 import { formatDate, t } from '../i18n.js';
 import { LOCK_CHOICES, lockAfterMinutes, notifyMode, setLockAfterMinutes, setNotifyMode, type NotifyMode } from '../settings.js';
 import type { AccountInfo } from '../types.js';
+import { InviteCard } from './invite-card.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -140,6 +141,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
                 {t('account.renew')}
               </button>
             </form>
+            {sub && <InviteCard invites={sub.memberInvites} />}
           </>
         )}
         <section class="card">
