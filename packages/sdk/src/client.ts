@@ -183,8 +183,9 @@ export class Client extends TypedEmitter<ClientEvents> {
     code: string,
     o: { confirm: (verification: string) => boolean | Promise<boolean>; timeoutMs?: number },
   ): Promise<{ deviceId: number }> {
-    const r = await approveLink(this.enrolment, code, o);
-    // The new device learns our profile key, settings and groups from us.
+    const profileKey = this.convo.messenger.profileKey();
+    const r = await approveLink(this.enrolment, code, { ...o, ...(profileKey ? { profileKey } : {}) });
+    // The new device learns our settings and groups from us (and the profile key again).
     this.background('sync to new device', async () => {
       await this.refreshOwnDevices();
       await this.convo.messenger.syncEverything();

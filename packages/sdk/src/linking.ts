@@ -1,6 +1,7 @@
 import { IdentityKeyPair, PrivateKey, PublicKey } from '@signalapp/libsignal-client';
 import { LINK_CODE_TTL_MS, normalizeCode, PRIMARY_DEVICE_ID } from '@kluis/protocol';
 import { KluisError, TimeoutError } from './errors.js';
+import { PROFILE_KEY_BYTES } from './profiles/profile-crypto.js';
 import { b64, linkVerificationNumber, unb64 } from './keys.js';
 import { accountFor, deviceUpload, newDeviceKeys, uploadNewDevice, type Enrolment } from './registration.js';
 import { HttpApi, normalizeServerUrl } from './transport/http.js';
@@ -14,6 +15,12 @@ interface ProvisionPayload {
   identityKeyPair: string;
   accountId: string;
   username: string;
+  /**
+   * The account's profile key (base64), so the new device's first messages already carry it
+   * and it can edit the profile; the sync that follows the link repeats it. Absent from
+   * primaries that had none yet.
+   */
+  profileKey?: string;
 }
 
 export interface LinkHost extends Enrolment {
@@ -32,7 +39,7 @@ export async function createLinkCode(host: LinkHost): Promise<{ code: string; ex
 export async function approveLink(
   host: LinkHost,
   code: string,
-  o: { confirm: (verification: string) => boolean | Promise<boolean>; timeoutMs?: number },
+  o: { confirm: (verification: string) => boolean | Promise<boolean>; timeoutMs?: number; profileKey?: Uint8Array },
 ): Promise<{ deviceId: number }> {
   const { ctx } = host;
   const me = ctx.me();
@@ -52,6 +59,7 @@ export async function approveLink(
     identityKeyPair: b64(me.identityKeyPair.serialize()),
     accountId: me.accountId,
     username: me.username,
+    ...(o.profileKey ? { profileKey: b64(o.profileKey) } : {}),
   };
   // The code is the associated data: the sealed secrets open only for this link.
   const sealed = PublicKey.deserialize(publicKey).seal(
@@ -101,6 +109,7 @@ export async function link(
     PRIMARY_DEVICE_ID,
     res.deviceId,
   ]);
+  if (typeof payload.profileKey === 'string' && unb64(payload.profileKey).length === PROFILE_KEY_BYTES) host.ctx.data.set('profileKey', payload.profileKey);
   // Best effort: the list is refreshed again on every connect.
   await host.refreshOwnDevices().catch(() => {});
 }

@@ -279,4 +279,16 @@ describe('conversation features', () => {
     await alice.c._internals.sender.sendToAccount(bob.c.account!.accountId, padContent(w.finish()), Date.now());
     await until('accepted', async () => !!(await find(bob.c, alice.name, 'from the future')));
   }, 30_000);
+
+  it('a linked device gets the profile key with the link: it edits the profile before any sync reached it', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    await alice.c.send(bob.name, 'my profile key travels with this');
+    await until('bob has alice’s message', async () => !!(await find(bob.c, alice.name, 'my profile key travels with this')));
+    // Never connected: the primary's sync of keys is still queued for it.
+    const alice2 = await h.openClient(`${alice.name}-2`);
+    await linkDevice(alice.c, alice2, server.url);
+    await alice2.setProfile({ name: 'Alice on her laptop' });
+    await until('bob reads the new name with the key he holds', async () => (await bob.c.profile(alice.name, { refresh: true }))?.name === 'Alice on her laptop');
+  });
 });

@@ -72,8 +72,9 @@ export class Messenger {
   }
 
   /**
-   * This account's profile key: made on first use by the primary; a linked device waits
-   * for the primary's sync (two keys would split the account's sealed-sender access).
+   * This account's profile key: made on first use by the primary; a linked device gets it
+   * with the link, or else from the primary's sync (it never makes one: two keys would
+   * split the account's sealed-sender access).
    */
   profileKey(): Uint8Array<ArrayBuffer> | undefined {
     const cur = this.ctx.data.get<string>('profileKey');
