@@ -6,6 +6,7 @@ import { findRoute, runRoute } from './router.js';
 import { AppError, toAppError } from './errors.js';
 import { bearer, checkApi, checkTransport, SOCKET_PROTOCOL, socketToken, type GuardConfig } from './guard.js';
 import { AppSession } from './session.js';
+import { SlowRequestWatch } from './slow-requests.js';
 import { securityHeaders, serveStatic, WEB_DIST } from './static-files.js';
 
 export interface AppHostOptions {
@@ -53,6 +54,7 @@ export async function startAppHost(o: AppHostOptions): Promise<AppHost> {
   const dist = o.distDir ?? WEB_DIST;
   const cfg: GuardConfig = { port: 0, token };
   const sockets = new Set<WebSocket>();
+  const slow = new SlowRequestWatch(log, () => session.diagnostics());
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -64,8 +66,13 @@ export async function startAppHost(o: AppHostOptions): Promise<AppHost> {
         checkApi(req, cfg, bearer(req));
         const found = findRoute(req.method ?? 'GET', path);
         if (!found) throw new AppError(404, 'NOT_FOUND', 'no such API route');
-        const result = await runRoute(found, session, req, res);
-        if (!res.headersSent) sendJson(res, 200, result);
+        const done = slow.start(`${req.method} ${found.path}`);
+        try {
+          const result = await runRoute(found, session, req, res);
+          if (!res.headersSent) sendJson(res, 200, result);
+        } finally {
+          done();
+        }
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 'METHOD', 'method not allowed');
@@ -121,6 +128,7 @@ export async function startAppHost(o: AppHostOptions): Promise<AppHost> {
     async close() {
       if (closed) return;
       closed = true;
+      slow.stop();
       for (const ws of sockets) ws.close(1001);
       wss.close();
       server.closeAllConnections();

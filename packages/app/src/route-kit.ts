@@ -19,6 +19,8 @@ export type Handler = (c: Ctx) => Promise<unknown>;
 
 export interface Route {
   method: string;
+  /** As declared, e.g. '/api/conversations/:conv/messages' (what logs may name). */
+  path: string;
   pattern: RegExp;
   handler: Handler;
 }
@@ -26,7 +28,7 @@ export interface Route {
 /** Collects the routes one file declares with `route(METHOD, '/api/x/:param', handler)`. */
 export function defineRoutes(declare: (route: (method: string, path: string, handler: Handler) => void) => void): Route[] {
   const routes: Route[] = [];
-  declare((method, path, handler) => routes.push({ method, pattern: new RegExp('^' + path.replace(/:(\w+)/g, '(?<$1>[^/]+)') + '$'), handler }));
+  declare((method, path, handler) => routes.push({ method, path, pattern: new RegExp('^' + path.replace(/:(\w+)/g, '(?<$1>[^/]+)') + '$'), handler }));
   return routes;
 }
 

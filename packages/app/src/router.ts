@@ -12,6 +12,8 @@ import type { AppSession } from './session.js';
 const ROUTES: Route[] = [...onboardingRoutes, ...conversationRoutes, ...messageRoutes, ...groupRoutes, ...contactRoutes, ...accountRoutes];
 
 export interface FoundRoute {
+  /** The declared path with its :params, never the request's values. */
+  path: string;
   handler: Handler;
   params: Record<string, string>;
 }
@@ -21,7 +23,7 @@ export function findRoute(method: string, path: string): FoundRoute | undefined 
   for (const r of ROUTES) {
     if (r.method !== method) continue;
     const m = r.pattern.exec(path);
-    if (m) return { handler: r.handler, params: { ...(m.groups ?? {}) } };
+    if (m) return { path: r.path, handler: r.handler, params: { ...(m.groups ?? {}) } };
   }
   return undefined;
 }

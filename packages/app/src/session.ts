@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, type ClientEvents } from '@kluis/sdk';
+import { Client, type ClientDiagnostics, type ClientEvents } from '@kluis/sdk';
 import { AppError } from './errors.js';
 
 export type AppStateName = 'new' | 'locked' | 'unlocked';
@@ -82,6 +82,11 @@ export class AppSession {
 
   emit(type: string, data: unknown): void {
     for (const fn of this.listeners) fn({ type, data });
+  }
+
+  /** What the client is busy with (undefined while locked): for the slow-request log. */
+  diagnostics(): ClientDiagnostics | undefined {
+    return this.client?.isRegistered ? this.client.diagnostics() : undefined;
   }
 
   /** The unlocked client; the API's routes other than onboarding need it. */

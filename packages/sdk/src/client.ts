@@ -27,7 +27,7 @@ import { subscriptionWarning } from './subscription.js';
 import { DeviceSocket, socketUrl } from './transport/socket.js';
 import { failoverFetch, fetchNodeList, ServerList } from './transport/server-list.js';
 import type { PublicNode } from '@kluis/protocol';
-import type { ClientEvents, ConversationInfo, DeviceInfo, GroupInfo, OpenOptions, StoredMessage } from './types.js';
+import type { ClientDiagnostics, ClientEvents, ConversationInfo, DeviceInfo, GroupInfo, OpenOptions, StoredMessage } from './types.js';
 
 /** Longest text accepted by send(): leaves room for padding, encryption and base64 within the 96 KiB limit. */
 export const MAX_TEXT_BYTES = 64 * 1024;
@@ -136,6 +136,17 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   get isConnected(): boolean {
     return this.socket?.isOpen ?? false;
+  }
+
+  /** A snapshot of what is in progress (locks, requests, backlog): for logs when something hangs. */
+  diagnostics(): ClientDiagnostics {
+    return {
+      connected: this.isConnected,
+      locks: this.locks.held(),
+      http: this.http?.pending() ?? [],
+      socketRequests: this.socket?.pendingRequests ?? 0,
+      receiveBacklog: this.receiver.backlog,
+    };
   }
 
   // ---------------------------------------------------------------- registration

@@ -1,5 +1,6 @@
 export { Client, MAX_TEXT_BYTES } from './client.js';
 export type {
+  ClientDiagnostics,
   ClientEvents,
   ClientHooks,
   ConnectionState,

@@ -41,6 +41,20 @@ describe('SerialQueue', () => {
   });
 });
 
+describe('KeyedMutex.held', () => {
+  it('lists each held key with its waiters, and forgets it once free', async () => {
+    const m = new KeyedMutex();
+    let release!: () => void;
+    const first = m.run('alice', () => new Promise<void>((r) => (release = r)));
+    const second = m.run('alice', () => undefined);
+    await sleep(5);
+    expect(m.held()).toEqual([{ key: 'alice', heldMs: expect.any(Number), waiting: 1 }]);
+    release();
+    await Promise.all([first, second]);
+    expect(m.held()).toEqual([]);
+  });
+});
+
 describe('eachLimit', () => {
   it('runs every item with at most `limit` at once', async () => {
     let running = 0;

@@ -4,6 +4,8 @@
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** Since when each key's current holder has run, and how many wait behind it (diagnostics). */
+  private readonly holders = new Map<string, { since: number; waiting: number }>();
 
   async run<T>(key: string, fn: () => Promise<T> | T): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
@@ -11,17 +13,30 @@ export class KeyedMutex {
     const mine = new Promise<void>((r) => (release = r));
     const tail = prev.then(() => mine);
     this.tails.set(key, tail);
+    let h = this.holders.get(key);
+    if (!h) this.holders.set(key, (h = { since: Date.now(), waiting: 0 }));
+    h.waiting++;
     try {
       await prev;
+      h.waiting--;
+      h.since = Date.now();
       return await fn();
     } finally {
       release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      if (this.tails.get(key) === tail) {
+        this.tails.delete(key);
+        this.holders.delete(key);
+      }
     }
   }
 
   get size(): number {
     return this.tails.size;
+  }
+
+  /** Keys held now: for how long and with how many callers waiting (a stuck send shows here). */
+  held(now = Date.now()): Array<{ key: string; heldMs: number; waiting: number }> {
+    return [...this.holders].map(([key, h]) => ({ key, heldMs: now - h.since, waiting: h.waiting }));
   }
 }
 

@@ -71,6 +71,11 @@ export class Receiver {
     return this.queue.idle();
   }
 
+  /** Envelopes received and not yet processed (diagnostics). */
+  get backlog(): number {
+    return this.queue.size;
+  }
+
   async process(env: Envelope): Promise<void> {
     const { data } = this.ctx;
     if (data.isProcessed(env.guid)) return this.ack(env.guid);

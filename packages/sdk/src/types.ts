@@ -110,6 +110,22 @@ export interface DeviceInfo {
 
 export type ConnectionState = 'connected' | 'disconnected' | 'replaced' | 'removed';
 
+/**
+ * What the client is busy with right now, for a host to log when something takes too long.
+ * Keys are account ids or `group:<id>` (local diagnostics only: never sent anywhere).
+ */
+export interface ClientDiagnostics {
+  connected: boolean;
+  /** Per-account (and per-group) locks held: how long, and how many wait behind each. */
+  locks: Array<{ key: string; heldMs: number; waiting: number }>;
+  /** HTTP requests waiting for the server, by route name. */
+  http: Array<{ route: string; ms: number }>;
+  /** Sends over the socket waiting for their answer. */
+  socketRequests: number;
+  /** Received envelopes not processed yet. */
+  receiveBacklog: number;
+}
+
 export interface ClientEvents {
   message: [StoredMessage];
   /** An edit, delete, reaction, receipt, download or expiry changed a stored message. */

@@ -62,6 +62,8 @@ export function normalizeServerUrl(url: string): string {
 export class HttpApi {
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  /** Requests waiting for an answer, by route (diagnostics: no ids, no bodies). */
+  private readonly inFlight = new Set<{ route: RouteName; since: number }>();
 
   constructor(
     readonly baseUrl: string,
@@ -71,6 +73,11 @@ export class HttpApi {
     this.baseUrl = normalizeServerUrl(baseUrl);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  /** Requests in flight now: route and age. */
+  pending(now = Date.now()): Array<{ route: RouteName; ms: number }> {
+    return [...this.inFlight].map((p) => ({ route: p.route, ms: now - p.since }));
   }
 
   authorization(): string | undefined {
@@ -98,21 +105,27 @@ export class HttpApi {
       if (a) headers.authorization = a;
     }
     let res: Response;
-    try {
-      res = await this.fetchImpl(url, {
-        method,
-        headers,
-        body: o.body === undefined ? undefined : JSON.stringify(o.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      throw new NetworkError(`${method} ${path}: ${(e as Error).message}`, { cause: e });
-    }
     let text: string;
+    const pending = { route, since: Date.now() };
+    this.inFlight.add(pending);
     try {
-      text = await res.text();
-    } catch (e) {
-      throw new NetworkError(`${method} ${path}: ${(e as Error).message}`, { cause: e });
+      try {
+        res = await this.fetchImpl(url, {
+          method,
+          headers,
+          body: o.body === undefined ? undefined : JSON.stringify(o.body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (e) {
+        throw new NetworkError(`${method} ${path}: ${(e as Error).message}`, { cause: e });
+      }
+      try {
+        text = await res.text();
+      } catch (e) {
+        throw new NetworkError(`${method} ${path}: ${(e as Error).message}`, { cause: e });
+      }
+    } finally {
+      this.inFlight.delete(pending);
     }
     let body: unknown = undefined;
     if (text.length > 0) {

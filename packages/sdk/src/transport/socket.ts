@@ -296,6 +296,11 @@ export class DeviceSocket {
     return true;
   }
 
+  /** Requests sent over the socket and not answered yet (diagnostics). */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
   /** A 'send' over the socket; rejects with NetworkError if the socket is not open or drops. */
   request(destination: string, body: SendRequest): Promise<RawResponse> {
     return this.requestFrame((id) => ({ type: 'send', id, destination, body }));
