@@ -127,6 +127,24 @@ describe('the kluis app in Chromium: brand, member invites, notifications, idle 
     await setHidden(p, false);
     await shot(p, 'notifications');
 
+    // ------------------------------------------------ text typed the moment a conversation opens is kept
+    // Effects run after the next frame, or 100 ms without one (a busy or background tab): the
+    // composer once cleared itself then, and the Enter that followed sent nothing. Here the
+    // frame never comes and the page's clock stands still while the text is typed.
+    await p.evaluate('window.realRaf = window.requestAnimationFrame; window.requestAnimationFrame = () => 0');
+    await p.clock.pauseAt(new Date(Date.now() + 1_000));
+    await conv(p, /erin/).click();
+    const box = p.getByLabel('Message', { exact: true });
+    await box.fill('typed at once');
+    await p.clock.runFor(500);
+    await p.clock.resume();
+    await p.getByRole('log').getByText('dinner at eight').waitFor(); // the view's first effects have run
+    expect(await box.inputValue()).toBe('typed at once');
+    await box.press('Enter');
+    await p.getByRole('log').getByText('typed at once', { exact: true }).waitFor({ timeout: 60_000 });
+    await p.evaluate('window.requestAnimationFrame = window.realRaf');
+    await openPane(p, 'Account', 'Account');
+
     // ------------------------------------------------ idle lock, on the page's clock
     await p.getByLabel('Lock after inactivity').selectOption({ label: '5 minutes' });
     await p.clock.fastForward('05:30');

@@ -39,8 +39,13 @@ export function Composer(p: {
   const lastTyping = useRef(0);
   const stopTyping = useRef<number | undefined>(undefined);
 
-  // Editing starts from the message's text; leaving an edit empties the box again.
+  // Editing starts from the message's text; leaving an edit empties the box again. Only on a
+  // change: effects run after the first paint, and clearing the box then would wipe what was
+  // typed right after the conversation opened (a loaded browser showed exactly that).
+  const editingId = useRef(editing?.id);
   useEffect(() => {
+    if (editingId.current === editing?.id) return;
+    editingId.current = editing?.id;
     setText(editing ? editing.text : '');
   }, [editing?.id]);
 
