@@ -184,5 +184,10 @@ describe('the conversation CLI', () => {
       expect.objectContaining({ kind: 'group', title: 'Book club', unread: 1 }),
     );
     expect(aliceList.find((c) => c.id === 'bob')).toEqual(expect.objectContaining({ kind: 'direct', unread: 0 }));
+
+    // alice fetched bob's profile (empty) when his key arrived; he sets one later, and
+    // `profile show` asks again rather than repeating the empty answer.
+    await run('bob', ['profile', 'set', '--name', 'Bob B.']);
+    expect(lines(await run('alice', ['profile', 'show', 'bob', '--json']))[0]).toEqual({ username: 'bob', name: 'Bob B.', avatarBytes: 0 });
   }, 240_000);
 });

@@ -46,9 +46,10 @@ export function registerProfileCommands(program: Command, io: CliIo): void {
       await withSession(io, cmd, async (session) => {
         let p = await session.client.profile(u);
         if (!p) {
-          // Profile keys travel inside messages: one may be waiting on the server.
+          // Profile keys travel inside messages: one may be waiting on the server. And an
+          // empty answer may be an old one: they may have set a profile since.
           await session.sync();
-          p = await session.client.profile(u);
+          p = await session.client.profile(u, { refresh: true });
         }
         if (opts.saveAvatar !== undefined) {
           if (!p?.avatar) throw new CliError(`${u} has no avatar you can see`, 'NO_AVATAR');
