@@ -94,11 +94,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     process.stdout.write(HELP);
     return undefined;
   }
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
+  const int = intOption;
   return {
     devices: int('devices', values.devices!, 2, 20_000),
     messages: int('messages', values.messages!, 1, 5_000_000),
@@ -129,4 +125,11 @@ function groupSizes(v: string): number[] {
     if (!Number.isInteger(n) || n < 2 || n > 1000) throw new Error('--groups takes group sizes from 2 to 1000, comma-separated (or 0)');
     return n;
   });
+}
+
+/** An integer option's value within [min, max], or an error naming the option. */
+export function intOption(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
 }

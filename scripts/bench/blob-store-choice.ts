@@ -32,7 +32,9 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
+import { syncDir } from '../../packages/server/src/blobs/fs-blob-store.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../../test/harness/postgres.js';
+import { intOption } from './args.js';
 import { rssBytes } from './proc-stats.js';
 
 const run = promisify(execFile);
@@ -90,11 +92,7 @@ function parse(argv: string[]) {
     strict: true,
   });
   if (values.help) return undefined;
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
+  const int = intOption;
   return {
     blobs: int('blobs', values.blobs!, 1, 100),
     mib: int('mib', values.mib!, 1, 512),
@@ -140,15 +138,6 @@ function* pieces(blob: Buffer): Generator<Buffer> {
 
 function check(got: Buffer, blob: Buffer, at: number, what: string): void {
   if (at + got.byteLength > blob.byteLength || !got.equals(blob.subarray(at, at + got.byteLength))) throw new Error(`${what}: bytes at ${at} came back different`);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function benchFiles(dir: string, blobs: Buffer[]): Promise<CaseResult> {

@@ -15,7 +15,8 @@ import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
 import { benchCluster } from './cluster.js';
 import { benchMemberSessions } from './member-sessions.js';
-import { benchGroupFanout, reportGroupFanout, type GroupFanoutResult } from './group-fanout.js';
+import { benchGroupFanout, type GroupFanoutResult } from './group-fanout.js';
+import { reportGroupFanout } from './group-fanout-report.js';
 
 /** Devices the latency probe drives; the main driver keeps the rest connected. */
 const PROBE_DEVICES = 50;

@@ -3,13 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   CiphertextMessageType,
-  KEMPublicKey,
-  PreKeyBundle,
   PreKeySignalMessage,
-  ProtocolAddress,
-  PublicKey,
   SignalMessage,
-  processPreKeyBundle,
   signalDecrypt,
   signalDecryptPreKey,
   signalEncrypt,
@@ -17,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount, type TestDevice } from './test-support/accounts.js';
 import { call } from './test-support/http.js';
+import { addressOf, startSession as startSessionVia } from './test-support/sessions.js';
 import { TestSocket } from './test-support/socket-client.js';
 import { startTestServer, type TestServer } from './test-support/test-server.js';
 
@@ -27,27 +23,8 @@ beforeAll(async () => {
 afterAll(() => ts.close());
 
 const buf = (b64: string) => Buffer.from(b64, 'base64') as Buffer<ArrayBuffer>;
-const address = (d: TestDevice) => ProtocolAddress.new(d.accountId, d.deviceId);
-
-/** What a client does with GET /v1/keys: libsignal must accept the server's bundle as is. */
-async function startSession(from: TestDevice, to: TestDevice): Promise<void> {
-  const r = await call(ts.url, 'GET', `/v1/keys/${to.accountId}/${to.deviceId}`, { auth: from.auth });
-  const d = r.body.devices[0];
-  const bundle = PreKeyBundle.new(
-    d.registrationId,
-    d.deviceId,
-    d.preKey?.keyId ?? null,
-    d.preKey ? PublicKey.deserialize(buf(d.preKey.publicKey)) : null,
-    d.signedPreKey.keyId,
-    PublicKey.deserialize(buf(d.signedPreKey.publicKey)),
-    buf(d.signedPreKey.signature),
-    PublicKey.deserialize(buf(r.body.identityKey)),
-    d.kyberPreKey.keyId,
-    KEMPublicKey.deserialize(buf(d.kyberPreKey.publicKey)),
-    buf(d.kyberPreKey.signature),
-  );
-  await processPreKeyBundle(bundle, address(to), address(from), from.signal.sessions, from.signal.identities);
-}
+const address = addressOf;
+const startSession = (from: TestDevice, to: TestDevice) => startSessionVia(ts.url, from, to);
 
 async function encrypt(from: TestDevice, to: TestDevice, text: string) {
   const ct = await signalEncrypt(Buffer.from(text) as Buffer<ArrayBuffer>, address(to), address(from), from.signal.sessions, from.signal.identities);

@@ -2,15 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ContentHint,
-  KEMPublicKey,
-  PreKeyBundle,
   PrivateKey,
-  ProtocolAddress,
-  PublicKey,
   SenderCertificate,
   ServerCertificate,
   UnidentifiedSenderMessageContent,
-  processPreKeyBundle,
   sealedSenderMultiRecipientEncrypt,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
@@ -19,6 +14,7 @@ import { INVITE_CODE_LENGTH, LINK_CODE_LENGTH, newCode } from '../auth/secrets.j
 import { registerAccount, sendBody, uniqueName, type TestDevice } from '../test-support/accounts.js';
 import { call, type HttpResult } from '../test-support/http.js';
 import { generateDeviceKeys, newIdentity, newPassword, newRegistrationId } from '../test-support/keys.js';
+import { addressOf, startSession } from '../test-support/sessions.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
 /** The server's clock runs this far ahead of the wall clock: tests move it past a window. */
@@ -178,26 +174,8 @@ describe('--rate-limits off', () => {
 
 /** A real libsignal multi-recipient sealed message from `from` to each device (sessions made from fetched bundles). */
 async function multiRecipientMessage(from: TestDevice, to: TestDevice[]): Promise<string> {
-  const b = (b64: string) => Buffer.from(b64, 'base64') as Buffer<ArrayBuffer>;
-  const addr = (d: TestDevice) => ProtocolAddress.new(d.accountId, d.deviceId);
-  for (const d of to) {
-    const r = await call(ts.url, 'GET', `/v1/keys/${d.accountId}/${d.deviceId}`, { auth: from.auth });
-    const k = r.body.devices[0];
-    const bundle = PreKeyBundle.new(
-      k.registrationId,
-      k.deviceId,
-      k.preKey?.keyId ?? null,
-      k.preKey ? PublicKey.deserialize(b(k.preKey.publicKey)) : null,
-      k.signedPreKey.keyId,
-      PublicKey.deserialize(b(k.signedPreKey.publicKey)),
-      b(k.signedPreKey.signature),
-      PublicKey.deserialize(b(r.body.identityKey)),
-      k.kyberPreKey.keyId,
-      KEMPublicKey.deserialize(b(k.kyberPreKey.publicKey)),
-      b(k.kyberPreKey.signature),
-    );
-    await processPreKeyBundle(bundle, addr(d), addr(from), from.signal.sessions, from.signal.identities);
-  }
+  const addr = addressOf;
+  for (const d of to) await startSession(ts.url, from, d);
   // The server never checks the certificate (recipients do): any one will do here.
   const root = PrivateKey.generate();
   const serverKey = PrivateKey.generate();

@@ -193,7 +193,7 @@ async function writeAll(fh: FileHandle, chunk: Uint8Array, position: number): Pr
 }
 
 /** Makes a rename durable (the directory entry), as a database commit is. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();

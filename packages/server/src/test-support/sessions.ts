@@ -1,0 +1,27 @@
+import { KEMPublicKey, PreKeyBundle, processPreKeyBundle, ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
+import type { TestDevice } from './accounts.js';
+import { call } from './http.js';
+
+const buf = (b64: string) => Buffer.from(b64, 'base64') as Buffer<ArrayBuffer>;
+
+export const addressOf = (d: TestDevice) => ProtocolAddress.new(d.accountId, d.deviceId);
+
+/** What a client does with GET /v1/keys: fetches `to`'s bundle and builds a session (libsignal must accept it as is). */
+export async function startSession(url: string, from: TestDevice, to: TestDevice): Promise<void> {
+  const r = await call(url, 'GET', `/v1/keys/${to.accountId}/${to.deviceId}`, { auth: from.auth });
+  const d = r.body.devices[0];
+  const bundle = PreKeyBundle.new(
+    d.registrationId,
+    d.deviceId,
+    d.preKey?.keyId ?? null,
+    d.preKey ? PublicKey.deserialize(buf(d.preKey.publicKey)) : null,
+    d.signedPreKey.keyId,
+    PublicKey.deserialize(buf(d.signedPreKey.publicKey)),
+    buf(d.signedPreKey.signature),
+    PublicKey.deserialize(buf(r.body.identityKey)),
+    d.kyberPreKey.keyId,
+    KEMPublicKey.deserialize(buf(d.kyberPreKey.publicKey)),
+    buf(d.kyberPreKey.signature),
+  );
+  await processPreKeyBundle(bundle, addressOf(to), addressOf(from), from.signal.sessions, from.signal.identities);
+}
