@@ -110,7 +110,7 @@ async function handle({ i, env, arrived }: Arrival): Promise<void> {
     const content = decodeContent(await groupDecrypt(from, s.senderKeys, bytes));
     const t1 = now();
     if (content.body.case !== 'data') throw new Error(`group message without data (${content.body.case})`);
-    record(i, env.timestamp, arrived, t1, t1 - t0);
+    record(i, Number(content.body.value.timestamp), arrived, t1, t1 - t0);
     return;
   }
   let plain: Uint8Array<ArrayBuffer>;

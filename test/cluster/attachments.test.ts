@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { downloadAttachment, expectDownloads, HttpApi, releaseAttachment, uploadAttachment } from '@kluis/sdk';
+import { downloadAttachment, HttpApi, uploadAttachment } from '@kluis/sdk';
 import { registerAccount, type TestDevice } from '../../packages/server/src/test-support/accounts.js';
 import { call } from '../../packages/server/src/test-support/http.js';
 import { startTestServer, tempDir, type TestServer } from '../../packages/server/src/test-support/test-server.js';
@@ -41,7 +41,7 @@ describe('attachments on two nodes sharing a blob directory', () => {
     for (const n of nodes) await n.close();
   });
 
-  it('resumes an upload on the other node, downloads from either, and deletes after the releases', async () => {
+  it('resumes an upload on the other node, downloads from either, and keeps the blob for every reader', async () => {
     const [n0, n1] = nodes as [TestServer, TestServer];
     const data = randomBytes(50_000);
     const created = await call(n0.url, 'POST', '/v1/attachments', { auth: alice.auth, body: { size: data.length } });
@@ -58,10 +58,16 @@ describe('attachments on two nodes sharing a blob directory', () => {
     }
 
     const pointer = await uploadAttachment(api(n1, alice), { bytes: randomBytes(300_000) }, { contentType: 'image/png' });
-    await expectDownloads(api(n0, alice), pointer.id, 1);
-    await downloadAttachment(api(n0, bob), pointer, join(await tempDir('kluis-attach-dl-'), 'file'));
-    await releaseAttachment(api(n1, bob), pointer.id);
-    expect(existsSync(join(blobDir, pointer.id))).toBe(false);
+    const dl = await tempDir('kluis-attach-dl-');
+    await downloadAttachment(api(n0, bob), pointer, join(dl, 'file'));
+    // The release route is gone on every node; the blob stays until its TTL.
+    for (const node of nodes) {
+      const r = await call(node.url, 'POST', `/v1/attachments/${pointer.id}/release`, { auth: bob.auth });
+      expect(r.status).toBe(404);
+      expect(r.body).toMatchObject({ code: 'NOT_FOUND' });
+    }
+    await downloadAttachment(api(n1, bob), pointer, join(dl, 'again'));
+    expect(existsSync(join(blobDir, pointer.id))).toBe(true);
   });
 
   it('runs blob expiry on one node at a time', async () => {

@@ -368,7 +368,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     const bytes = randomBytes(200 * 1024);
     const file = join(await h.tempDir('files'), 'report.bin');
     await writeFile(file, bytes);
-    // What lands in the shared blob directory (the blob goes once every recipient device released it).
+    // What lands in the shared blob directory (the blob stays there until its TTL).
     const seen = new Set<string>();
     const watching = setInterval(() => void readdir(blobDir).then((names) => names.forEach((f) => seen.add(f)), () => {}), 10);
     h.onDispose(() => clearInterval(watching));

@@ -1,4 +1,5 @@
 import { SEARCHED_ONLY_IN, type DrillReport } from './seizure.js';
+import { formatStoredMetadata } from './stored-metadata.js';
 
 /** The drill's report: what was searched (rows), in which artifact (columns), how many hits. */
 export function formatReport(r: DrillReport): string {
@@ -28,6 +29,11 @@ export function formatReport(r: DrillReport): string {
     s.status === 'n/a'
       ? 'sealed envelopes carry no sender: n/a (no sealed envelope seen: sealed sender not in use yet)'
       : `sealed envelopes carry no sender: ${s.status} (stored ${s.storedSealed}, with sender ${s.storedSealedWithSender}; pushed ${s.deliveredSealed}, with sender ${s.deliveredSealedWithSender})`,
+    formatStoredMetadata(r.metadata),
+    '',
+    'joins that try to tie sealed envelopes to their senders (seized database, recorded traffic):',
+    ...table([['join', 'pairs tried', 'links', 'senders recovered'], ...r.joins.map((j) => [j.name, String(j.pairs), String(j.links), String(j.recovered)])]),
+    '',
     `result: ${r.ok ? 'PASS — nothing found' : 'FAIL'} (${(r.durationMs / 1000).toFixed(1)} s)`,
   ];
   for (const h of [...search.hits, ...r.membership].slice(0, 40)) lines.push(`  HIT ${h.kind}: ${h.label} in ${h.artifact} as ${h.encoding} ×${h.count}`);

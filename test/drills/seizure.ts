@@ -5,8 +5,10 @@ import { filesUnder } from '../e2e/plaintext-scan.js';
 import type { Harness } from '../harness/harness.js';
 import { freePort } from '../harness/processes.js';
 import { readableWire, RecordingProxy } from './recording-proxy.js';
+import { joinChecks, type JoinCheck, type SeizedEnvelope } from './joins.js';
 import { findNear, searchArtifacts, type Artifact, type Hit, type SearchResult, type Secret } from './search.js';
 import { runSession, type SessionRecord } from './session.js';
+import { storedMetadataCheck, type StoredMetadataCheck } from './stored-metadata.js';
 
 /** The address the clients' traffic reaches the server from (a loopback alias of its own). */
 export const CLIENT_ADDRESS = '127.0.0.77';
@@ -28,6 +30,10 @@ export interface DrillReport {
   /** Member usernames found near a group id. */
   membership: Hit[];
   sealed: SealedCheck;
+  /** Joins that try to tie sealed envelopes to senders (joins.ts): each must link nothing. */
+  joins: JoinCheck[];
+  /** Device-name lengths, user times finer than a day, prekey counts (stored-metadata.ts). */
+  metadata: StoredMetadataCheck;
   freelistPages: number;
   ok: boolean;
   durationMs: number;
@@ -66,11 +72,16 @@ export async function runSeizureDrill(h: Harness): Promise<DrillReport> {
   const rows = await envelopeRows(h, dataDir);
   const sealed = sealedCheck(rows, artifacts);
   const freelistPages = await freelistCount(h, dataDir);
+  const joins = await withSeizedDb(h, dataDir, (db) =>
+    joinChecks(db.prepare('SELECT * FROM envelopes').all() as SeizedEnvelope[], db.prepare('SELECT * FROM blobs').all() as Array<Record<string, unknown>>, artifacts, session.sent),
+  );
+  const metadata = await withSeizedDb(h, dataDir, storedMetadataCheck);
   // A multi-recipient sealed message shares its payload between recipients: bytes still
   // held by a queued envelope (for the offline device) are not an acked envelope's trace.
   session.ackedCiphertexts = session.ackedCiphertexts.filter((s) => !rows.some((r) => r.content.includes(s)));
   const report = searchSeizure(artifacts, session);
-  return { session, artifacts, ...report, sealed, freelistPages, ok: report.ok && sealed.status !== 'fail', durationMs: Date.now() - started };
+  const ok = report.ok && sealed.status !== 'fail' && metadata.status === 'ok' && joins.every((j) => j.links === 0);
+  return { session, artifacts, ...report, sealed, joins, metadata, freelistPages, ok, durationMs: Date.now() - started };
 }
 
 /** Every secret of the session (plus group member lists and the clients' address), in every artifact. */

@@ -6,6 +6,7 @@ import type { Harness } from '../harness/harness.js';
 import { linkDevice } from '../harness/sdk-helpers.js';
 import { until } from '../../packages/sdk/src/testing/helpers.js';
 import { clientSecrets } from './client-secrets.js';
+import type { SentMessage } from './joins.js';
 import type { Secret } from './search.js';
 
 /** What the scripted session leaves behind for the search: everything the clients know. */
@@ -19,6 +20,8 @@ export interface SessionRecord {
   ackedCiphertexts: Buffer[];
   /** Messages sent while the receiving device was offline (still queued on the server). */
   undelivered: number;
+  /** Who really sent what to which accounts: the truth the join checks are scored against (joins.ts). */
+  sent: SentMessage[];
   accounts: number;
   devices: number;
   log: string[];
@@ -81,12 +84,20 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   };
   const registerAs = async (w: Who, invite: string) => {
     const c = await open(w);
-    await c.register({ serverUrl: o.url, inviteCode: invite, username: username(w) });
+    // Names of different lengths: stored, they must all be one length (padded before sealing).
+    await c.register({ serverUrl: o.url, inviteCode: invite, username: username(w), deviceName: `${w}'s ${w.length % 2 ? 'phone' : 'work computer'}` });
     clients.set(w, c);
     return c;
   };
+  const sent: SentMessage[] = [];
+  /** Account ids of the group's members, kept current by the script (for `sent`). */
+  let groupMembers: { conv: string; accountIds: string[] } | undefined;
   const send = async (from: Client, to: string, text: string, files?: Parameters<Client['send']>[2]) => {
     plaintexts.push(text);
+    const me = from.account!.accountId;
+    const peer = [...clients.values()].find((c) => c.account?.username === to)?.account?.accountId;
+    const accounts = to === groupMembers?.conv ? groupMembers.accountIds : peer ? [peer] : [];
+    sent.push({ from: me, to: [...new Set([...accounts, me])] });
     return from.send(to, text, files ?? {});
   };
   const has = async (c: Client, conversation: string, text: string) => (await c.messages({ conversation })).some((m) => m.text === text);
@@ -141,12 +152,14 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   const conv = await alice.createGroup(title, [username('bob'), username('carol'), username('dave')]);
   const info = (await alice.group(conv))!;
   const memberSets = [info.members.map((m) => ({ username: m.username, accountId: m.accountId }))];
+  groupMembers = { conv, accountIds: info.members.map((m) => m.accountId) };
   for (const c of [bob!, carol!, dave!]) await until('group arrives', async () => (await c.groups()).some((g) => g.id === info.id));
   await send(alice, conv, 'Drill group: first agenda item is the harbour lease');
   await send(carol!, conv, 'Drill group: I will bring the blueprints');
   for (const c of [bob!, dave!, alice2]) await until('group messages arrive', () => has(c, conv, 'Drill group: I will bring the blueprints'));
   await alice.removeMembers(conv, [username('dave')]);
   memberSets.push((await alice.group(conv))!.members.map((m) => ({ username: m.username, accountId: m.accountId })));
+  groupMembers = { conv, accountIds: memberSets.at(-1)!.map((m) => m.accountId) };
   await send(bob!, conv, 'Drill group: now that Dave is gone, the budget is 40k');
   for (const c of [alice, carol!]) await until('after removal', () => has(c, conv, 'Drill group: now that Dave is gone, the budget is 40k'));
   step('group of 4 created, 2 messages, dave removed, 1 more message');
@@ -156,6 +169,14 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   const who = new Map<Client, string>([...clients].map(([w, c]) => [c, w]));
   who.set(alice2, 'alice-2');
   for (const c of everyone) secrets.push(...clientSecrets(c, who.get(c)!));
+  // Stored server times are coarse (an hour): an offline phase cut in two by the turn of
+  // the hour would leave a bucket of a message or two, which joins as an exact time would
+  // (docs/security.md says so). The drill checks the joins within one bucket.
+  const toNextHour = 3_600_000 - (Date.now() % 3_600_000);
+  if (toNextHour < 30_000) await new Promise((r) => setTimeout(r, toNextHour + 1000));
+  // Bob goes offline too: Alice's sealed messages to him wait beside their sync copies
+  // for her laptop — the rows a timestamp, a commit or a fan-out's recipients would join.
+  await bob!.close();
   await alice2.close();
   const offline = ['Drill (queued): the safe combination is 26-11-84', 'Drill (queued): burn this after reading'];
   for (const text of offline) await send(erin, username('alice'), text);
@@ -168,13 +189,15 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   offline.push('Drill (queued): scan attached');
   await send(carol!, conv, 'Drill group (queued): see you all on Friday');
   offline.push('Drill group (queued): see you all on Friday');
+  await send(alice, username('bob'), 'Drill (queued for bob): the van is parked on Keizersgracht');
+  await send(alice, conv, 'Drill group (queued): alice confirms Friday');
   for (const text of offline) await until('online devices got it', () => has(alice, text.startsWith('Drill group') ? conv : username('erin'), text));
   await until('the queued file is downloaded by the online device', async () =>
     (await alice.messages({ conversation: username('erin') })).some((m) => m.attachments?.[0]?.state === 'downloaded'),
   );
-  step(`alice's second device offline: ${offline.length} messages (plus sync copies) left queued for it`);
+  step(`alice's second device and bob offline: ${offline.length} messages (plus sync copies) queued for the laptop, 2 from alice for bob (and their sync copies)`);
   // The online devices' secrets again: sessions and sender keys moved on.
-  for (const c of everyone.filter((c) => c !== alice2)) secrets.push(...clientSecrets(c, who.get(c)!));
+  for (const c of everyone.filter((c) => c !== alice2 && c !== bob)) secrets.push(...clientSecrets(c, who.get(c)!));
 
   for (const w of Object.keys(NAMES) as Who[]) secrets.push({ kind: 'display names', label: w, value: NAMES[w] });
   for (const p of new Set(plaintexts)) secrets.push({ kind: 'plaintexts', label: p.slice(0, 40), value: p });
@@ -183,7 +206,8 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
     ackedCiphertexts: acked,
     identities: [...clients.values()].map((c) => ({ username: c.account!.username, accountId: c.account!.accountId })),
     groups: [{ id: info.id, title, memberSets }],
-    undelivered: offline.length,
+    undelivered: offline.length + 2,
+    sent,
     accounts: 5,
     devices: 6,
     log,

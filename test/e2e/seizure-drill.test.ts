@@ -19,6 +19,13 @@ describe('seizure drill', () => {
     expect(report.search.hits).toEqual([]);
     expect(report.membership).toEqual([]);
     expect(report.sealed.status).not.toBe('fail');
+    // No join ties a sealed envelope to its sender or peer: timestamps, commits, fan-outs, blobs.
+    expect(report.joins.map((j) => [j.name, j.links, j.recovered])).toEqual(report.joins.map((j) => [j.name, 0, 0]));
+    expect(report.joins.find((j) => j.name.startsWith('fan-out'))!.pairs).toBeGreaterThan(0);
+    // No user time finer than a day, and one length for every sealed device name (alice's laptop has one).
+    expect(report.metadata.fineTimes).toEqual([]);
+    expect(report.metadata.devicesNamed).toBeGreaterThan(0);
+    expect(report.metadata.deviceNameLengths).toHaveLength(1);
     // The search covered what it claims to: every artifact kind, every kind of secret.
     expect(report.search.groups).toEqual(expect.arrayContaining(['database', 'WAL+shm', 'blob dir', 'stdout+stderr', 'wire →server', 'wire ←server']));
     const kinds = report.search.kinds.map((k) => k.kind);

@@ -25,6 +25,10 @@ describe('profile pictures at the local API', () => {
     expect(Value.Check(ProfileBody, { name: 'A', avatar: Buffer.alloc(MAX_AVATAR_BYTES + 3).toString('base64') })).toBe(false);
     expect(Value.Check(ProfileBody, { name: 'A', avatar: 'not base64!' })).toBe(false);
     expect(Value.Check(ProfileBody, { name: 'A', avatar: '' })).toBe(false);
+    // One spelling per image: "QUJ" and "QUI=" decode to the same bytes; only the canonical one passes.
+    expect(Value.Check(ProfileBody, { name: 'A', avatar: 'QUI=' })).toBe(true);
+    expect(Value.Check(ProfileBody, { name: 'A', avatar: 'QUJ' })).toBe(false);
+    expect(Value.Check(ProfileBody, { name: 'A', avatar: 'QUJ=' })).toBe(false);
     expect(Value.Check(ProfileBody, { name: 'A', extra: 1 })).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { USERNAME_PATTERN } from '@kluis/protocol';
+import { BASE64_FORMAT, USERNAME_PATTERN } from '@kluis/protocol';
 import { AppError } from './errors.js';
 
 /** Request bodies of the local API, checked at the edge like the server's wire schemas. */
@@ -42,7 +42,7 @@ export const MAX_AVATAR_BYTES = 64 * 1024;
 export const ProfileBody = Type.Object(
   {
     name: Type.String({ maxLength: 128 }),
-    avatar: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: Math.ceil(MAX_AVATAR_BYTES / 3) * 4, pattern: '^[A-Za-z0-9+/]+={0,2}$' }), Type.Null()])),
+    avatar: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: Math.ceil(MAX_AVATAR_BYTES / 3) * 4, format: BASE64_FORMAT }), Type.Null()])),
   },
   strict,
 );

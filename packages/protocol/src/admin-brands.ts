@@ -1,13 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Timestamp, Uuid } from './common.js';
+import { DisplayText, Timestamp, Uuid } from './common.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 /** Brand ids are slugs: they appear in URLs, CLI flags and CSV files, and never change. */
 export const BrandSlug = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,31}$', description: 'lowercase letters, digits and dashes, 2–32 characters' });
-export const BrandName = Type.String({ minLength: 1, maxLength: 64 });
+/** Shown in the console and the app: no controls, bidi overrides or invisible characters (spoofing). */
+export const BrandName = DisplayText(64);
+export const PlanName = DisplayText(64);
 export const Color = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: '#rrggbb' });
-export const LogoUrl = Type.String({ pattern: '^https://', maxLength: 512 });
+/** Printable ASCII only (IDNs in punycode, the rest percent-encoded): no spaces, controls or look-alikes. */
+export const LogoUrl = Type.String({ pattern: '^https://[!-~]+$', maxLength: 512 });
 export const Language = Type.String({ pattern: '^[a-z]{2}$', description: 'ISO 639-1 code, e.g. en or nl' });
 
 /** Settings shared by create and update: every one optional, with the defaults the issue names. */
@@ -56,7 +59,7 @@ export type DurationUnit = Static<typeof DurationUnit>;
 
 export const CreatePlanRequest = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64 }),
+    name: PlanName,
     durationUnit: DurationUnit,
     /** A zero-length plan would mint codes that buy nothing. */
     durationCount: Type.Integer({ minimum: 1, maximum: 3650 }),
@@ -69,7 +72,7 @@ export type CreatePlanRequest = Static<typeof CreatePlanRequest>;
 
 export const UpdatePlanRequest = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    name: Type.Optional(PlanName),
     priceCents: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
     currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
   },

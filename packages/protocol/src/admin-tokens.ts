@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { BrandSlug } from './admin-brands.js';
 import { Limit } from './admin-codes.js';
 import { AccountState } from './admin-accounts.js';
-import { Timestamp, Uuid } from './common.js';
+import { DisplayText, Timestamp, Uuid } from './common.js';
 
 /** operator: everything; brand-admin: one brand's plans, codes and accounts. */
 export const AdminRole = Type.Union([Type.Literal('operator'), Type.Literal('brand-admin')]);
@@ -10,7 +10,8 @@ export type AdminRole = Static<typeof AdminRole>;
 
 export const CreateAdminRequest = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64 }),
+    /** Shown in the console and the audit log. */
+    name: DisplayText(64),
     role: AdminRole,
     /** Required for brand-admin, forbidden for operator. */
     brand: Type.Optional(BrandSlug),

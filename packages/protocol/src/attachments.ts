@@ -53,13 +53,6 @@ export const AttachmentStatus = Type.Object({
 });
 export type AttachmentStatus = Static<typeof AttachmentStatus>;
 
-/** How many recipient devices will fetch the blob; once that many released it, it is deleted. */
-export const ExpectDownloadsRequest = Type.Object(
-  { recipients: Type.Integer({ minimum: 1, maximum: 100_000 }) },
-  { additionalProperties: false },
-);
-export type ExpectDownloadsRequest = Static<typeof ExpectDownloadsRequest>;
-
 /** 409 on PUT: the offset did not match; resume from `received`. */
 export const AttachmentOffsetBody = Type.Object({
   code: Type.Literal(ErrorCode.Conflict),

@@ -70,6 +70,7 @@ export type LinkCompleteResponse = Static<typeof LinkCompleteResponse>;
 export const DeviceInfo = Type.Object({
   deviceId: DeviceId,
   name: Type.Optional(SealedDeviceName),
+  /** Midnight UTC of the day it was registered or linked: the server keeps no finer time. */
   createdAt: Timestamp,
   /** Midnight UTC of the last day the device connected: the server keeps no finer time. */
   lastSeenDay: Type.Optional(Timestamp),

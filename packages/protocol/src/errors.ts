@@ -30,6 +30,18 @@ export const ErrorCode = {
   QuotaExceeded: 'QUOTA_EXCEEDED',
   /** 429: too many requests of one kind; the body's `retryAfterSeconds` and Retry-After say when to try again. */
   RateLimited: 'RATE_LIMITED',
+  /** 507: a recipient device's queue holds as many messages (or bytes) as it may; nothing was stored, retry once it drains. */
+  QueueFull: 'QUEUE_FULL',
+  /** 507: the server's disk is full; nothing was stored, retry later (`retryAfterSeconds`). */
+  StorageFull: 'STORAGE_FULL',
+  /** 409: the upload would leave the device more one-time prekeys than the server keeps. */
+  TooManyPreKeys: 'TOO_MANY_PREKEYS',
+  /** 431: the request's header fields (or its request line) are larger than the server reads. */
+  HeadersTooLarge: 'HEADERS_TOO_LARGE',
+  /** 414: the request's path (or one of its segments) is longer than any route takes. */
+  UriTooLong: 'URI_TOO_LONG',
+  /** 408: the request did not arrive in full within the server's time limit. */
+  RequestTimeout: 'REQUEST_TIMEOUT',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -31,10 +31,14 @@ export type OutgoingMessage = Static<typeof OutgoingMessage>;
  * `resend` answers a decryption-error request: the listed devices may be a subset.
  * `online` (typing indicators and the like): never stored, pushed only to devices
  * connected at that moment, silently dropped for the others.
+ * `timestamp`: the sender's, for identified sends only. Sealed sends and sync copies
+ * leave it out (the content's own timestamp is inside the ciphertext): a value equal
+ * on a sealed envelope and on its sender's sync copy would name the sender. A sealed
+ * send's timestamp is never stored or pushed.
  */
 export const SendRequest = Type.Object(
   {
-    timestamp: Timestamp,
+    timestamp: Type.Optional(Timestamp),
     messages: Type.Array(OutgoingMessage, { minItems: 1, maxItems: MAX_DEVICES_PER_ACCOUNT }),
     resend: Type.Optional(Type.Boolean()),
     online: Type.Optional(Type.Boolean()),
@@ -43,19 +47,28 @@ export const SendRequest = Type.Object(
 );
 export type SendRequest = Static<typeof SendRequest>;
 
-export const SendResponse = Type.Object({ serverTimestamp: Timestamp });
+/**
+ * `skippedDevices`: a sealed send may leave out one device of the destination in all
+ * (the server cannot know the sending device, which never gets its own copy); this lists
+ * it, so a sender that left out someone else's device can send to it next.
+ */
+export const SendResponse = Type.Object({ serverTimestamp: Timestamp, skippedDevices: Type.Optional(Type.Array(Type.Integer())) });
 export type SendResponse = Static<typeof SendResponse>;
 
 export const DestinationParams = Type.Object({ accountId: Uuid });
 export type DestinationParams = Static<typeof DestinationParams>;
 
-/** What a device receives. `source*` are absent for sealed-sender envelopes. */
+/**
+ * What a device receives. `source*` are absent for sealed-sender envelopes, and so is
+ * `timestamp` (the sender's, only on identified envelopes that carried one).
+ * `serverTimestamp` is coarse (ENVELOPE_TIME_GRANULARITY_MS): what is stored at rest.
+ */
 export const Envelope = Type.Object({
   guid: Uuid,
   type: EnvelopeTypeSchema,
   sourceAccount: Type.Optional(Uuid),
   sourceDevice: Type.Optional(DeviceId),
-  timestamp: Timestamp,
+  timestamp: Type.Optional(Timestamp),
   serverTimestamp: Timestamp,
   content: Base64(MAX_MESSAGE_BYTES),
 });

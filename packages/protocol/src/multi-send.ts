@@ -51,7 +51,8 @@ export type SharedCiphertext = Static<typeof SharedCiphertext>;
  */
 export const MultiSendRequest = Type.Object(
   {
-    timestamp: Timestamp,
+    /** Optional: left out when only the own account is listed (sync copies). */
+    timestamp: Type.Optional(Timestamp),
     online: Type.Optional(Type.Boolean()),
     urgent: Type.Optional(Type.Boolean()),
     shared: Type.Optional(SharedCiphertext),
@@ -61,7 +62,16 @@ export const MultiSendRequest = Type.Object(
 );
 export type MultiSendRequest = Static<typeof MultiSendRequest>;
 
-export const MultiSendResponse = Type.Object({ serverTimestamp: Timestamp });
+/**
+ * `skipped`: for a sealed multi send, the one device that was left out (see SealedMultiRequest).
+ * `queueFull`: devices whose queues were full (see QueueFullBody): nothing was stored for
+ * them, everything else was. Sending again to them alone is the sender's choice.
+ */
+export const MultiSendResponse = Type.Object({
+  serverTimestamp: Timestamp,
+  skipped: Type.Optional(Type.Array(Type.Object({ accountId: Uuid, deviceId: Type.Integer() }))),
+  queueFull: Type.Optional(Type.Array(Type.Object({ accountId: Uuid, deviceIds: Type.Array(Type.Integer()) }))),
+});
 export type MultiSendResponse = Static<typeof MultiSendResponse>;
 
 /** 409 of a multi send: every account whose device list is out of date. */
@@ -93,3 +103,16 @@ export const UnknownAccountsBody = Type.Object({
   unknownAccounts: Type.Array(Uuid),
 });
 export type UnknownAccountsBody = Static<typeof UnknownAccountsBody>;
+
+/**
+ * 507 of a send: devices whose queues hold as much as the server keeps for one device.
+ * Nothing of the request was stored. A 1:1 send is refused so; a multi-recipient send
+ * only when every destination device is full (otherwise 200 with `queueFull`).
+ */
+export const QueueFullBody = Type.Object({
+  code: Type.Literal(ErrorCode.QueueFull),
+  message: Type.String(),
+  retryAfterSeconds: Type.Optional(Type.Integer()),
+  full: Type.Array(Type.Object({ accountId: Uuid, deviceIds: Type.Array(Type.Integer()) })),
+});
+export type QueueFullBody = Static<typeof QueueFullBody>;

@@ -35,8 +35,6 @@ export const Routes = {
   uploadAttachment: 'PUT /v1/attachments/:id',
   attachmentStatus: 'GET /v1/attachments/:id/status',
   downloadAttachment: 'GET /v1/attachments/:id',
-  expectAttachmentDownloads: 'POST /v1/attachments/:id/expect',
-  releaseAttachment: 'POST /v1/attachments/:id/release',
   // Operator API (Bearer admin token); documented at /admin/openapi.json.
   adminOpenApi: 'GET /admin/openapi.json',
   adminMe: 'GET /admin/me',

@@ -22,7 +22,7 @@ export type SenderCertificateResponse = Static<typeof SenderCertificateResponse>
 
 export const SetAccessKeyRequest = Type.Object(
   {
-    accessKey: Type.String({ pattern: '^[A-Za-z0-9+/]{22}==$', description: 'base64 of 16 bytes' }),
+    accessKey: Type.String({ pattern: '^[A-Za-z0-9+/]{21}[AQgw]==$', description: 'canonical base64 of 16 bytes' }),
     /** Accept sealed messages from anyone (first contact before profile keys are exchanged). */
     unrestricted: Type.Boolean(),
   },
@@ -30,10 +30,16 @@ export const SetAccessKeyRequest = Type.Object(
 );
 export type SetAccessKeyRequest = Static<typeof SetAccessKeyRequest>;
 
-/** PUT /v1/sealed: one libsignal SealedSenderMultiRecipientMessage, split by the server per recipient. */
+/**
+ * PUT /v1/sealed: one libsignal SealedSenderMultiRecipientMessage, split by the server per
+ * recipient. `timestamp` is accepted from older clients and ignored (never stored). A
+ * group fan-out lists the sender's own account too (its other devices, or none via
+ * libsignal's excludedRecipients), so the recipient set is the group; the server lets
+ * one device in all be left out (the sending device, which it cannot name).
+ */
 export const SealedMultiRequest = Type.Object(
   {
-    timestamp: Timestamp,
+    timestamp: Type.Optional(Timestamp),
     online: Type.Optional(Type.Boolean()),
     message: Base64(4 * 1024 * 1024),
   },

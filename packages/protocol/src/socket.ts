@@ -24,6 +24,11 @@ export const SocketCloseCode = {
   NodeDraining: 4010,
   /** The client kept sending invalid frames. */
   PolicyViolation: 1008,
+  /**
+   * The client did not read what the server sent (its outbound buffer passed the cap):
+   * reconnect and read; envelopes not acked are delivered again.
+   */
+  SlowConsumer: 4008,
 } as const;
 
 export const AckFrame = Type.Object(

@@ -9,6 +9,7 @@ export const SUBSCRIPTION_WARNING_MS = 14 * 24 * 60 * 60 * 1000;
 export const SubscriptionInfo = Type.Object({
   state: AccountState,
   /** null: no end date (accounts made before plans existed). */
+  /** The last millisecond of the last paid UTC day (the server keeps it to the day); null = no end. */
   paidUntil: Type.Union([Timestamp, Type.Null()]),
   graceEndsAt: Type.Union([Timestamp, Type.Null()]),
   brand: Type.Object({

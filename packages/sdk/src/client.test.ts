@@ -333,7 +333,7 @@ describe('Client against the in-memory fake server', () => {
     await until('all acked', () => server.account(b).devices.get(1)!.queue.length === 0);
   });
 
-  it('refills one-time prekeys below the threshold and rotates old signed keys', async () => {
+  it('tops one-time prekeys back up to the target and rotates old signed keys', async () => {
     let now = Date.now();
     const b = uniq('bob');
     const bob = await registered(b, { clock: () => now });
@@ -342,7 +342,8 @@ describe('Client against the in-memory fake server', () => {
     const oldSigned = dev.signedPreKey.keyId;
     now += 3 * 24 * 3600_000;
     await bob.connect();
-    await until('prekeys refilled', () => dev.preKeys.length === PREKEY_REFILL_THRESHOLD - 1 + 100);
+    // Exactly back to 100: a stored count below it would show how many first contacts bob had.
+    await until('prekeys topped up', () => dev.preKeys.length === 100);
     await until('signed prekey rotated', () => dev.signedPreKey.keyId !== oldSigned);
     // The server sees the upload before the client records the rotation locally.
     await until('rotation recorded locally', () => bob._internals.store.listSignedPreKeys().filter((k) => k.replacedAt === null).length === 1);

@@ -31,6 +31,8 @@ import type { ClientDiagnostics, ClientEvents, ConversationInfo, DeviceInfo, Gro
 
 /** Longest text accepted by send(): leaves room for padding, encryption and base64 within the 96 KiB limit. */
 export const MAX_TEXT_BYTES = 64 * 1024;
+/** How long after a one-time prekey was used the client tops the server's stock back up. */
+const PREKEY_TOP_UP_DELAY_MS = 1000;
 
 /**
  * A kluis client: one profile directory (one SQLCipher database), one account device.
@@ -45,6 +47,9 @@ export class Client extends TypedEmitter<ClientEvents> {
   private closed = false;
   private lastTimestamp = 0;
   private maintaining: Promise<void> | undefined;
+  /** A key was used while a maintenance run was under way: its count may predate that, so run again. */
+  private maintainAgain = false;
+  private topUpTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly tasks = new Set<Promise<unknown>>();
   private readonly store: ProtocolStore;
   private readonly data: DataStore;
@@ -88,6 +93,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       background: (what, task) => this.background(what, task),
       ownDevices: () => this.data.get<number[]>('ownDevices') ?? (this.state ? [this.state.deviceId] : []),
       setOwnDevices: (ids) => this.data.set('ownDevices', [...new Set(ids)].sort((a, b) => a - b)),
+      preKeyUsed: () => this.scheduleTopUp(),
     };
     this.enrolment = {
       ctx: this.ctx,
@@ -270,6 +276,9 @@ export class Client extends TypedEmitter<ClientEvents> {
     await this.receiver.idle();
     this.convo.stop();
     await this.stopSocket();
+    // A pending top-up waits for the next connect (which tops up anyway).
+    clearTimeout(this.topUpTimer);
+    this.topUpTimer = undefined;
     while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
     this.closed = true;
     this.db.close();
@@ -663,9 +672,25 @@ export class Client extends TypedEmitter<ClientEvents> {
     return res.devices;
   }
 
-  /** Refills one-time prekeys below the threshold and rotates signed / last-resort keys. */
+  /**
+   * A one-time prekey was used: top up soon. First contacts come in bursts (joining a group),
+   * so one upload serves the burst rather than one each (uploads are rate-limited per device).
+   */
+  private scheduleTopUp(): void {
+    if (this.topUpTimer !== undefined || this.closed) return;
+    this.topUpTimer = setTimeout(() => {
+      this.topUpTimer = undefined;
+      this.background('key maintenance', () => this.maintainKeys());
+    }, PREKEY_TOP_UP_DELAY_MS);
+    this.topUpTimer.unref?.();
+  }
+
+  /** Tops one-time prekeys back up to the target and rotates signed / last-resort keys. */
   private maintainKeys(): Promise<void> {
-    if (this.maintaining) return this.maintaining;
+    if (this.maintaining) {
+      this.maintainAgain = true;
+      return this.maintaining;
+    }
     const run = async () => {
       const me = this.requireAccount();
       const counts = await this.api().keyCount();
@@ -679,6 +704,10 @@ export class Client extends TypedEmitter<ClientEvents> {
     };
     const p = run().finally(() => {
       if (this.maintaining === p) this.maintaining = undefined;
+      if (this.maintainAgain) {
+        this.maintainAgain = false;
+        this.background('key maintenance', () => this.maintainKeys());
+      }
     });
     this.maintaining = p;
     return p;

@@ -30,4 +30,6 @@ export interface Ctx {
   background(what: string, task: () => Promise<unknown>): void;
   ownDevices(): number[];
   setOwnDevices(ids: number[]): void;
+  /** A PreKey message of ours was decrypted (it may have used a one-time key): top the server's stock back up. */
+  preKeyUsed?(): void;
 }

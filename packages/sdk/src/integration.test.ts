@@ -71,6 +71,44 @@ describe('SDK ↔ real server', () => {
     await bob.close();
   });
 
+  it('first contacts leave no trace in the stored one-time prekey count: topped up at once while connected, at connect after being offline', async () => {
+    const b = uniq('bob');
+    const bobDir = await h.tempDir(b);
+    const { Client } = await import('./client.js');
+    let bob = await Client.open({ profileDir: bobDir, passphrase: h.passphrase });
+    const [invite] = await server.mintInvites(1);
+    await bob.register({ serverUrl: server.url, inviteCode: invite!, username: b });
+    const counts = () => bob._internals.api().keyCount();
+    const atTarget = async () => {
+      const c = await counts();
+      return c.preKeys === 100 && c.kyberPreKeys === 100;
+    };
+    const empty = nextEvent(bob, 'queue-empty');
+    await bob.connect();
+    await empty;
+    expect(await counts()).toEqual({ preKeys: 100, kyberPreKeys: 100 });
+
+    // Three first contacts each take one EC and one Kyber key; bob puts them back as each arrives.
+    for (const sender of await Promise.all([user('carol'), user('carol'), user('carol')])) {
+      const got = nextEvent(bob, 'message');
+      await sender.client.send(b, 'first contact');
+      await got;
+    }
+    await until('bob topped his one-time keys back up', atTarget);
+    expect(await counts()).toEqual({ preKeys: 100, kyberPreKeys: 100 });
+
+    // What remains: while bob is offline the stored count drops; the next connect restores it.
+    await bob.close();
+    for (const sender of await Promise.all([user('dave'), user('dave')])) await sender.client.send(b, 'while offline');
+    bob = await Client.open({ profileDir: bobDir, passphrase: h.passphrase });
+    expect(await counts()).toEqual({ preKeys: 98, kyberPreKeys: 98 });
+    const got = inbox(bob);
+    await bob.connect();
+    await until('both offline messages arrived', () => got.length === 2);
+    await until('bob topped up at connect', atTarget);
+    await bob.close();
+  });
+
   it('a linked device receives later messages and sync copies; removing it stops delivery', async () => {
     const { client: alice, name: a } = await user('alice');
     const { client: bob, name: b } = await user('bob');

@@ -9,6 +9,7 @@ import {
   PreKeySignalMessage,
   ProtocolAddress,
   SignalMessage,
+  sealedSenderDecryptToUsmc,
   signalDecrypt,
   signalDecryptPreKey,
 } from '@signalapp/libsignal-client';
@@ -86,10 +87,18 @@ async function listen(client: Client): Promise<{ read(): Promise<string[]>; clos
       const out: string[] = [];
       for (const env of pending.splice(0)) {
         guids.push(env.guid);
-        const remote = ProtocolAddress.new(env.sourceAccount!, env.sourceDevice!);
-        const body = Buffer.from(env.content, 'base64') as Buffer<ArrayBuffer>;
+        let remote: ProtocolAddress;
+        let body = Buffer.from(env.content, 'base64') as Buffer<ArrayBuffer>;
+        let type: number = env.type;
+        if (type === EnvelopeType.Sealed) {
+          // The SDK's own sync copies to a linked device are sealed: open the outer layer.
+          const usmc = await sealedSenderDecryptToUsmc(body, ad.identity);
+          remote = ProtocolAddress.new(usmc.senderCertificate().senderUuid(), usmc.senderCertificate().senderDeviceId());
+          body = Buffer.from(usmc.contents()) as Buffer<ArrayBuffer>;
+          type = usmc.msgType();
+        } else remote = ProtocolAddress.new(env.sourceAccount!, env.sourceDevice!);
         const plain =
-          env.type === EnvelopeType.PreKey
+          type === EnvelopeType.PreKey
             ? await signalDecryptPreKey(PreKeySignalMessage.deserialize(body), remote, local, ad.sessions, ad.identity, ad.preKeys, ad.signedPreKeys, ad.kyberPreKeys)
             : await signalDecrypt(SignalMessage.deserialize(body), remote, local, ad.sessions, ad.identity);
         const text = new TextDecoder().decode(plain);

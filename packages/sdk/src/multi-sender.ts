@@ -1,4 +1,4 @@
-import { ProtocolAddress, sealedSenderMultiRecipientEncrypt, type UnidentifiedSenderMessageContent } from '@signalapp/libsignal-client';
+import { Aci, ProtocolAddress, sealedSenderMultiRecipientEncrypt, type UnidentifiedSenderMessageContent } from '@signalapp/libsignal-client';
 import {
   MultiMismatchedDevicesBody,
   MultiSendResponse,
@@ -11,6 +11,7 @@ import {
 import type { Ctx } from './context.js';
 import { IdentityChangedError, KluisError, ServerError } from './errors.js';
 import { b64 } from './keys.js';
+import { xorAccessKeys } from './sealed/sealed-sender.js';
 import { accountSendState, applyStale, MAX_SEND_ATTEMPTS, Sender, type AccountSendState } from './sender.js';
 import type { Bytes } from './store/protocol-store.js';
 import { toServerError, type RawResponse } from './transport/http.js';
@@ -47,7 +48,14 @@ export interface StaleDevices {
 
 /** What a shared send returns: accepted, or the server's lists for the caller to fix first. */
 export type MultiSendResult =
-  | { ok: true; serverTimestamp: number; devices: number; withoutSession: DeviceList[] }
+  | {
+      ok: true;
+      serverTimestamp: number;
+      devices: number;
+      withoutSession: DeviceList[];
+      /** A sealed send: the device the server took to be the sender's and left out. */
+      skipped?: Array<{ accountId: string; deviceId: number }>;
+    }
   | {
       ok: false;
       status: number;
@@ -211,38 +219,57 @@ export class MultiSender {
    * A sealed shared send: `usmc` (a sender-key message wrapped with our sender certificate)
    * sealed for every listed device with libsignal's multi-recipient format, one upload,
    * authorised by the XOR of the recipients' access keys. Same results as sendShared.
+   * An account listed with no device to send to (our own, when we have no other device)
+   * goes in libsignal's excludedRecipients: the upload still names every account, so its
+   * account set does not tell which one is missing (the sender). No wire timestamp.
    */
   async sendSharedSealed(
     recipients: ReadonlyMap<string, readonly number[]>,
     usmc: UnidentifiedSenderMessageContent,
-    accessKey: Uint8Array,
+    /** Every listed account's access key (only those sent to count in the XOR). */
+    accessKeyOf: (accountId: string) => Uint8Array,
     timestamp: number,
     o: { online?: boolean } = {},
   ): Promise<MultiSendResult> {
     const me = this.ctx.me();
     const withoutSession: DeviceList[] = [];
     const addresses: ProtocolAddress[] = [];
+    const excluded: Aci[] = [];
+    const keys: Uint8Array[] = [];
     for (const [accountId, wanted] of recipients) {
       const known = this.registrations(accountId);
       const missing: number[] = [];
+      let listed = 0;
       for (const d of wanted) {
         if (accountId === me.accountId && d === me.deviceId) continue;
-        if (known.has(d)) addresses.push(ProtocolAddress.new(accountId, d));
-        else missing.push(d);
+        if (known.has(d)) {
+          addresses.push(ProtocolAddress.new(accountId, d));
+          listed++;
+        } else missing.push(d);
       }
       if (missing.length > 0) withoutSession.push({ accountId, devices: missing });
+      if (listed === 0) excluded.push(Aci.fromUuid(accountId));
+      else keys.push(accessKeyOf(accountId));
     }
     if (addresses.length === 0) throw new KluisError('NO_RECIPIENTS', 'a shared send needs at least one device');
+    void timestamp; // inside the ciphertext only
     const ad = this.ctx.adapters();
-    const message = await sealedSenderMultiRecipientEncrypt({ content: usmc, recipients: addresses, identityStore: ad.identity, sessionStore: ad.sessions });
-    const res = await this.ctx.api().sendSealedMulti({ timestamp, ...(o.online ? { online: true } : {}), message: b64(message) }, accessKey);
+    const message = await sealedSenderMultiRecipientEncrypt({
+      content: usmc,
+      recipients: addresses,
+      ...(excluded.length > 0 ? { excludedRecipients: excluded } : {}),
+      identityStore: ad.identity,
+      sessionStore: ad.sessions,
+    });
+    const res = await this.ctx.api().sendSealedMulti({ ...(o.online ? { online: true } : {}), message: b64(message) }, xorAccessKeys(keys));
     if (res.status === 401) throw new ServerError(401, 'UNAUTHORIZED', 'a recipient’s access key was refused', res.body);
     return this.sharedResult(res, addresses.length, withoutSession);
   }
 
   private sharedResult(res: RawResponse, devices: number, withoutSession: DeviceList[]): MultiSendResult {
     if (res.status >= 200 && res.status < 300) {
-      return { ok: true, serverTimestamp: expectShape(MultiSendResponse, res.body, 'sendMulti').serverTimestamp, devices, withoutSession };
+      const body = expectShape(MultiSendResponse, res.body, 'sendMulti');
+      return { ok: true, serverTimestamp: body.serverTimestamp, devices, withoutSession, ...(body.skipped ? { skipped: body.skipped } : {}) };
     }
     const failed = { ok: false as const, status: res.status, mismatched: [], stale: [], unknownAccounts: [], withoutSession };
     if (res.status === 409 && check(MultiMismatchedDevicesBody, res.body)) return { ...failed, mismatched: res.body.mismatched };
@@ -328,7 +355,9 @@ export class MultiSender {
   }
 
   private request(timestamp: number, recipients: MultiSendRequest['recipients'], o: MultiSendOptions): MultiSendRequest {
-    return { timestamp, ...(o.online ? { online: true } : {}), recipients };
+    // Copies to our own devices alone carry no wire timestamp (see Sender.encryptFor).
+    const ownOnly = recipients.every((r) => r.accountId === this.ctx.me().accountId);
+    return { ...(ownOnly ? {} : { timestamp }), ...(o.online ? { online: true } : {}), recipients };
   }
 
   /** deviceId → the registration id our session with it recorded. */

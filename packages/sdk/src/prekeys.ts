@@ -1,9 +1,10 @@
 import type { IdentityKeyPair } from '@signalapp/libsignal-client';
-import { MAX_PREKEYS_PER_UPLOAD, PREKEY_REFILL_THRESHOLD, type KeyUploadRequest, type PreKey, type KyberPreKey } from '@kluis/protocol';
+import { MAX_PREKEYS_PER_UPLOAD, type KeyUploadRequest, type PreKey, type KyberPreKey } from '@kluis/protocol';
 import {
   generateKyberPreKey,
   generatePreKey,
   generateSignedPreKey,
+  MAX_KEY_ID,
   nextKeyId,
   randomKeyId,
   type GeneratedKyberPreKey,
@@ -12,15 +13,31 @@ import {
 import type { DataStore } from './store/data-store.js';
 import type { ProtocolStore } from './store/protocol-store.js';
 
+const HALF_KEY_SPACE = Math.floor(MAX_KEY_ID / 2);
+
 export const ROTATE_AFTER_MS = 2 * 24 * 3600_000;
 /** Replaced signed / last-resort keys stay this long, so envelopes queued for us still decrypt. */
 export const KEEP_REPLACED_MS = 30 * 24 * 3600_000;
 
-type Counter = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId';
+/**
+ * One-time keys the server holds for us after every top-up: the count it stores then stays
+ * at this, whatever number of first contacts used keys (it drops only while we are offline).
+ * At most one upload's worth, so it stays under the server's per-device cap.
+ */
+export const PREKEY_TARGET = MAX_PREKEYS_PER_UPLOAD;
+
+type Counter = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId' | 'nextKyberLastResortId';
+
+/** A counter's next id, starting it at a random id the first time. */
+function startedCounter(data: DataStore, name: Counter): number {
+  const id = data.get<number>(name) ?? randomKeyId();
+  data.set(name, id);
+  return id;
+}
 
 /** Allocates `count` consecutive key ids from a persistent counter. */
-function allocate(data: DataStore, counter: Counter, count: number): number[] {
-  let id = data.get<number>(counter) ?? randomKeyId();
+function allocate(data: DataStore, counter: Counter, count: number, first: () => number = randomKeyId): number[] {
+  let id = data.get<number>(counter) ?? first();
   const ids: number[] = [];
   for (let i = 0; i < count; i++) {
     ids.push(id);
@@ -97,7 +114,11 @@ export class KeyManager {
 
   newKyberLastResort(identity: IdentityKeyPair): GeneratedKyberPreKey {
     const now = this.now();
-    const [id] = allocate(this.data, 'nextKyberPreKeyId', 1);
+    // Its own counter, half the id space from the one-time keys': taking ids from theirs left
+    // a gap in the server's one-time ids at each rotation, and the gap's place counted the keys used since.
+    const oneTime = startedCounter(this.data, 'nextKyberPreKeyId');
+    let [id] = allocate(this.data, 'nextKyberLastResortId', 1, () => ((oneTime - 1 + HALF_KEY_SPACE) % MAX_KEY_ID) + 1);
+    while (this.store.getKyberPreKey(id!)) [id] = allocate(this.data, 'nextKyberLastResortId', 1);
     const k = generateKyberPreKey(identity, id!, now);
     this.store.saveKyberPreKey({ id: id!, record: k.record.serialize(), lastResort: true, createdAt: now, replacedAt: null });
     return k;
@@ -115,9 +136,9 @@ export class KeyManager {
   ): { request: KeyUploadRequest; accepted(): void } | undefined {
     const now = this.now();
     const request: KeyUploadRequest = {};
-    if (counts.preKeys < PREKEY_REFILL_THRESHOLD) request.preKeys = this.newPreKeys(MAX_PREKEYS_PER_UPLOAD);
-    if (counts.kyberPreKeys < PREKEY_REFILL_THRESHOLD)
-      request.kyberPreKeys = this.newKyberPreKeys(identity, MAX_PREKEYS_PER_UPLOAD);
+    // Back to the target, not only below a threshold: a stored count under it would tell how many first contacts we had.
+    if (counts.preKeys < PREKEY_TARGET) request.preKeys = this.newPreKeys(PREKEY_TARGET - counts.preKeys);
+    if (counts.kyberPreKeys < PREKEY_TARGET) request.kyberPreKeys = this.newKyberPreKeys(identity, PREKEY_TARGET - counts.kyberPreKeys);
     const currentSigned = this.store.listSignedPreKeys().filter((k) => k.replacedAt === null);
     const currentLastResort = this.store.listKyberPreKeys(true).filter((k) => k.replacedAt === null);
     const newestSigned = Math.max(-Infinity, ...currentSigned.map((k) => k.createdAt));

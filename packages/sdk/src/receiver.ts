@@ -31,6 +31,8 @@ import type { ClientHooks } from './types.js';
 
 /** A sent message is resent at most this often in answer to resend requests. */
 export const MAX_RESENDS = 3;
+/** A resend request for a sealed envelope (no timestamp) is answered with a message at most this old. */
+export const SEALED_RESEND_WINDOW_MS = 10 * 60 * 1000;
 
 type Outcome =
   | { kind: 'stored'; effects: Effects; changed: string[] }
@@ -229,8 +231,13 @@ export class Receiver {
       return this.ack(env.guid);
     }
     if (outcome.kind === 'failed') {
+      // The original's timestamp names the message to resend. Sealed envelopes carry none
+      // (it would join them to their sender's other rows): the request then says 0, the
+      // sender only rebuilds the session, and the gap in the conversation's counters
+      // (incoming.ts) asks for the lost message once the next one arrives.
+      const timestamp = env.timestamp ?? 0;
       const request = PlaintextContent.from(
-        DecryptionErrorMessage.forOriginal(bytes, env.type as CiphertextMessageType, env.timestamp, dev),
+        DecryptionErrorMessage.forOriginal(bytes, env.type as CiphertextMessageType, timestamp, dev),
       ).serialize();
       await this.hooks.beforeCommit?.(env);
       store.transaction(() => {
@@ -238,20 +245,21 @@ export class Receiver {
           guid: env.guid,
           accountId: src,
           deviceId: dev,
-          timestamp: env.timestamp,
+          timestamp,
           registrationId: outcome.registrationId,
           request,
           createdAt: this.ctx.now(),
         });
         data.markProcessed(env.guid);
       });
-      this.ctx.emit('decryption-error', { accountId: src, deviceId: dev, timestamp: env.timestamp });
+      this.ctx.emit('decryption-error', { accountId: src, deviceId: dev, timestamp });
       this.ack(env.guid);
       this.flushResendRequests();
       return;
     }
     for (const accountId of new Set(outcome.changed))
       this.ctx.emit('identity-changed', { username: data.usernameOf(accountId) ?? accountId, accountId });
+    if (env.type === EnvelopeType.PreKey) this.ctx.preKeyUsed?.();
     this.ack(env.guid);
     this.emitEffects(outcome.effects);
   }
@@ -301,10 +309,13 @@ export class Receiver {
     await this.ctx.locks.run(accountId, () => store.deleteSession(address));
     // A fresh session means that device lost our sender keys too: hand them out again.
     this.ctx.conv.forgetSenderKeyShared(address);
-    const sent = data.getSentContent(timestamp, accountId);
+    // 0: the lost envelope was sealed and carried no timestamp. The latest 1:1 message to
+    // them is the likely one (a duplicate is dropped by its content timestamp); anything
+    // older shows as a gap in the counters once it arrives, and is asked for by counter.
+    const sent = timestamp === 0 ? data.latestSentTo(accountId, this.ctx.now() - SEALED_RESEND_WINDOW_MS) : data.getSentContent(timestamp, accountId);
     if (!sent || sent.resends >= MAX_RESENDS) return;
-    data.bumpResends(timestamp, sent.accountId);
-    await this.sender.sendToAccount(accountId, sent.content, timestamp, {
+    data.bumpResends(sent.timestamp, sent.accountId);
+    await this.sender.sendToAccount(accountId, sent.content, sent.timestamp, {
       onlyDevices: [deviceId],
       freshDevices: [deviceId],
     });

@@ -127,12 +127,14 @@ export class Sender {
       }
     };
     const state = accountSendState(accountId === me.accountId, { fresh: o.freshDevices, only: o.onlyDevices, username: o.username, extra: once });
-    let sealed = o.identified || state.own ? undefined : await this.sealing?.material(accountId);
+    // Our own account too: a sync copy goes sealed, like the envelopes it accompanies.
+    let sealed = o.identified ? undefined : await this.sealing?.material(accountId);
+    let accepted: number | undefined;
     try {
       for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
         state.seal = sealed?.certificate;
         const req = await this.ctx.locks.run(accountId, () => this.encryptFor(accountId, content, timestamp, state));
-        if (!req) return undefined;
+        if (!req) return accepted;
         if (o.online) req.online = true;
         const res = sealed ? await this.ctx.api().sendSealed(accountId, req, sealed.accessKey) : await this.ctx.transmit(accountId, req);
         if (sealed && res.status === 401) {
@@ -142,10 +144,20 @@ export class Sender {
           attempt--;
           continue;
         }
-        if (res.status >= 200 && res.status < 300) return expectShape(SendResponse, res.body, 'send').serverTimestamp;
+        if (res.status >= 200 && res.status < 300) {
+          const body = expectShape(SendResponse, res.body, 'send');
+          accepted ??= body.serverTimestamp;
+          // A sealed send may leave out one device (meant: this one, on a sync copy). If the
+          // server left out someone else's, that device was new to us: send it its copy now.
+          const left = (body.skippedDevices ?? []).filter((d) => !(state.own && d === me.deviceId) && !state.only?.includes(d));
+          if (!sealed || left.length === 0) return accepted;
+          state.only = left;
+          for (const d of left) state.add.add(d);
+          continue;
+        }
         if (res.status === 409 && check(MismatchedDevicesBody, res.body)) {
           this.applyMismatch(state, res.body.missingDevices, res.body.extraDevices);
-          if (state.only?.length === 0) return undefined;
+          if (state.only?.length === 0) return accepted;
           continue;
         }
         if (res.status === 410 && check(StaleDevicesBody, res.body)) {
@@ -263,7 +275,10 @@ export class Sender {
         });
       }
       store.commit(zone, s.extra);
-      return { timestamp, messages, ...(s.only ? { resend: true } : {}) };
+      // No wire timestamp on sealed sends nor on copies to our own devices: equal to the
+      // content's (inside the ciphertext), it would join a sync copy to the sealed
+      // envelopes it accompanies and name their sender.
+      return { ...(s.seal || s.own ? {} : { timestamp }), messages, ...(s.only ? { resend: true } : {}) };
     } catch (e) {
       store.discard(zone);
       if (e instanceof LibSignalErrorBase && e.code === SignalErrorCode.UntrustedIdentity) {

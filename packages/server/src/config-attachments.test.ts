@@ -23,6 +23,34 @@ describe('attachment configuration', () => {
     });
   });
 
+  it('bounds reservations per account and store-wide, with a free-space reserve as a percent or MiB', () => {
+    const GiB = 1024 ** 3;
+    expect(load({})).toMatchObject({
+      attachmentReservationsPerHour: 200,
+      attachmentBytesPerDay: 2 * GiB,
+      maxPendingAttachments: 10_000,
+      maxPendingAttachmentBytes: 20 * GiB,
+      attachmentDiskReserveBytes: 0,
+      attachmentDiskReservePercent: 5,
+    });
+    expect(resolveConfig({ dataDir: 'd', host: 'h', port: 0, envelopeTtlMs: 5 })).toMatchObject({ attachmentBytesPerDay: 2 * GiB, attachmentDiskReservePercent: 5 });
+    expect(
+      load({ 'attachment-reservations-per-hour': '10', 'attachment-mib-per-day': '100', 'max-pending-attachments': '50', 'max-pending-attachment-mib': '1024', 'attachment-disk-reserve': '2048' }),
+    ).toMatchObject({
+      attachmentReservationsPerHour: 10,
+      attachmentBytesPerDay: 100 * 1024 * 1024,
+      maxPendingAttachments: 50,
+      maxPendingAttachmentBytes: GiB,
+      attachmentDiskReserveBytes: 2 * GiB,
+      attachmentDiskReservePercent: 0,
+    });
+    expect(load({}, { KLUIS_ATTACHMENT_DISK_RESERVE: '12.5%' })).toMatchObject({ attachmentDiskReserveBytes: 0, attachmentDiskReservePercent: 12.5 });
+    expect(() => load({ 'attachment-disk-reserve': '95%' })).toThrow(/--attachment-disk-reserve/);
+    expect(() => load({ 'attachment-disk-reserve': '1GB' })).toThrow(ConfigError);
+    expect(() => load({ 'attachment-reservations-per-hour': '0' })).toThrow(/--attachment-reservations-per-hour/);
+    expect(() => load({}, { KLUIS_MAX_PENDING_ATTACHMENTS: 'many' })).toThrow(/KLUIS_MAX_PENDING_ATTACHMENTS/);
+  });
+
   it('refuses bad values with the option named', () => {
     expect(() => load({ 'max-attachment-bytes': '10' })).toThrow(/--max-attachment-bytes/);
     expect(() => load({ 'max-attachment-bytes': '1e9' })).toThrow(ConfigError);

@@ -50,6 +50,13 @@ describe('loadServerConfig', () => {
     expect(serverConfigHelp.map((o) => o.env)).toEqual(expect.arrayContaining(['KLUIS_DATA', 'KLUIS_HOST', 'KLUIS_PORT', 'KLUIS_ENVELOPE_TTL_DAYS']));
   });
 
+  it('reads the request header limit in KiB (16 by default, 4 to 1024)', () => {
+    expect(load({}).maxHeaderBytes).toBe(16 * 1024);
+    expect(load({ 'max-header-kib': '8' }).maxHeaderBytes).toBe(8192);
+    expect(load({}, { KLUIS_MAX_HEADER_KIB: '64' }).maxHeaderBytes).toBe(65536);
+    expect(() => load({ 'max-header-kib': '2' })).toThrow(/--max-header-kib/);
+  });
+
   it('fills optional fields of a hand-built config', () => {
     expect(resolveConfig({ dataDir: 'd', host: 'h', port: 0, envelopeTtlMs: 5 })).toMatchObject({ sqliteSync: 'full', argon2MemoryKib: 4096, authCacheSize: 50_000 });
     expect(() => resolveConfig({ dataDir: 'd', host: 'h', port: -1, envelopeTtlMs: 5 })).toThrow(ConfigError);

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseRateOverrides, RateOverrideError, type RateOverride } from './limits/configured-rules.js';
+import type { LimitName } from './limits/rules.js';
 
 /**
  * Everything the server needs, validated once at the edge and then passed explicitly
@@ -38,6 +40,18 @@ export interface ServerConfig {
   maxAttachmentBytes?: number;
   /** Attachments are deleted this long after upload, fetched or not. */
   attachmentTtlMs?: number;
+  /** Attachment reservations one account may make per hour (in memory, per node); past it 429. */
+  attachmentReservationsPerHour?: number;
+  /** Declared attachment bytes one account may reserve per day (in memory, per node); past it 429. */
+  attachmentBytesPerDay?: number;
+  /** Uploads reserved and not complete, store-wide; past it a reservation answers 507 STORAGE_FULL. */
+  maxPendingAttachments?: number;
+  /** Declared bytes of those uploads, store-wide; past it 507 STORAGE_FULL. */
+  maxPendingAttachmentBytes?: number;
+  /** Free space kept in the blob directory's filesystem, as bytes (0 = use the percent)… */
+  attachmentDiskReserveBytes?: number;
+  /** …or as a percent of it; a reservation that would go below it answers 507 STORAGE_FULL. */
+  attachmentDiskReservePercent?: number;
   /** The URL clients reach this node at (the nodes list); '' = the listening address. */
   publicUrl?: string;
   /** How often this node writes its row in the nodes registry. */
@@ -48,6 +62,42 @@ export interface ServerConfig {
   senderCertificate?: string;
   /** In-memory token buckets on abuse-prone routes (limits/rules.ts); off for benchmarks. */
   rateLimits?: boolean;
+  /** Exact rate-limit buckets kept per kind; past it new keys share a fixed-size sketch. */
+  rateLimitKeys?: number;
+  /** `--rate-limit`: any bucket of limits/rules.ts by name, applied after the named flags. */
+  rateLimitOverrides?: Partial<Record<LimitName, RateOverride>>;
+  /** Failed password checks one device (as named in the credentials) may cause per minute; past it 429. */
+  deviceLoginFailuresPerMinute?: number;
+  /** Outbound bytes queued for one WebSocket; past it the socket is closed as a slow consumer (4008). */
+  socketBufferBytes?: number;
+  /** Pings (WebSocket and JSON) one socket may send per second; past it the socket is closed (1008). */
+  socketPingsPerSecond?: number;
+  /** The server pings every socket this often; a socket that has not echoed the last ping is closed. */
+  socketHeartbeatMs?: number;
+  /** Open TCP connections for clients; 0 = derived from the open-file limit. A few more serve only health checks. */
+  maxConnections?: number;
+  /** Open TCP connections from one address (IPv6: one /64), counted in memory only; 0 = no per-address cap. */
+  maxConnectionsPerSource?: number;
+  /** A connection must send a complete request head within this (and an idle keep-alive one is closed after it). */
+  idleTimeoutMs?: number;
+  /** Request line and header fields together, bytes; past it 431 HEADERS_TOO_LARGE (414 URI_TOO_LONG for the request line alone). */
+  maxHeaderBytes?: number;
+  /** Envelopes one device's queue may hold; a send past it answers 507 QUEUE_FULL. */
+  maxQueueEnvelopes?: number;
+  /** Ciphertext bytes one device's queue may hold; a send past it answers 507 QUEUE_FULL. */
+  maxQueueBytes?: number;
+  /** One-time EC prekeys, and separately Kyber prekeys, stored per device; more answers 409 TOO_MANY_PREKEYS. */
+  maxPreKeys?: number;
+  /** Bytes kept free in a reserve file in the data directory (SQLite), released when the disk fills so deletes still work; 0 = none. */
+  storageReserveBytes?: number;
+  /** While the disk is full: how often free space is checked (and at most one log line written). */
+  storageCheckIntervalMs?: number;
+  /** Identified sends per second per sending device (burst: ten seconds' worth); past it 429. */
+  sendsPerSecond?: number;
+  /** Refused renewal codes per account per 10 minutes; past it 429. */
+  renewalFailures?: number;
+  /** Unknown link codes per source address per 5 minutes; past it 429. */
+  linkCodeMisses?: number;
 }
 
 export type ResolvedServerConfig = Required<ServerConfig>;
@@ -69,14 +119,38 @@ export const configDefaults = {
   blobDir: '',
   maxAttachmentBytes: 100 * 1024 * 1024,
   attachmentTtlDays: 30,
+  attachmentReservationsPerHour: 200,
+  attachmentMibPerDay: 2048,
+  maxPendingAttachments: 10_000,
+  maxPendingAttachmentMib: 20_480,
+  attachmentDiskReserve: '5%',
   publicUrl: '',
   heartbeatSeconds: 5,
   drainTimeoutSeconds: 30,
   senderCertificate: '',
   rateLimits: true,
+  rateLimitKeys: 50_000,
+  rateLimitOverrides: '',
+  deviceLoginFailuresPerMinute: 20,
+  socketBufferKib: 4096,
+  socketPingsPerSecond: 5,
+  socketHeartbeatSeconds: 30,
+  maxConnections: 0,
+  maxConnectionsPerSource: 256,
+  idleTimeoutSeconds: 10,
+  maxHeaderKib: 16,
+  maxQueueEnvelopes: 50_000,
+  maxQueueMib: 200,
+  maxPreKeys: 200,
+  storageReserveMib: 8,
+  storageCheckSeconds: 10,
+  sendsPerSecond: 200,
+  renewalFailures: 10,
+  linkCodeMisses: 20,
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MIB = 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(
@@ -113,9 +187,32 @@ export const serverConfigHelp: ConfigOption[] = [
   { flag: '--drain-timeout-seconds', env: 'KLUIS_DRAIN_TIMEOUT_SECONDS', default: String(configDefaults.drainTimeoutSeconds), description: 'on SIGTERM, the longest wait for clients to move and accepted sends to commit' },
   { flag: '--blob-dir', env: 'KLUIS_BLOB_DIR', default: '(blobs in the data directory)', description: 'directory for encrypted attachments; in a cluster, a path every node shares (e.g. NFS)' },
   { flag: '--max-attachment-bytes', env: 'KLUIS_MAX_ATTACHMENT_BYTES', default: String(configDefaults.maxAttachmentBytes), description: 'largest attachment (file) a client may send, bytes; its encrypted blob may be up to 5% larger (padding)' },
-  { flag: '--attachment-ttl-days', env: 'KLUIS_ATTACHMENT_TTL_DAYS', default: String(configDefaults.attachmentTtlDays), description: 'days an attachment is kept before it expires (sooner once every recipient fetched it)' },
+  { flag: '--attachment-ttl-days', env: 'KLUIS_ATTACHMENT_TTL_DAYS', default: String(configDefaults.attachmentTtlDays), description: 'days an attachment is kept, fetched any number of times, before the expiry job deletes it (no one can delete it sooner)' },
+  { flag: '--attachment-reservations-per-hour', env: 'KLUIS_ATTACHMENT_RESERVATIONS_PER_HOUR', default: String(configDefaults.attachmentReservationsPerHour), description: 'attachment uploads one account may start per hour (per node, in memory); past it 429 + Retry-After' },
+  { flag: '--attachment-mib-per-day', env: 'KLUIS_ATTACHMENT_MIB_PER_DAY', default: String(configDefaults.attachmentMibPerDay), description: 'MiB of attachments one account may reserve per day (per node, in memory); past it 429 + Retry-After' },
+  { flag: '--max-pending-attachments', env: 'KLUIS_MAX_PENDING_ATTACHMENTS', default: String(configDefaults.maxPendingAttachments), description: 'uploads started and not finished, all accounts (abandoned ones count until swept, 24–48 h); past it 507 STORAGE_FULL' },
+  { flag: '--max-pending-attachment-mib', env: 'KLUIS_MAX_PENDING_ATTACHMENT_MIB', default: String(configDefaults.maxPendingAttachmentMib), description: 'MiB declared by those unfinished uploads, all accounts; past it 507 STORAGE_FULL' },
+  { flag: '--attachment-disk-reserve', env: 'KLUIS_ATTACHMENT_DISK_RESERVE', default: configDefaults.attachmentDiskReserve, description: "free space kept on the blob directory's filesystem, 'N%' of it or N MiB; an upload that would go below it (counting unfinished ones) answers 507 STORAGE_FULL" },
   { flag: '--sender-certificate', env: 'KLUIS_SENDER_CERTIFICATE', default: '(made at the first start)', description: "sealed sender: a server certificate file from 'kluis admin trust-root issue' (the trust root's private key stays offline)" },
-  { flag: '--rate-limits', env: 'KLUIS_RATE_LIMITS', default: 'on', description: "'on': per-node, in-memory token buckets on sealed sends, prekey fetches and uploads, link codes, invites and username lookups (429 + Retry-After); 'off' for benchmarks" },
+  { flag: '--rate-limits', env: 'KLUIS_RATE_LIMITS', default: 'on', description: "'on': per-node, in-memory token buckets on sealed sends, prekey fetches and uploads, link codes, invites, username lookups and failed device logins (429 + Retry-After); 'off' for benchmarks" },
+  { flag: '--max-queue-messages', env: 'KLUIS_MAX_QUEUE_MESSAGES', default: String(configDefaults.maxQueueEnvelopes), description: "messages one device's queue may hold while it is offline; a send past it answers 507 QUEUE_FULL (nothing already queued is dropped)" },
+  { flag: '--max-queue-mib', env: 'KLUIS_MAX_QUEUE_MIB', default: String(configDefaults.maxQueueMib), description: "MiB of ciphertext one device's queue may hold; a send past it answers 507 QUEUE_FULL" },
+  { flag: '--max-prekeys', env: 'KLUIS_MAX_PREKEYS', default: String(configDefaults.maxPreKeys), description: 'one-time prekeys (EC, and Kyber, each) stored per device; an upload past it answers 409 TOO_MANY_PREKEYS' },
+  { flag: '--storage-reserve-mib', env: 'KLUIS_STORAGE_RESERVE_MIB', default: String(configDefaults.storageReserveMib), description: 'MiB reserved in the data directory (SQLite) and freed when the disk fills, so acks and expiry still work; sends answer 507 STORAGE_FULL until space is back (0 = no reserve)' },
+  { flag: '--sends-per-second', env: 'KLUIS_SENDS_PER_SECOND', default: String(configDefaults.sendsPerSecond), description: 'identified (not sealed) messages one device may send per second, with a burst of ten seconds\' worth (per node, in memory); past it 429 + Retry-After' },
+  { flag: '--renewal-failures', env: 'KLUIS_RENEWAL_FAILURES', default: String(configDefaults.renewalFailures), description: 'refused renewal codes one account may try per 10 minutes (per node, in memory); past it 429 + Retry-After. Codes that work cost nothing' },
+  { flag: '--link-code-misses', env: 'KLUIS_LINK_CODE_MISSES', default: String(configDefaults.linkCodeMisses), description: 'unknown link codes one IP address may try per 5 minutes (per node, in memory only; 600 a minute for the whole node); past it 429 + Retry-After' },
+  { flag: '--storage-check-seconds', env: 'KLUIS_STORAGE_CHECK_SECONDS', default: String(configDefaults.storageCheckSeconds), description: 'while the disk is full: how often free space is checked and one log line written' },
+  { flag: '--rate-limit', env: 'KLUIS_RATE_LIMIT', default: '(the buckets in docs/limits.md)', description: "change any rate limit by name: NAME=BURST/REFILL/SECONDS[,…], e.g. usernameLookup=240/240/60 (a bucket of 240, refilled by 240 every 60 s); names and defaults in docs/limits.md" },
+  { flag: '--rate-limit-keys', env: 'KLUIS_RATE_LIMIT_KEYS', default: String(configDefaults.rateLimitKeys), description: 'exact rate-limit buckets kept per kind (~130 bytes each); only refilled ones are dropped, so past it new keys share a fixed-size sketch (stricter, never looser)' },
+  { flag: '--device-login-failures-per-minute', env: 'KLUIS_DEVICE_LOGIN_FAILURES_PER_MINUTE', default: String(configDefaults.deviceLoginFailuresPerMinute), description: 'wrong passwords one device (known or not) may be tried with per minute, HTTP and socket together (per node, in memory); past it 429 + Retry-After without a password check. A right password costs nothing; a login cached on the node is never refused' },
+  { flag: '--socket-buffer-kib', env: 'KLUIS_SOCKET_BUFFER_KIB', default: String(configDefaults.socketBufferKib), description: 'KiB queued for one WebSocket that its client has not read; past it the socket is closed as a slow consumer (4008; unacked messages are redelivered on reconnect)' },
+  { flag: '--socket-pings-per-second', env: 'KLUIS_SOCKET_PINGS_PER_SECOND', default: String(configDefaults.socketPingsPerSecond), description: 'pings (WebSocket ping frames and JSON pings) one socket may send per second; past it the socket is closed (1008)' },
+  { flag: '--socket-heartbeat-seconds', env: 'KLUIS_SOCKET_HEARTBEAT_SECONDS', default: String(configDefaults.socketHeartbeatSeconds), description: 'how often the server pings each WebSocket (random payload); one that has not echoed the last ping by the next is closed' },
+  { flag: '--max-connections', env: 'KLUIS_MAX_CONNECTIONS', default: '(open-file limit − 544)', description: 'open TCP connections for clients; at it the oldest idle one (no request under way) is closed for a newcomer, and with none idle 32 more serve only /healthz, /readyz, /metrics, then 503. Raise LimitNOFILE (systemd) or ulimit -n to raise the default' },
+  { flag: '--max-connections-per-source', env: 'KLUIS_MAX_CONNECTIONS_PER_SOURCE', default: String(configDefaults.maxConnectionsPerSource), description: 'open TCP connections from one IP address (IPv6: one /64), counted in memory only as keyed hashes, never logged; past it 429 at once. Loopback is exempt (a local reverse proxy); 0 = off' },
+  { flag: '--max-header-kib', env: 'KLUIS_MAX_HEADER_KIB', default: String(configDefaults.maxHeaderKib), description: "KiB of request line and header fields one request may send (Node's parser limit); past it 431 HEADERS_TOO_LARGE, or 414 URI_TOO_LONG when the request line alone is that long" },
+  { flag: '--idle-timeout-seconds', env: 'KLUIS_IDLE_TIMEOUT_SECONDS', default: String(configDefaults.idleTimeoutSeconds), description: 'a connection that has not sent a complete request head within this is closed (408); so is an idle keep-alive one' },
   { flag: '--database', env: 'KLUIS_DATABASE', default: '(SQLite in the data directory)', description: 'postgres://user:pass@host:port/db to share one PostgreSQL between nodes (cluster mode)' },
 ];
 
@@ -186,6 +283,7 @@ export function loadServerConfig(input: {
   if (!(attachmentTtlDays > 0 && attachmentTtlDays <= 3650)) {
     throw new ConfigError('INVALID_ATTACHMENT_TTL', '--attachment-ttl-days / KLUIS_ATTACHMENT_TTL_DAYS must be a number of days above 0 and at most 3650');
   }
+  const diskReserve = parseDiskReserve(pick(option('--attachment-disk-reserve')));
   const senderCertificateSrc = pick(option('--sender-certificate'));
   const senderCertificate = senderCertificateSrc ? resolve(String(senderCertificateSrc.value)) : '';
   const publicUrlSrc = pick(option('--public-url'));
@@ -199,6 +297,24 @@ export function loadServerConfig(input: {
 
   return {
     rateLimits: rateLimitsText === 'on' || rateLimitsText === 'true',
+    rateLimitOverrides: rateOverrides(pick(option('--rate-limit'))),
+    rateLimitKeys: integer(pick(option('--rate-limit-keys')), configDefaults.rateLimitKeys, 100, 10_000_000, 'INVALID_RATE_LIMIT_KEYS', '--rate-limit-keys / KLUIS_RATE_LIMIT_KEYS'),
+    deviceLoginFailuresPerMinute: integer(
+      pick(option('--device-login-failures-per-minute')),
+      configDefaults.deviceLoginFailuresPerMinute,
+      1,
+      1_000_000,
+      'INVALID_DEVICE_LOGIN_FAILURES',
+      '--device-login-failures-per-minute / KLUIS_DEVICE_LOGIN_FAILURES_PER_MINUTE',
+    ),
+    socketBufferBytes: integer(pick(option('--socket-buffer-kib')), configDefaults.socketBufferKib, 1024, 1_048_576, 'INVALID_SOCKET_BUFFER', '--socket-buffer-kib / KLUIS_SOCKET_BUFFER_KIB') * 1024,
+    socketPingsPerSecond: integer(pick(option('--socket-pings-per-second')), configDefaults.socketPingsPerSecond, 1, 1000, 'INVALID_SOCKET_PINGS', '--socket-pings-per-second / KLUIS_SOCKET_PINGS_PER_SECOND'),
+    socketHeartbeatMs:
+      integer(pick(option('--socket-heartbeat-seconds')), configDefaults.socketHeartbeatSeconds, 1, 3600, 'INVALID_SOCKET_HEARTBEAT', '--socket-heartbeat-seconds / KLUIS_SOCKET_HEARTBEAT_SECONDS') * 1000,
+    maxConnections: integer(pick(option('--max-connections')), configDefaults.maxConnections, 0, 10_000_000, 'INVALID_MAX_CONNECTIONS', '--max-connections / KLUIS_MAX_CONNECTIONS'),
+    maxConnectionsPerSource: integer(pick(option('--max-connections-per-source')), configDefaults.maxConnectionsPerSource, 0, 10_000_000, 'INVALID_MAX_CONNECTIONS', '--max-connections-per-source / KLUIS_MAX_CONNECTIONS_PER_SOURCE'),
+    idleTimeoutMs: integer(pick(option('--idle-timeout-seconds')), configDefaults.idleTimeoutSeconds, 1, 3600, 'INVALID_IDLE_TIMEOUT', '--idle-timeout-seconds / KLUIS_IDLE_TIMEOUT_SECONDS') * 1000,
+    maxHeaderBytes: integer(pick(option('--max-header-kib')), configDefaults.maxHeaderKib, 4, 1024, 'INVALID_MAX_HEADER', '--max-header-kib / KLUIS_MAX_HEADER_KIB') * 1024,
     dataDir,
     host,
     database,
@@ -208,6 +324,12 @@ export function loadServerConfig(input: {
     blobDir,
     maxAttachmentBytes: integer(pick(option('--max-attachment-bytes')), configDefaults.maxAttachmentBytes, 1024, Number.MAX_SAFE_INTEGER, 'INVALID_MAX_ATTACHMENT', '--max-attachment-bytes / KLUIS_MAX_ATTACHMENT_BYTES'),
     attachmentTtlMs: Math.round(attachmentTtlDays * DAY_MS),
+    attachmentReservationsPerHour: integer(pick(option('--attachment-reservations-per-hour')), configDefaults.attachmentReservationsPerHour, 1, 1_000_000, 'INVALID_ATTACHMENT_LIMIT', '--attachment-reservations-per-hour / KLUIS_ATTACHMENT_RESERVATIONS_PER_HOUR'),
+    attachmentBytesPerDay: integer(pick(option('--attachment-mib-per-day')), configDefaults.attachmentMibPerDay, 1, 1_048_576, 'INVALID_ATTACHMENT_LIMIT', '--attachment-mib-per-day / KLUIS_ATTACHMENT_MIB_PER_DAY') * ATTACHMENT_MIB,
+    maxPendingAttachments: integer(pick(option('--max-pending-attachments')), configDefaults.maxPendingAttachments, 1, 10_000_000, 'INVALID_ATTACHMENT_LIMIT', '--max-pending-attachments / KLUIS_MAX_PENDING_ATTACHMENTS'),
+    maxPendingAttachmentBytes: integer(pick(option('--max-pending-attachment-mib')), configDefaults.maxPendingAttachmentMib, 1, 1_073_741_824, 'INVALID_ATTACHMENT_LIMIT', '--max-pending-attachment-mib / KLUIS_MAX_PENDING_ATTACHMENT_MIB') * ATTACHMENT_MIB,
+    attachmentDiskReserveBytes: diskReserve.bytes,
+    attachmentDiskReservePercent: diskReserve.percent,
     publicUrl,
     senderCertificate,
     heartbeatIntervalMs:
@@ -220,9 +342,30 @@ export function loadServerConfig(input: {
     argon2MemoryKib: integer(pick(option('--argon2-memory-kib')), configDefaults.argon2MemoryKib, 8, 4 * 1024 * 1024, 'INVALID_ARGON2', '--argon2-memory-kib / KLUIS_ARGON2_MEMORY_KIB'),
     argon2Iterations: integer(pick(option('--argon2-iterations')), configDefaults.argon2Iterations, 1, 100, 'INVALID_ARGON2', '--argon2-iterations / KLUIS_ARGON2_ITERATIONS'),
     authCacheSize: integer(pick(option('--auth-cache-size')), configDefaults.authCacheSize, 0, 10_000_000, 'INVALID_AUTH_CACHE_SIZE', '--auth-cache-size / KLUIS_AUTH_CACHE_SIZE'),
+    maxQueueEnvelopes: integer(pick(option('--max-queue-messages')), configDefaults.maxQueueEnvelopes, 1, 100_000_000, 'INVALID_MAX_QUEUE', '--max-queue-messages / KLUIS_MAX_QUEUE_MESSAGES'),
+    maxQueueBytes: integer(pick(option('--max-queue-mib')), configDefaults.maxQueueMib, 1, 1_048_576, 'INVALID_MAX_QUEUE', '--max-queue-mib / KLUIS_MAX_QUEUE_MIB') * MIB,
+    maxPreKeys: integer(pick(option('--max-prekeys')), configDefaults.maxPreKeys, 100, 100_000, 'INVALID_MAX_PREKEYS', '--max-prekeys / KLUIS_MAX_PREKEYS'),
+    storageReserveBytes: integer(pick(option('--storage-reserve-mib')), configDefaults.storageReserveMib, 0, 65_536, 'INVALID_STORAGE_RESERVE', '--storage-reserve-mib / KLUIS_STORAGE_RESERVE_MIB') * MIB,
+    storageCheckIntervalMs:
+      integer(pick(option('--storage-check-seconds')), configDefaults.storageCheckSeconds, 1, 3600, 'INVALID_STORAGE_CHECK', '--storage-check-seconds / KLUIS_STORAGE_CHECK_SECONDS') * 1000,
+    sendsPerSecond: integer(pick(option('--sends-per-second')), configDefaults.sendsPerSecond, 1, 1_000_000, 'INVALID_SENDS_PER_SECOND', '--sends-per-second / KLUIS_SENDS_PER_SECOND'),
+    renewalFailures: integer(pick(option('--renewal-failures')), configDefaults.renewalFailures, 1, 100_000, 'INVALID_RENEWAL_FAILURES', '--renewal-failures / KLUIS_RENEWAL_FAILURES'),
+    linkCodeMisses: integer(pick(option('--link-code-misses')), configDefaults.linkCodeMisses, 1, 100_000, 'INVALID_LINK_CODE_MISSES', '--link-code-misses / KLUIS_LINK_CODE_MISSES'),
     expiryIntervalMs:
       integer(pick(option('--expiry-interval-seconds')), configDefaults.expiryIntervalSeconds, 1, 86_400, 'INVALID_EXPIRY_INTERVAL', '--expiry-interval-seconds / KLUIS_EXPIRY_INTERVAL_SECONDS') * 1000,
   };
+}
+
+const ATTACHMENT_MIB = 1024 * 1024;
+const DEFAULT_DISK_RESERVE_PERCENT = 5;
+
+/** `--attachment-disk-reserve`: 'N%' of the filesystem (0–90) or N MiB. */
+function parseDiskReserve(src: Source | undefined): { bytes: number; percent: number } {
+  const text = String(src?.value ?? configDefaults.attachmentDiskReserve).trim();
+  const percent = /^([0-9]{1,2}(?:\.[0-9]+)?)\s*%$/.exec(text);
+  if (percent && Number(percent[1]) <= 90) return { bytes: 0, percent: Number(percent[1]) };
+  if (/^[0-9]{1,9}$/.test(text)) return { bytes: Number(text) * ATTACHMENT_MIB, percent: 0 };
+  throw new ConfigError('INVALID_ATTACHMENT_DISK_RESERVE', `${src?.origin ?? '--attachment-disk-reserve'} must be a percent of the disk like '5%' (at most 90%) or a number of MiB like '1024' (got '${text}')`);
 }
 
 /** SQLite needs no URL; anything given must be a PostgreSQL URL (the only other store). */
@@ -324,10 +467,45 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     blobDir: config.blobDir ? resolve(config.blobDir) : '',
     maxAttachmentBytes: config.maxAttachmentBytes ?? configDefaults.maxAttachmentBytes,
     attachmentTtlMs: config.attachmentTtlMs ?? configDefaults.attachmentTtlDays * DAY_MS,
+    attachmentReservationsPerHour: config.attachmentReservationsPerHour ?? configDefaults.attachmentReservationsPerHour,
+    attachmentBytesPerDay: config.attachmentBytesPerDay ?? configDefaults.attachmentMibPerDay * ATTACHMENT_MIB,
+    maxPendingAttachments: config.maxPendingAttachments ?? configDefaults.maxPendingAttachments,
+    maxPendingAttachmentBytes: config.maxPendingAttachmentBytes ?? configDefaults.maxPendingAttachmentMib * ATTACHMENT_MIB,
+    // A hand-built config that names neither gets the default percent.
+    attachmentDiskReserveBytes: config.attachmentDiskReserveBytes ?? 0,
+    attachmentDiskReservePercent: config.attachmentDiskReservePercent ?? (config.attachmentDiskReserveBytes ? 0 : DEFAULT_DISK_RESERVE_PERCENT),
     publicUrl: config.publicUrl ?? configDefaults.publicUrl,
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? configDefaults.heartbeatSeconds * 1000,
     drainTimeoutMs: config.drainTimeoutMs ?? configDefaults.drainTimeoutSeconds * 1000,
     senderCertificate: config.senderCertificate ? resolve(config.senderCertificate) : '',
     rateLimits: config.rateLimits ?? configDefaults.rateLimits,
+    rateLimitKeys: config.rateLimitKeys ?? configDefaults.rateLimitKeys,
+    rateLimitOverrides: config.rateLimitOverrides ?? {},
+    deviceLoginFailuresPerMinute: config.deviceLoginFailuresPerMinute ?? configDefaults.deviceLoginFailuresPerMinute,
+    socketBufferBytes: config.socketBufferBytes ?? configDefaults.socketBufferKib * 1024,
+    socketPingsPerSecond: config.socketPingsPerSecond ?? configDefaults.socketPingsPerSecond,
+    socketHeartbeatMs: config.socketHeartbeatMs ?? configDefaults.socketHeartbeatSeconds * 1000,
+    maxConnections: config.maxConnections ?? configDefaults.maxConnections,
+    maxConnectionsPerSource: config.maxConnectionsPerSource ?? configDefaults.maxConnectionsPerSource,
+    idleTimeoutMs: config.idleTimeoutMs ?? configDefaults.idleTimeoutSeconds * 1000,
+    maxHeaderBytes: config.maxHeaderBytes ?? configDefaults.maxHeaderKib * 1024,
+    maxQueueEnvelopes: config.maxQueueEnvelopes ?? configDefaults.maxQueueEnvelopes,
+    maxQueueBytes: config.maxQueueBytes ?? configDefaults.maxQueueMib * MIB,
+    maxPreKeys: config.maxPreKeys ?? configDefaults.maxPreKeys,
+    storageReserveBytes: config.storageReserveBytes ?? configDefaults.storageReserveMib * MIB,
+    storageCheckIntervalMs: config.storageCheckIntervalMs ?? configDefaults.storageCheckSeconds * 1000,
+    sendsPerSecond: config.sendsPerSecond ?? configDefaults.sendsPerSecond,
+    renewalFailures: config.renewalFailures ?? configDefaults.renewalFailures,
+    linkCodeMisses: config.linkCodeMisses ?? configDefaults.linkCodeMisses,
   };
+}
+
+function rateOverrides(src: Source | undefined): Partial<Record<LimitName, RateOverride>> {
+  if (!src) return {};
+  try {
+    return parseRateOverrides(String(src.value), src.origin);
+  } catch (err) {
+    if (err instanceof RateOverrideError) throw new ConfigError('INVALID_RATE_LIMIT', err.message);
+    throw err;
+  }
 }

@@ -15,6 +15,7 @@ import { durableTransaction, type DatabaseAdapter } from './db/database.js';
 import type { Db, Executor } from './db/schema.js';
 import { deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
+import { CappedSubmitter, QueueCaps } from './delivery/queue-caps.js';
 import { sendMessage } from './delivery/send.js';
 import { sendMulti, type MultiSendCommand } from './delivery/multi-send.js';
 import { SocketServer } from './delivery/socket-server.js';
@@ -37,6 +38,8 @@ import { NodeStore } from './store/nodes.js';
 import { ProfileStore } from './store/profiles.js';
 import type { NodeState } from './ops/node-registry.js';
 import { RateLimiter } from './limits/rate-limiter.js';
+import { StorageGuard } from './ops/storage-guard.js';
+import { configuredRules } from './limits/configured-rules.js';
 
 export interface Stores {
   brands: BrandStore;
@@ -105,6 +108,8 @@ export interface AppContext {
   sealed: () => Promise<SealedSenderKeys>;
   /** Per-node, in-memory token buckets keyed by HMACs of ids (limits/); no-ops with --rate-limits off. */
   limits: RateLimiter;
+  /** Full-disk handling: the reserve file, 507 STORAGE_FULL for new sends, recovery. */
+  storage: StorageGuard;
 }
 
 /** Runs `load` once; a failure is not cached (the next call tries again). */
@@ -148,9 +153,19 @@ export function createAppContext(deps: {
   const gate = new SubscriptionGate(db, stores.subscriptions, clock);
   const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
   const authCache = new AuthCache(config.authCacheSize);
-  const deviceAuth = new DeviceAuthenticator(db, stores.devices, hasher, authCache);
+  const limits = new RateLimiter({ clock, enabled: config.rateLimits, rules: configuredRules(config), maxKeys: config.rateLimitKeys });
+  const deviceAuth = new DeviceAuthenticator(db, stores.devices, hasher, authCache, limits);
   // Same cache: a login verified over HTTP is not verified again by the socket.
-  const socketAuth = new SocketDeviceAuthenticator(db, stores.devices, hasher, authCache).useGate(gate);
+  const socketAuth = new SocketDeviceAuthenticator(db, stores.devices, hasher, authCache, limits).useGate(gate);
+  // A full disk: 507 for new sends, a released reserve so acks and expiry go on (storage-guard.ts).
+  const storage = new StorageGuard({
+    dir: config.database ? '' : config.dataDir,
+    reserveBytes: config.database ? 0 : config.storageReserveBytes,
+    checkIntervalMs: config.storageCheckIntervalMs,
+    log,
+    onRefused: () => metrics.storageFullRefusals++,
+  });
+  metrics.storageFull = () => storage.isFull;
   const writer = new GroupCommitWriter({
     db,
     devices: stores.devices,
@@ -161,15 +176,26 @@ export function createAppContext(deps: {
     log,
     durable: () => adapter.syncCommitted(),
     onStoreError: () => metrics.storeErrors++,
+    onStorageFull: (err) => storage.report(err),
     onQueued: (n) => (metrics.envelopesQueued += n),
   });
+  // Per-device queue caps in front of the writer: a full queue answers 507, stores nothing.
+  const queueCaps = new QueueCaps({
+    maxEnvelopes: config.maxQueueEnvelopes,
+    maxBytes: config.maxQueueBytes,
+    clock,
+    load: (targets) => stores.envelopes.usage(db, targets),
+  });
+  const capped = new CappedSubmitter(writer, queueCaps, () => storage.refuse());
   // Accounts in grace (or suspended) receive but cannot send: checked before delivery, cached per account.
   const send = (sender: DeviceIdentity, destination: string, request: SendRequest) =>
-    gatedSend(sender, () => sendMessage(writer, sender, destination, request));
-  const multiSend = (sender: DeviceIdentity, request: MultiSendRequest) => gatedSend(sender, () => sendMulti(writer, sender, request));
+    gatedSend(sender, () => sendMessage(capped, sender, destination, request));
+  const multiSend = (sender: DeviceIdentity, request: MultiSendRequest) => gatedSend(sender, () => sendMulti(capped, sender, request));
   const gatedSend = async <T>(sender: DeviceIdentity, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
+      // Identified sends per sending device (rules.ts); sealed ones are limited per destination.
+      if (sender !== SEALED_SENDER) limits.take('identifiedSend', sender.accountId, String(sender.deviceId));
       const pending = sender === SEALED_SENDER ? undefined : gate.checkSend(sender.accountId);
       if (pending) await pending;
       return await run();
@@ -206,6 +232,10 @@ export function createAppContext(deps: {
     rescanOnWake: adapter.allocateIds !== undefined,
     onPushed: (n) => (metrics.envelopesDelivered += n),
     onSuspended: (accountId) => gate.forget(accountId),
+    socketLimits: { bufferBytes: config.socketBufferBytes, pingsPerSecond: config.socketPingsPerSecond },
+    heartbeatMs: config.socketHeartbeatMs,
+    upgradeTimeoutMs: config.idleTimeoutMs,
+    onServerClose: (reason) => metrics.socketCloses[reason]++,
     send: (sender, destination, request) => socketAnswer(() => send(sender, destination, request)),
     sendMulti: (sender, request) => socketAnswer(() => multiSend(sender, request)),
   });
@@ -228,7 +258,8 @@ export function createAppContext(deps: {
     sealed: memo(() =>
       config.senderCertificate ? Promise.resolve(SealedSenderKeys.fromFile(config.senderCertificate)) : SealedSenderKeys.loadOrCreate(db, clock()),
     ),
-    limits: new RateLimiter({ clock, enabled: config.rateLimits }),
+    limits,
+    storage,
     delivery: {
       writer,
       sockets,
@@ -237,7 +268,7 @@ export function createAppContext(deps: {
       sendSealed: (destination, request) => send(SEALED_SENDER, destination, request),
       sendSealedMulti: (command) =>
         gatedSend(SEALED_SENDER, async () => {
-          const outcome = await writer.submitMulti(command);
+          const outcome = await capped.submitMulti(command);
           if (!outcome.ok) throw outcome.error;
           return outcome.response as MultiSendResponse;
         }),

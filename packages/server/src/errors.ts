@@ -24,6 +24,12 @@ export const errorStatus: Record<ErrorCode, number> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.QuotaExceeded]: 403,
   [ErrorCode.RateLimited]: 429,
+  [ErrorCode.QueueFull]: 507,
+  [ErrorCode.StorageFull]: 507,
+  [ErrorCode.TooManyPreKeys]: 409,
+  [ErrorCode.HeadersTooLarge]: 431,
+  [ErrorCode.UriTooLong]: 414,
+  [ErrorCode.RequestTimeout]: 408,
   [ErrorCode.Internal]: 500,
 };
 
@@ -81,3 +87,24 @@ export const RETRY_AFTER_SECONDS = 2;
 
 export const storeUnavailable = (message = 'the database is unreachable; try again shortly') =>
   new ApiError(ErrorCode.Unavailable, message, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+
+/**
+ * A write refused because the disk is full: SQLite's SQLITE_FULL, a file write's ENOSPC or
+ * EDQUOT, PostgreSQL's disk_full (53100). Not retryable within seconds, so not a 503.
+ */
+export function isStorageFull(err: unknown): boolean {
+  // An ApiError is an answer, not the disk: a quota such as the attachment caps says 507 too.
+  if (err instanceof ApiError) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || code === '53100';
+}
+
+/** Seconds a sender is told to wait when the server's disk is full. */
+export const STORAGE_FULL_RETRY_SECONDS = 60;
+
+export const storageFull = () =>
+  new ApiError(
+    ErrorCode.StorageFull,
+    "the server's storage is full, so nothing new can be stored; messages already accepted are kept and delivered. Try again later",
+    { retryAfterSeconds: STORAGE_FULL_RETRY_SECONDS },
+  );

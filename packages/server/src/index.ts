@@ -8,3 +8,5 @@ export type { ExpiryResult } from './jobs/expiry.js';
 export type { Bus, DeviceEvent, LiveEnvelope } from './delivery/bus.js';
 export { LocalBus } from './delivery/local-bus.js';
 export { issueServerCertificate, SealedSenderKeys, type ServerCertificateFile } from './sealed/sealed-sender-keys.js';
+export { DEFAULT_LIMITS, type LimitName, type LimitRule } from './limits/rules.js';
+export { rateLimitTable } from './limits/limits-table.js';

@@ -17,6 +17,7 @@ import { firstStartIfNeeded, type FirstStart } from './first-start.js';
 import { runExpiry, startExpiryJob, type ExpiryResult } from './jobs/expiry.js';
 import { createLogger, stderrSink, type Logger, type LogSink } from './logger.js';
 import { SocketCloseCode } from '@kluis/protocol';
+import { HEALTH_HEADROOM, openFileLimit, OTHER_FDS } from './api/connection-gate.js';
 
 export const DATABASE_FILE = 'kluis.db';
 
@@ -37,6 +38,8 @@ export interface RunningServer {
   firstStart?: FirstStart;
   /** Runs the expiry job now (it also runs on a timer). */
   runExpiry(): Promise<ExpiryResult>;
+  /** "METHOD /url" of every HTTP route the server answers (tests check they cover them all). */
+  routes: readonly string[];
   /** Graceful: stop accepting, commit what was accepted, close sockets (1001), close the database. */
   close(): Promise<void>;
   /**
@@ -70,6 +73,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
   try {
     await migrateToLatest(adapter);
     ctx = createAppContext({ config, adapter, clock, log, bus });
+    await ctx.storage.start();
     const firstStart = await firstStartIfNeeded(ctx, config.dataDir);
     const app = buildHttpApp(ctx, apiRoutes);
     registerConsole(app);
@@ -83,6 +87,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
     const expiry = startExpiryJob(ctx, config.expiryIntervalMs);
     const heartbeat = startNodeHeartbeat(ctx);
     log.info(`kluis server listening on ${url}`);
+    logConnectionCap(log, app.connectionGate.maxConnections);
 
     const running = ctx;
     let closing: Promise<void> | undefined;
@@ -106,6 +111,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
         await httpClosed;
         clearTimeout(force);
         await bus.close();
+        await running.storage.close();
         await adapter.close();
         log.info('kluis server stopped');
       })());
@@ -138,6 +144,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
       dataDir: config.dataDir,
       ...(firstStart && { firstStart }),
       runExpiry: () => runExpiry(running),
+      routes: app.registeredRoutes,
       close,
       drain,
     };
@@ -156,6 +163,18 @@ async function openBus(config: ResolvedServerConfig, log: Logger): Promise<Bus> 
     name: `kluis-${config.nodeName}`,
     onStatus: (status) => (status === 'connected' ? log.info('bus reconnected') : log.error('bus disconnected; delivering by polling the database')),
   });
+}
+
+/**
+ * Node cannot raise its own open-file limit: say what the cap is and whether the limit
+ * (systemd's LimitNOFILE, `ulimit -n`) leaves room for it.
+ */
+function logConnectionCap(log: Logger, maxConnections: number): void {
+  const limit = openFileLimit();
+  log.info(`at most ${maxConnections} client connections (+${HEALTH_HEADROOM} for health checks)${limit ? `; open-file limit ${limit.soft}` : ''}`);
+  if (limit && maxConnections + HEALTH_HEADROOM + OTHER_FDS > limit.soft) {
+    log.error(`--max-connections ${maxConnections} needs an open-file limit of at least ${maxConnections + HEALTH_HEADROOM + OTHER_FDS} (now ${limit.soft}); raise LimitNOFILE or ulimit -n`);
+  }
 }
 
 /** `promise`'s value, or undefined once `ms` passed (a shutdown step must not hang on a dead database). */

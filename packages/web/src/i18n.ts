@@ -61,8 +61,9 @@ export function formatTime(ms: number): string {
   return new Intl.DateTimeFormat(current, sameDay ? { timeStyle: 'short' } : { dateStyle: 'short', timeStyle: 'short' }).format(d);
 }
 
+/** Dates the server keeps to the UTC day (paid-until, device created, last seen): shown as that day, in any zone. */
 export function formatDate(ms: number): string {
-  return new Intl.DateTimeFormat(current, { dateStyle: 'long' }).format(ms);
+  return new Intl.DateTimeFormat(current, { dateStyle: 'long', timeZone: 'UTC' }).format(ms);
 }
 
 /** "bob, carol and dave" in the current language. */

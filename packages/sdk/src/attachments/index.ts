@@ -1,6 +1,6 @@
 export type { AttachmentPointer, AttachmentMeta } from './pointer.js';
 export type { AttachmentSource } from './source.js';
-export { uploadAttachment, downloadAttachment, expectDownloads, releaseAttachment, type AttachmentApi, type TransferOptions } from './transfer.js';
+export { uploadAttachment, downloadAttachment, type AttachmentApi, type TransferOptions } from './transfer.js';
 export { encryptAttachment, AttachmentDecryptor, newAttachmentKey, type EncryptedStats } from './crypto.js';
 export { paddedSize, encryptedSize } from './padding.js';
 export { sanitizedSource, sanitizeBytes, detectMedia, type MediaKind } from './sanitize.js';

@@ -32,14 +32,24 @@ export function backoffMs(failures: number, o: RetryOptions = {}): number {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs `fn` until it succeeds, fails for good, or the attempts are used up. */
+/** The server's own wait (429/507 `retryAfterSeconds`), in ms, if it named one. */
+function serverWaitMs(err: unknown): number {
+  const s = err instanceof ServerError ? (err.body as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds : undefined;
+  return typeof s === 'number' && s > 0 ? s * 1000 : 0;
+}
+
+/**
+ * Runs `fn` until it succeeds, fails for good, or the attempts are used up. A server that
+ * says to come back later than our longest backoff (an account's hourly attachment budget,
+ * a full disk) is taken at its word at once: more tries now would only be refused again.
+ */
 export async function retrying<T>(fn: () => Promise<T>, o: RetryOptions = {}): Promise<T> {
   const attempts = o.attempts ?? retryDefaults.attempts;
   for (let failures = 1; ; failures++) {
     try {
       return await fn();
     } catch (err) {
-      if (!isRetryable(err) || failures >= attempts) throw err;
+      if (!isRetryable(err) || failures >= attempts || serverWaitMs(err) > (o.maxMs ?? retryDefaults.maxMs)) throw err;
     }
     await (o.sleep ?? sleep)(backoffMs(failures, o));
   }

@@ -1,6 +1,6 @@
 /**
  * Uploads and downloads through the real server (packages/server) on a random port:
- * round trips, resume on both sides, tampering, expect/release.
+ * round trips, resume on both sides, tampering, blobs kept for every reader, limits.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { registerAccount, type TestDevice } from '../../../server/src/test-suppo
 import { startTestServer, type TestServer } from '../../../server/src/test-support/test-server.js';
 import { KluisError, NetworkError, ServerError } from '../errors.js';
 import { HttpApi } from '../transport/http.js';
-import { downloadAttachment, expectDownloads, releaseAttachment, uploadAttachment, type AttachmentApi } from './transfer.js';
+import { downloadAttachment, uploadAttachment, type AttachmentApi } from './transfer.js';
 import type { AttachmentPointer } from './pointer.js';
 
 let ts: TestServer;
@@ -200,17 +200,39 @@ describe('attachment transfer', () => {
     expect(existsSync(dest)).toBe(false);
   });
 
-  it('deletes the blob once the expected recipients released it', async () => {
-    const { pointer } = await stored(1000);
-    await expectDownloads(api, pointer.id, 2);
-    await downloadAttachment(bobApi, pointer, join(dir, 'r1'));
-    await releaseAttachment(bobApi, pointer.id);
+  it('leaves the blob on the server for every recipient device, however often it is fetched', async () => {
+    const { pointer, data } = await stored(1000);
+    const carol = await registerAccount(ts);
+    for (const [i, reader] of [bobApi, bobApi, apiFor(carol), bobApi].entries()) {
+      await downloadAttachment(reader, pointer, join(dir, `again-${i}`));
+      expect((await readFile(join(dir, `again-${i}`))).equals(data)).toBe(true);
+    }
+    // Nothing a client says removes it; the server's expiry job does, after the TTL.
     expect(existsSync(blobFile(pointer.id))).toBe(true);
-    await releaseAttachment(bobApi, pointer.id);
-    expect(existsSync(blobFile(pointer.id))).toBe(false);
-    // Releasing something already gone is not an error.
-    await releaseAttachment(bobApi, pointer.id);
-    await expect(downloadAttachment(bobApi, pointer, join(dir, 'r2'), fast)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('reports a reservation past the per-account limit as the server says (429), without retrying a long wait', async () => {
+    const tight = await startTestServer({ attachmentReservationsPerHour: 1 });
+    try {
+      const carol = await registerAccount(tight);
+      const carolApi = new HttpApi(tight.url, () => ({ accountId: carol.accountId, deviceId: carol.deviceId, password: carol.password }));
+      await uploadAttachment(carolApi, { bytes: randomBytes(100) }, { contentType: 'application/octet-stream' });
+      let tries = 0;
+      const counting: AttachmentApi = Object.assign(Object.create(carolApi) as HttpApi, {
+        createAttachment: (size: number) => {
+          tries++;
+          return carolApi.createAttachment(size);
+        },
+      });
+      const err = await uploadAttachment(counting, { bytes: randomBytes(100) }, { contentType: 'application/octet-stream' }, fast).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ServerError);
+      expect(err).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      // An hour's budget is not back in a few seconds: asked once, not four times.
+      expect(tries).toBe(1);
+      expect(String((err as Error).message)).toMatch(/attachment uploads from this account/);
+    } finally {
+      await tight.close();
+    }
   });
 
   it('reports an attachment over the server limit as ATTACHMENT_TOO_LARGE', async () => {

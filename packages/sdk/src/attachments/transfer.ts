@@ -18,7 +18,7 @@ import { readSource, type AttachmentSource } from './source.js';
 /** The HTTP calls attachments need (HttpApi has them; tests may pass a stand-in). */
 export type AttachmentApi = Pick<
   HttpApi,
-  'createAttachment' | 'attachmentStatus' | 'uploadAttachmentBytes' | 'downloadAttachmentBytes' | 'expectAttachmentDownloads' | 'releaseAttachment'
+  'createAttachment' | 'attachmentStatus' | 'uploadAttachmentBytes' | 'downloadAttachmentBytes'
 >;
 
 export interface TransferOptions {
@@ -168,18 +168,4 @@ export async function downloadAttachment(api: AttachmentApi, pointer: Attachment
     if (!closed) await out.close().catch(() => {});
     if (!done) await rm(tmp, { force: true });
   }
-}
-
-/** The sender, after the message went out: this many recipient devices will fetch it. */
-export async function expectDownloads(api: AttachmentApi, id: string, recipients: number, opts: Pick<TransferOptions, 'retry'> = {}): Promise<void> {
-  await retrying(() => api.expectAttachmentDownloads(id, recipients), opts.retry);
-}
-
-/** This device is done with the attachment. One that is already gone counts as released. */
-export async function releaseAttachment(api: AttachmentApi, id: string, opts: Pick<TransferOptions, 'retry'> = {}): Promise<void> {
-  await retrying(async () => {
-    const r = await api.releaseAttachment(id);
-    if ((r.status >= 200 && r.status < 300) || r.status === 404) return;
-    throw toServerError(r);
-  }, opts.retry);
 }

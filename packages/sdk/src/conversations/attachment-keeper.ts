@@ -3,7 +3,7 @@ import { copyFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { pb } from '@kluis/protocol';
-import { downloadAttachment, expectDownloads, releaseAttachment, uploadAttachment, type AttachmentPointer } from '../attachments/index.js';
+import { downloadAttachment, uploadAttachment, type AttachmentPointer } from '../attachments/index.js';
 import { pointerFrom } from '../attachments/pointer.js';
 import type { Ctx } from '../context.js';
 import { KluisError } from '../errors.js';
@@ -13,8 +13,9 @@ import type { FileInput } from './conversations.js';
 
 /**
  * Attachments on this device: uploads for sends, fetches for arrivals (into the profile
- * directory, owner-only), and cleanup when a message is deleted or disappears. A blob is
- * released on the server once this device has it (or no longer wants it).
+ * directory, owner-only), and cleanup when a message is deleted or disappears. Nothing is
+ * told to the server after a fetch: a blob stays there, for every recipient device, until
+ * its TTL (as in Signal), so no device can take it away from another.
  */
 export class AttachmentKeeper {
   private readonly dir: string;
@@ -96,31 +97,15 @@ export class AttachmentKeeper {
       await downloadAttachment(this.ctx.api(), fromRecord(a), join(this.dir, local));
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === 'ATTACHMENT_CORRUPT' || (e as { status?: number }).status === 404) {
-        this.update(messageId, index, { state: 'failed' });
-        this.ctx.background('attachment release', () => this.release(a.id));
-      }
+      if (code === 'ATTACHMENT_CORRUPT' || (e as { status?: number }).status === 404) this.update(messageId, index, { state: 'failed' });
       throw e;
     }
     this.update(messageId, index, { state: 'downloaded', localPath: local });
-    this.ctx.background('attachment release', () => this.release(a.id));
   }
 
-  /** A message's attachments are gone: local files deleted; incoming blobs released. */
-  discard(records: AttachmentRecord[], release: boolean): void {
-    for (const a of records) {
-      if (a.localPath) rmSync(join(this.dir, a.localPath), { force: true });
-      if (release && a.state === 'pending') this.ctx.background('attachment release', () => this.release(a.id));
-    }
-  }
-
-  private async release(id: string): Promise<void> {
-    await releaseAttachment(this.ctx.api(), id);
-  }
-
-  /** After a send: the blob goes once this many recipient devices released it (or at expiry). */
-  async expect(id: string, devices: number): Promise<void> {
-    if (devices > 0) await expectDownloads(this.ctx.api(), id, devices);
+  /** A message's attachments are gone: their local files are deleted (the blobs expire on the server). */
+  discard(records: AttachmentRecord[]): void {
+    for (const a of records) if (a.localPath) rmSync(join(this.dir, a.localPath), { force: true });
   }
 
   private record(messageId: string, index: number): AttachmentRecord {

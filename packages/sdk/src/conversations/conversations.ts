@@ -49,14 +49,12 @@ export class Conversations {
     this.book = new GroupBook(ctx.conv, () => ctx.me().accountId, (a) => ctx.data.usernameOf(a));
     this.groupSender = new GroupSender(ctx, sender, new MultiSender(ctx, sender), this.book, opts.sealed);
     this.attachments = new AttachmentKeeper(ctx, opts.profileDir, opts.autoDownloadBytes ?? 100 * 1024 * 1024);
-    this.messenger = new Messenger(ctx, sender, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp, (id, n) =>
-      this.attachments.expect(id, n),
-    );
+    this.messenger = new Messenger(ctx, sender, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp);
     const follow: Followups = {
       deliveryReceipt: (a, ts) => this.messenger.receipts.add(a, pb.ReceiptMessage_Type.DELIVERY, ts),
       fetchProfile: (a) => this.ctx.background('profile', () => this.refreshProfile(a)),
       downloadAttachments: (id) => this.attachments.autoDownload(id),
-      discardAttachments: (records) => this.attachments.discard(records, true),
+      discardAttachments: (records) => this.attachments.discard(records),
       resend: (a, d, conv, counters) => this.ctx.background('resend', () => this.messenger.resendCounters(a, d, conv, counters)),
       groupChanged: (change) => {
         const info = this.book.info(change.groupId);
@@ -235,7 +233,7 @@ export class Conversations {
     const next = this.ctx.conv.nextExpiry();
     if (next === undefined || next > now) return;
     for (const m of this.ctx.conv.expired(now)) {
-      this.attachments.discard(m.attachments ? JSON.parse(m.attachments) : [], m.direction === 'incoming');
+      this.attachments.discard(m.attachments ? JSON.parse(m.attachments) : []);
       this.ctx.conv.deleteMessage(m.id);
       this.ctx.emit('message-removed', { id: m.id, conversation: m.conversation });
     }

@@ -47,8 +47,6 @@ export class Messenger {
     private readonly groups: GroupSender,
     private readonly resolveUsername: (u: string) => Promise<Peer>,
     private readonly nextTimestamp: () => number,
-    /** Tells the server how many devices will fetch an attachment we sent. */
-    private readonly onSent: (attachmentId: string, devices: number) => Promise<void> = async () => undefined,
   ) {
     this.receipts = new ReceiptBatcher((accountId, type, timestamps) =>
       this.ctx.background('receipt', () => this.sendReceipt(accountId, type, timestamps)),
@@ -137,8 +135,9 @@ export class Messenger {
     const row = this.outgoingRow(t, d, 'text', { body: parts.text ?? '' });
     if (parts.attachments?.length) row.attachments = JSON.stringify(parts.attachments.map((a) => attachmentRecord(a, 'downloaded')));
     if (parts.quote) row.quote = JSON.stringify(parts.quote);
-    const devices = await this.deliver(t, d, row);
-    for (const a of parts.attachments ?? []) this.ctx.background('attachment expect', () => this.onSent(a.id, devices));
+    // Nothing about the attachments goes to the server after the send: a per-blob count
+    // of recipient devices would tell a copy of the database how large the fan-out was.
+    await this.deliver(t, d, row);
     return toStored(this.ctx.data.getMessage(row.id)!, this.ctx.conv);
   }
 

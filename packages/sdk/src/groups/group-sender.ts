@@ -10,7 +10,7 @@ import { encodeContent, EnvelopeType } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
 import { IdentityChangedError, KluisError, ServerError } from '../errors.js';
 import type { MultiSender, MultiSendResult } from '../multi-sender.js';
-import { SealingUnavailableError, xorAccessKeys, type SealedSender } from '../sealed/sealed-sender.js';
+import { SealingUnavailableError, type SealedSender } from '../sealed/sealed-sender.js';
 import type { Sender } from '../sender.js';
 import { eachLimit } from '../mutex.js';
 import type { Bytes } from '../store/protocol-store.js';
@@ -42,8 +42,9 @@ export class GroupSender {
    * rest, and our own devices, go in one identified multi-recipient request.
    */
   async sendToAccounts(accountIds: string[], content: Bytes, timestamp: number): Promise<number> {
-    const me = this.ctx.me();
-    const sealable = this.sealed ? accountIds.filter((a) => a !== me.accountId && this.sealed!.accessKeyFor(a)) : [];
+    // Our own devices too, when we hold our own key: an identified copy beside sealed
+    // ones would name the sender.
+    const sealable = this.sealed ? accountIds.filter((a) => this.sealed!.accessKeyFor(a)) : [];
     const sealed = new Set(sealable);
     const rest = accountIds.filter((a) => !sealed.has(a));
     let devices = rest.length > 0 ? (await this.multi.sendToAccounts(rest, content, timestamp)).devices : 0;
@@ -75,10 +76,9 @@ export class GroupSender {
       const targets = [...accounts.filter((a) => !gone.has(a)), me.accountId];
       await this.ensureSessions(targets);
       const devices = new Map<string, number[]>();
-      for (const a of targets) {
-        const ds = this.devicesOf(a).filter((d) => !(a === me.accountId && d === me.deviceId));
-        if (ds.length > 0 || a !== me.accountId) devices.set(a, ds);
-      }
+      // Our own account always, even with no other device (then listed with none): a
+      // fan-out to the group minus one account would name that account as its sender.
+      for (const a of targets) devices.set(a, this.devicesOf(a).filter((d) => !(a === me.accountId && d === me.deviceId)));
       await this.distribute(groupId, distributionId, devices, timestamp);
       // Encrypted after the distribution: a key handed out later starts past this message.
       const ct = await this.ctx.locks.run(`group:${groupId}`, () => groupEncrypt(local, distributionId, this.ctx.adapters().senderKeys, content));
@@ -91,7 +91,7 @@ export class GroupSender {
       for (const a of res.unknownAccounts ?? []) gone.add(a);
       for (const m of res.mismatched ?? []) {
         for (const d of m.extraDevices) this.dropDevice(groupId, m.accountId, d);
-        for (const d of m.missingDevices) await this.addDevice(m.accountId, d);
+        for (const d of m.missingDevices) if (!(m.accountId === me.accountId && d === me.deviceId)) await this.addDevice(m.accountId, d);
       }
       for (const s of res.stale ?? []) {
         for (const d of s.staleDevices) {
@@ -104,9 +104,9 @@ export class GroupSender {
   }
 
   /**
-   * Sealed when we hold every other member's access key: one multi-recipient sealed upload
-   * for the members, and our own devices (who know it is us) in an identified one.
-   * Otherwise one identified upload for all.
+   * Sealed when we hold every member's access key, our own included: one multi-recipient
+   * sealed upload for the whole group, our other devices in it (no separate copy that
+   * would tie the upload to us). Otherwise one identified upload for all.
    */
   private async transmit(
     groupId: Uint8Array,
@@ -116,25 +116,21 @@ export class GroupSender {
     o: { online?: boolean },
   ): Promise<MultiSendResult> {
     const me = this.ctx.me();
-    const others = new Map([...devices].filter(([a]) => a !== me.accountId));
-    const keys = this.sealed ? [...others.keys()].map((a) => this.sealed!.accessKeyFor(a)) : [];
-    if (!this.sealed || others.size === 0 || keys.some((k) => k === undefined)) {
+    const sealed = this.sealed;
+    const keys = new Map([...devices.keys()].map((a) => [a, sealed?.accessKeyFor(a)] as const));
+    const others = [...devices.keys()].some((a) => a !== me.accountId);
+    if (!sealed || !others || [...keys.values()].some((k) => k === undefined)) {
       return this.multi.sendShared(devices, EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
     }
-    let res: MultiSendResult;
     try {
-      const usmc = UnidentifiedSenderMessageContent.new(ct, await this.sealed.certificate(), ContentHint.Resendable, new Uint8Array(groupId));
-      res = await this.multi.sendSharedSealed(others, usmc, xorAccessKeys(keys as Uint8Array[]), timestamp, o);
+      const usmc = UnidentifiedSenderMessageContent.new(ct, await sealed.certificate(), ContentHint.Resendable, new Uint8Array(groupId));
+      return await this.multi.sendSharedSealed(devices, usmc, (a) => keys.get(a)!, timestamp, o);
     } catch (e) {
       // A member's key we hold is stale (rotated, or never published), or no certificate
       // now: this message goes identified rather than not at all.
       if (!(e instanceof ServerError && e.status === 401) && !(e instanceof SealingUnavailableError)) throw e;
       return this.multi.sendShared(devices, EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
     }
-    const own = devices.get(me.accountId) ?? [];
-    if (!res.ok || own.length === 0) return res;
-    const mine = await this.multi.sendShared(new Map([[me.accountId, own]]), EnvelopeType.SenderKey, ct.serialize(), timestamp, o);
-    return mine.ok ? res : mine;
   }
 
   /** Sends our current sender key to every listed device that does not have it yet. */

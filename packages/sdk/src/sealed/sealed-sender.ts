@@ -111,7 +111,9 @@ export class SealedSender {
 
   /** Certificate and key for a sealed send to `accountId`, or undefined (identified send). */
   async material(accountId: string): Promise<SealingMaterial | undefined> {
-    if (accountId === this.ctx.me().accountId) return undefined; // our own devices know it is us
+    // Our own account too (sync copies): an identified copy beside the sealed envelopes
+    // would name their sender. Sealed only with our own key: no zero-key guess.
+    if (accountId === this.ctx.me().accountId && !this.accessKeyFor(accountId)) return undefined;
     // No key yet (first contact): try anyway, in case they accept sealed messages from
     // anyone; a 401 (also what a restricted account answers) means "send identified".
     const accessKey = this.accessKeyFor(accountId) ?? new Uint8Array(ACCESS_KEY_BYTES);

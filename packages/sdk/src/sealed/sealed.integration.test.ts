@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   PrivateKey,
   ProtocolAddress,
@@ -16,11 +16,12 @@ import {
   sealedSenderEncrypt,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
+import SealedSenderMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
 import { EnvelopeType, encodeContent } from '@kluis/protocol';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
-import { connectedUser } from '../../../../test/harness/sdk-helpers.js';
+import { connectedUser, linkDevice } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
-import { b64 } from '../keys.js';
+import { b64, unb64 } from '../keys.js';
 import { nextEvent, until } from '../testing/helpers.js';
 import { deriveAccessKey } from './sealed-sender.js';
 
@@ -44,6 +45,18 @@ function queued(accountId: string): Array<{ type: number; source_account: string
   const db = new Database(join(server.dataDir, 'kluis.db'), { readonly: true });
   try {
     return db.prepare('SELECT type, source_account, source_device FROM envelopes WHERE account_id = ?').all(accountId) as never;
+  } finally {
+    db.close();
+  }
+}
+
+/** Every envelope row of these accounts: what a seized database would show. */
+function rowsOf(...accountIds: string[]): Array<{ account_id: string; device_id: number; type: number; source_account: string | null; timestamp: number }> {
+  const db = new Database(join(server.dataDir, 'kluis.db'), { readonly: true });
+  try {
+    return db
+      .prepare(`SELECT account_id, device_id, type, source_account, timestamp FROM envelopes WHERE account_id IN (${accountIds.map(() => '?').join(',')})`)
+      .all(...accountIds) as never;
   } finally {
     db.close();
   }
@@ -94,6 +107,82 @@ describe('sealed sender', () => {
     expect(got.find((m) => m.text === 'from carol to the group')?.from.accountId).toBe(carol.id);
   }, 90_000);
 
+  it('sync copies go sealed with no timestamp, and a group fan-out lists the sender’s own account (its other devices, or none)', async () => {
+    const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')];
+    const { Client } = await import('../client.js');
+    const laptop = await Client.open({ profileDir: await h.tempDir(`${alice.name}-laptop`), passphrase: h.passphrase, bootstrap: false });
+    h.onDispose(() => laptop.close());
+    await linkDevice(alice.c, laptop, server.url);
+    await laptop.connect();
+    for (const [from, to] of [[alice, bob], [bob, alice], [carol, alice], [carol, bob], [alice, carol], [bob, carol]] as const) {
+      await from.c.send(to.name, `hi ${to.name}`);
+      await until(`${to.name} has it`, async () => (await texts(to.c, from.name)).includes(`hi ${to.name}`));
+    }
+    const conv = await alice.c.createGroup('Joins', [bob.name, carol.name]);
+    for (const c of [bob.c, carol.c, laptop]) await until('group known', async () => (await c.group(conv)) !== undefined);
+    await alice.c.send(conv, 'keys out');
+    for (const c of [bob.c, carol.c, laptop]) await until('group message', async () => (await texts(c, conv)).includes('keys out'));
+
+    // The laptop and bob offline: what the sends leave at rest.
+    await laptop.close();
+    await bob.c.close();
+    const aliceApi = alice.c._internals.api();
+    const sealedMulti = vi.spyOn(aliceApi, 'sendSealedMulti');
+    const identified = vi.spyOn(aliceApi, 'sendMulti');
+    await alice.c.send(bob.name, 'one to one');
+    await alice.c.send(conv, 'to the group');
+    const rows = rowsOf(alice.id, bob.id);
+    const laptopId = 2;
+    // The sync copies (1:1 and group) wait for the laptop, sealed like bob's: no sender, no timestamp.
+    expect(rows.filter((r) => r.account_id === alice.id && r.device_id === laptopId).length).toBeGreaterThanOrEqual(2);
+    expect(rows.filter((r) => r.account_id === bob.id).length).toBeGreaterThanOrEqual(2);
+    expect(rows.every((r) => r.type === EnvelopeType.Sealed && r.source_account === null && Number(r.timestamp) === 0)).toBe(true);
+    // The group message was one sealed upload naming all three accounts; no identified copy beside it.
+    const upload = new SealedSenderMultiRecipientMessage(unb64(sealedMulti.mock.calls.at(-1)![0].message));
+    expect(new Set(Object.keys(upload.recipientsByServiceIdString()))).toEqual(new Set([alice.id, bob.id, carol.id]));
+    expect(sealedMulti.mock.calls.at(-1)![0]).not.toHaveProperty('timestamp');
+    expect(identified).not.toHaveBeenCalled();
+
+    // Carol has no other device: her account is in the upload's excluded recipients.
+    const carolMulti = vi.spyOn(carol.c._internals.api(), 'sendSealedMulti');
+    await carol.c.send(conv, 'from carol');
+    const fromCarol = new SealedSenderMultiRecipientMessage(unb64(carolMulti.mock.calls.at(-1)![0].message));
+    expect(Object.keys(fromCarol.recipientsByServiceIdString()).sort()).toEqual([alice.id, bob.id].sort());
+    expect(fromCarol.excludedRecipientServiceIdStrings()).toEqual([carol.id]);
+    expect(carolMulti.mock.results.at(-1)?.type).toBe('return');
+    expect((await carolMulti.mock.results.at(-1)!.value).status).toBe(200);
+
+    // The laptop opens the sealed sync copies: they are its own account's.
+    const laptopAgain = await Client.open({ profileDir: laptop.profileDir, passphrase: h.passphrase, bootstrap: false });
+    h.onDispose(() => laptopAgain.close());
+    await laptopAgain.connect();
+    await until('laptop has the sync copies', async () => (await texts(laptopAgain, bob.name)).includes('one to one') && (await texts(laptopAgain, conv)).includes('to the group'));
+    const synced = (await laptopAgain.messages()).find((m) => m.text === 'one to one');
+    expect(synced?.from.accountId).toBe(alice.id);
+  }, 120_000);
+
+  it('a device the sender did not know yet gets its copy: the sealed send left it out (200, skipped) and the sender follows up', async () => {
+    const [alice, bob] = [await user('alice'), await user('bob')];
+    await alice.c.send(bob.name, 'hi');
+    await until('bob', async () => (await texts(bob.c, alice.name)).includes('hi'));
+    await bob.c.send(alice.name, 'hello');
+    await until('alice', async () => (await texts(alice.c, bob.name)).includes('hello'));
+    const { Client } = await import('../client.js');
+    const bob2 = await Client.open({ profileDir: await h.tempDir(`${bob.name}-2`), passphrase: h.passphrase, bootstrap: false });
+    h.onDispose(() => bob2.close());
+    await linkDevice(bob.c, bob2, server.url);
+    await bob2.connect();
+    const sealed = vi.spyOn(alice.c._internals.api(), 'sendSealed');
+    await alice.c.send(bob.name, 'to both of bob’s devices');
+    await until('bob2 has it', async () => (await texts(bob2, alice.name)).includes('to both of bob’s devices'));
+    // One sealed send to the device alice knew, one to the new device only (a resend-style subset).
+    const bodies = sealed.mock.calls.map((c) => c[1]);
+    expect(bodies.map((b) => [b.messages.map((m) => m.deviceId), b.resend === true, 'timestamp' in b])).toEqual([
+      [[1], false, false],
+      [[2], true, false],
+    ]);
+  }, 90_000);
+
   it('refuses a sealed message whose certificate is not chained to the pinned trust root', async () => {
     const alice = await user('alice');
     const mallory = await user('mallory');
@@ -139,6 +228,25 @@ describe('sealed sender', () => {
     await bob.c.send(alice.name, 'sealed after');
     await until('alice got it', async () => (await texts(alice.c, bob.name)).includes('sealed after'));
   }, 60_000);
+
+  it('a group send still reaches everyone when a member’s account was deleted (the sealed 401 falls back to an identified send, whose 404 drops the member)', async () => {
+    const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')];
+    // Everyone holds everyone's profile key, so the group send goes sealed.
+    for (const [from, to] of [[alice, bob], [bob, alice], [carol, alice], [carol, bob], [alice, carol], [bob, carol]] as const) {
+      await from.c.send(to.name, `hi ${to.name}`);
+      await until(`${to.name} has it`, async () => (await texts(to.c, from.name)).includes(`hi ${to.name}`));
+    }
+    const conv = await alice.c.createGroup('Deleted member', [bob.name, carol.name]);
+    for (const c of [bob.c, carol.c]) await until('group known', async () => (await c.group(conv)) !== undefined);
+    // Sender keys handed out: the next group send is one sealed multi-recipient upload.
+    await alice.c.send(conv, 'before');
+    for (const c of [bob.c, carol.c]) await until('group message', async () => (await texts(c, conv)).includes('before'));
+    await carol.c.close();
+    const del = await fetch(`${server.url}/admin/accounts/${carol.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${server.operatorToken}` } });
+    expect(del.status).toBe(200);
+    await alice.c.send(conv, 'after carol left the service');
+    await until('bob got it', async () => (await texts(bob.c, conv)).includes('after carol left the service'));
+  }, 90_000);
 
   it('the API is no account-existence oracle: unknown account and wrong key answer the same 401', async () => {
     const alice = await user('alice');

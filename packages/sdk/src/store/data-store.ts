@@ -188,6 +188,11 @@ export class DataStore {
       this.db.prepare("SELECT * FROM sent_content WHERE timestamp = ? AND account_id LIKE 'g:%'").get([timestamp]);
     return r ? sentRow(r) : undefined;
   }
+  /** The latest message sent to `accountId` (not a group) since `since`: what a resend request without a timestamp asks for. */
+  latestSentTo(accountId: string, since: number): SentContentRow | undefined {
+    const r = this.db.prepare('SELECT * FROM sent_content WHERE account_id = ? AND created_at >= ? ORDER BY created_at DESC, timestamp DESC LIMIT 1').get([accountId, since]);
+    return r ? sentRow(r) : undefined;
+  }
   bumpResends(timestamp: number, accountId: string): void {
     this.db.prepare('UPDATE sent_content SET resends = resends + 1 WHERE timestamp = ? AND account_id = ?').run([timestamp, accountId]);
   }

@@ -247,12 +247,6 @@ export class HttpApi {
   attachmentStatus(id: string) {
     return this.call('attachmentStatus', AttachmentStatus, { params: { id } });
   }
-  expectAttachmentDownloads(id: string, recipients: number) {
-    return this.call('expectAttachmentDownloads', undefined, { params: { id }, body: { recipients } });
-  }
-  releaseAttachment(id: string): Promise<RawResponse> {
-    return this.raw('releaseAttachment', { params: { id } });
-  }
   /** PUT `length` bytes of `body` from `offset`; returns the raw status (409 carries `received`). */
   async uploadAttachmentBytes(id: string, offset: number, body: Readable, length: number, idleMs = this.timeoutMs): Promise<RawResponse> {
     const headers: Record<string, string> = { 'content-type': ATTACHMENT_CONTENT_TYPE, 'content-length': String(length) };

@@ -1,7 +1,11 @@
-import { Routes } from '@kluis/protocol';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, routeParts, Routes, type RouteName } from '@kluis/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountIn, admin, adminOk, adminToken, brandWithPlan, mintCodes } from '../test-support/admin.js';
+import { registerAccount, type TestDevice } from '../test-support/accounts.js';
+import { call, type HttpResult } from '../test-support/http.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
+import { apiRoutes } from './index.js';
 
 /**
  * Every admin endpoint × (no token, revoked token, brand admin of another brand, brand
@@ -76,13 +80,32 @@ const cases: Record<string, Case> = {
   adminNodes: { scope: 'operator', request: async () => ({ method: 'GET', path: '/admin/nodes' }) },
 };
 
+const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** A refusal in the project's shape: JSON {code, message}, the code the status stands for. */
+function expectRefusal(r: HttpResult, status: number, got: string): void {
+  expect(r.status, got).toBe(status);
+  expect(r.headers.get('content-type'), got).toMatch(/^application\/json/);
+  expect(ERROR_CODES.has(r.body?.code), got).toBe(true);
+  if (status === 401) expect(r.body.code, got).toBe(ErrorCode.Unauthorized);
+  if (status === 403) expect(r.body.code, got).toBe(ErrorCode.Forbidden);
+  expect(typeof r.body.message, got).toBe('string');
+  expect(r.body.message.length, got).toBeGreaterThan(5);
+}
+
 describe('admin authorization matrix', () => {
   it('has a case for every admin endpoint', () => {
+    // From both tables: the protocol's /admin paths and the routes the server guards with admin tokens.
     const adminRoutes = Object.entries(Routes)
       .filter(([name, route]) => route.includes(' /admin/') && name !== 'adminOpenApi')
       .map(([name]) => name)
       .sort();
+    const guarded = apiRoutes.filter((r) => r.auth === 'admin' || r.auth === 'operator').map((r) => r.name).sort();
+    expect(guarded).toEqual(adminRoutes);
     expect(Object.keys(cases).sort()).toEqual(adminRoutes);
+    // The scope each case tests is the one the route enforces: operator-only routes are 'operator'.
+    for (const r of apiRoutes.filter((d) => d.auth === 'operator')) expect(cases[r.name]?.scope, r.name).toBe('operator');
+    for (const r of apiRoutes.filter((d) => d.auth === 'admin')) expect(cases[r.name]?.scope, r.name).not.toBe('operator');
   });
 
   for (const [name, c] of Object.entries(cases)) {
@@ -99,10 +122,7 @@ describe('admin authorization matrix', () => {
         const r = await admin(ts, token(), req.method, req.path, req.body);
         const got = `${who}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`;
         if (allowed) expect(r.status, got).toBe(200);
-        else {
-          expect(r.status, got).toBe(refusal);
-          expect(typeof r.body.message, got).toBe('string');
-        }
+        else expectRefusal(r, refusal, got);
       }
     });
   }
@@ -133,4 +153,47 @@ describe('admin authorization matrix', () => {
     expect(ops.sort()).toEqual(Object.keys(cases).sort());
     expect(r.body.paths['/admin/brands/{brand}/codes'].post.requestBody.content['application/json'].schema.properties.count.maximum).toBe(1000);
   });
+});
+
+/**
+ * Every route × the wrong kind of credentials: a device credential opens no admin route,
+ * an admin token (operator or brand admin) no device route, and a forged one neither.
+ */
+describe('credential kinds across every route', () => {
+  let device: TestDevice;
+  beforeAll(async () => {
+    device = await registerAccount(ts);
+  });
+  const params: Record<string, () => string> = {
+    accountId: () => device.accountId,
+    deviceId: () => '1',
+    username: () => device.username,
+    id: () => 'A'.repeat(22),
+    brand: () => 'alpha',
+    planId: () => alpha.planId,
+    adminId: () => randomUUID(),
+  };
+
+  it('knows a sample value for every path parameter', () => {
+    for (const route of Object.values(Routes)) {
+      for (const p of routeParts(route).path.match(/:(\w+)/g) ?? []) expect(params[p.slice(1)], `${route} ${p}`).toBeDefined();
+    }
+  });
+
+  for (const name of Object.keys(Routes) as RouteName[]) {
+    it(`${name}: refuses every credential it does not take`, async () => {
+      const def = apiRoutes.find((r) => r.name === name)!;
+      if (def.auth === 'none') return;
+      const { method, path } = routeParts(Routes[name]);
+      const url = path.replace(/:(\w+)/g, (_, p: string) => params[p]!());
+      const wrong: Array<[string, string | undefined]> =
+        def.auth === 'device'
+          ? [['operator token', `Bearer ${ts.operatorToken}`], ['brand admin token', `Bearer ${alphaAdmin}`], ['revoked admin token', `Bearer ${revoked}`], ['no credentials', undefined]]
+          : [['device credentials', device.auth], ['no credentials', undefined], ['revoked admin token', `Bearer ${revoked}`]];
+      for (const [who, auth] of wrong) {
+        const r = await call(ts.url, method, url, { auth });
+        expectRefusal(r, 401, `${name} with ${who}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      }
+    });
+  }
 });

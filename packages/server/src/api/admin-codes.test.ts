@@ -42,7 +42,8 @@ describe('code lifecycle', () => {
     const list = await adminOk(ts, ts.operatorToken, 'GET', `/admin/brands/codes/codes?batchId=${minted.batchId}`);
     expect(list.codes.map((c: { status: string }) => c.status).sort()).toEqual(['unused', 'unused', 'used']);
     const view = await adminOk(ts, ts.operatorToken, 'GET', `/admin/accounts/${r.body.accountId}`);
-    expect(view.paidUntil).toBe(Date.UTC(2026, 8, 1));
+    // Rounded up to the end of its UTC day: the subscriber loses no time, the row no millisecond.
+    expect(view.paidUntil).toBe(Date.UTC(2026, 8, 2) - 1);
     // Only hashes are stored: no minted code appears anywhere in the database.
     const peek = openSqliteForTest(ts.dataDir);
     try {
@@ -161,6 +162,14 @@ describe('bad input → 4xx with a reason', () => {
     ['bad currency', 'POST', '/admin/brands/codes/plans', { name: 'x', durationUnit: 'days', durationCount: 1, priceCents: 0, currency: 'euro' }, 400, /currency/],
     ['bad limit', 'GET', '/admin/brands/codes/codes?limit=0', undefined, 400, /limit/],
     ['unknown account', 'GET', '/admin/accounts/00000000-0000-4000-8000-000000000000', undefined, 404, /no such account/],
+    // Names others read (console, app): no spoofing characters (issue 11).
+    ['bidi override in a brand name', 'POST', '/admin/brands', { slug: 'spoof', name: 'Kluis \u202Egnp.exe' }, 400, /body\/name contains a character refused in names/],
+    ['bidi isolate in a brand rename', 'PATCH', '/admin/brands/codes', { name: '\u2067Kluis\u2069' }, 400, /refused in names/],
+    ['lone surrogate in a plan name', 'POST', '/admin/brands/codes/plans', { name: 'Pro \ud83d', durationUnit: 'days', durationCount: 1, priceCents: 0, currency: 'EUR' }, 400, /lone surrogate/],
+    ['control character in an admin name', 'POST', '/admin/admins', { name: 'ops\u0007', role: 'operator' }, 400, /refused in names/],
+    ['C1 control in an admin name', 'POST', '/admin/admins', { name: 'ops\u009b2J', role: 'operator' }, 400, /refused in names/],
+    ['zero-width space in an admin name', 'POST', '/admin/admins', { name: 'op\u200Berator', role: 'operator' }, 400, /refused in names/],
+    ['logo URL with a space', 'PATCH', '/admin/brands/codes', { logoUrl: 'https://logo.example/a b.png' }, 400, /logoUrl/],
   ];
   for (const [name, method, path, body, status, message] of cases) {
     it(name, async () => {
@@ -170,4 +179,18 @@ describe('bad input → 4xx with a reason', () => {
       expect(r.body.message).toMatch(message);
     });
   }
+  it('refuses a spoofing plan rename and keeps the old name; takes names in any script, with emoji', async () => {
+    const path = `/admin/brands/codes/plans/${brand.planId}`;
+    for (const name of ['\u200FPro', 'Pro\u202D', 'P\udc00ro', 'Pro\n'] as const) {
+      const r = await admin(ts, ts.operatorToken, 'PATCH', path, { name });
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body).toEqual({ code: 'BAD_REQUEST', message: expect.stringMatching(/^body\/name contains a character refused in names/) });
+    }
+    const plans = await adminOk(ts, ts.operatorToken, 'GET', '/admin/brands/codes/plans');
+    expect(plans.plans.find((p: { id: string }) => p.id === brand.planId).name).toBe('plan');
+    for (const name of ['Kluis Pro 🔒', 'کلویس', 'クルイス', '👨‍👩‍👧 Family']) {
+      expect((await admin(ts, ts.operatorToken, 'PATCH', path, { name })).status, name).toBe(200);
+    }
+    await adminOk(ts, ts.operatorToken, 'PATCH', path, { name: 'plan' });
+  });
 });

@@ -23,6 +23,8 @@ export const deleteAccount = defineRoute({
       await ctx.stores.profiles.remove(trx, account.accountId);
       await ctx.stores.subscriptions.delete(trx, account.accountId);
       await audit(ctx, trx, auth, 'account.delete', { brand: account.brandId, target: account.username });
+      // This entry included: the log keeps that an account was deleted, not whose it was.
+      await ctx.stores.auditLog.pseudonymiseAccount(trx, account);
       return ids;
     });
     ctx.subscriptions.forget(params.accountId);

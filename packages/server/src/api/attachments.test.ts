@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
+import { openSqliteForTest } from '../test-support/peek.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
 const DAY = 86_400_000;
@@ -102,36 +103,56 @@ describe('attachments API', () => {
     expect((await get(id)).bytes.equals(data)).toBe(true);
   });
 
-  it('deletes the blob once every expected recipient released it', async () => {
+  it('lets no device delete an attachment for others: fetched any number of times until its TTL', async () => {
+    const data = randomBytes(10);
     const id = await create(10);
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: alice.auth, body: { recipients: 2 } })).status).toBe(409);
-    await put(id, 0, randomBytes(10));
+    // Before the upload completes, and after: the old expect/release calls are gone (404 with a reason).
     const bob = await registerAccount(ts);
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/release`, { auth: bob.auth })).status).toBe(200);
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: alice.auth, body: { recipients: 2 } })).status).toBe(200);
-    // A retried expect with the same count is fine; another count is not.
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: alice.auth, body: { recipients: 2 } })).status).toBe(200);
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: alice.auth, body: { recipients: 3 } })).status).toBe(409);
-    expect((await get(id)).status).toBe(200);
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/release`, { auth: bob.auth })).status).toBe(200);
-    expect((await get(id)).status).toBe(404);
-    expect(existsSync(join(blobDir, id))).toBe(false);
-    expect((await call(ts.url, 'POST', `/v1/attachments/${id}/release`, { auth: bob.auth })).status).toBe(404);
+    const gone = (r: { status: number; body: { code?: string; message?: string } }) => {
+      expect(r.status, JSON.stringify(r.body)).toBe(404);
+      expect(r.body).toMatchObject({ code: 'NOT_FOUND' });
+      expect(r.body.message?.length).toBeGreaterThan(5);
+    };
+    gone(await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: bob.auth, body: { recipients: 1 } }));
+    await put(id, 0, data);
+    // One recipient "expects" one download and releases it three times, as before could delete it for three.
+    gone(await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: bob.auth, body: { recipients: 1 } }));
+    for (let i = 0; i < 3; i++) gone(await call(ts.url, 'POST', `/v1/attachments/${id}/release`, { auth: bob.auth }));
+    gone(await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: alice.auth, body: { recipients: 2 } }));
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${ts.url}/v1/attachments/${id}`, { headers: { authorization: (i % 2 ? alice : bob).auth } });
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+    }
+    expect(existsSync(join(blobDir, id))).toBe(true);
+    // The row holds no count of recipients or fetches and no time finer than a day.
+    const peek = openSqliteForTest(ts.dataDir);
+    try {
+      const [row] = peek.all(`select * from blobs where id = '${id}'`);
+      expect(Object.keys(row!).sort()).toEqual(['complete', 'created_at', 'expires_at', 'id', 'received', 'size']);
+      expect(Number(row!.created_at) % DAY).toBe(0);
+      expect(Number(row!.expires_at) % DAY).toBe(0);
+    } finally {
+      peek.close();
+    }
   });
 
-  it('expiry deletes blobs past the TTL and uploads abandoned for a day', async () => {
+  it('expiry deletes blobs past the TTL and uploads abandoned for a day (within two: reservation days are whole)', async () => {
     const kept = await create(5);
     await put(kept, 0, randomBytes(5));
     const abandoned = await create(5);
     await put(abandoned, 0, randomBytes(2));
     expect(existsSync(join(blobDir, `${abandoned}.part`))).toBe(true);
-    now += DAY + 1;
+    now += 2 * DAY + 1;
     const first = await ts.server.runExpiry();
     expect(first.blobs).toBeGreaterThanOrEqual(1);
     expect(existsSync(join(blobDir, `${abandoned}.part`))).toBe(false);
     expect((await call(ts.url, 'GET', `/v1/attachments/${abandoned}/status`, { auth: alice.auth })).status).toBe(404);
     expect((await get(kept)).status).toBe(200);
-    now += 30 * DAY;
+    // Fetched again and again, by anyone with the pointer, until the TTL.
+    now += 27 * DAY;
+    expect((await get(kept)).status).toBe(200);
+    now += 3 * DAY;
     // Expired blobs are gone for clients at once, and from disk at the next run.
     expect((await get(kept)).status).toBe(404);
     expect((await ts.server.runExpiry()).blobs).toBeGreaterThanOrEqual(1);
@@ -155,7 +176,6 @@ describe('attachments API', () => {
     expect4xx(await call(ts.url, 'PUT', `/v1/attachments/${id}?offset=-1`, { auth: alice.auth, raw: randomBytes(2), contentType: 'application/octet-stream' }), 400);
     expect4xx(await call(ts.url, 'PUT', `/v1/attachments/${id}`, { auth: alice.auth, raw: randomBytes(2), contentType: 'application/octet-stream' }), 400);
     expect4xx(await call(ts.url, 'PUT', `/v1/attachments/${id}?offset=0`, { auth: alice.auth, body: { bytes: 'AAAA' } }), 415);
-    expect4xx(await call(ts.url, 'POST', `/v1/attachments/${id}/expect`, { auth: alice.auth, body: { recipients: 0 } }), 400);
     expect((await call(ts.url, 'GET', `/v1/attachments/${id}/status`, { auth: alice.auth })).body).toEqual({ size: 10, received: 0, complete: false });
     // A body without Content-Length (chunked) that overflows is cut at the declared size.
     const chunked = await fetch(`${ts.url}/v1/attachments/${id}?offset=0`, {

@@ -44,7 +44,9 @@ describe('console static files', () => {
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.headers['cache-control']).toContain('immutable');
     expect(js.body).toBe('console.log(1)');
-    expect((await a.inject({ url: '/console/assets/missing.js' })).statusCode).toBe(404);
+    const missing = await a.inject({ url: '/console/assets/missing.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ code: 'NOT_FOUND', message: expect.any(String) });
   });
 
   it('never serves a file outside dist', async () => {
@@ -58,6 +60,7 @@ describe('console static files', () => {
   it('answers 503 telling to run the build when dist is missing', async () => {
     const res = await app(join(dir, 'nothing-here')).inject({ url: '/console' });
     expect(res.statusCode).toBe(503);
-    expect(res.body).toMatch(/npm run build/);
+    // Every error in the API's shape, here too: {code, message}.
+    expect(res.json()).toEqual({ code: 'UNAVAILABLE', message: expect.stringMatching(/npm run build/) });
   });
 });

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode } from '@kluis/protocol';
 
 /** Where `npm run build` (Vite) puts the operator console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../../../console/dist/', import.meta.url));
@@ -62,8 +63,8 @@ export function registerConsole(app: FastifyInstance, distDir: string = CONSOLE_
       return reply
         .code(503)
         .header('cache-control', 'no-store')
-        .type('text/plain; charset=utf-8')
-        .send('The operator console is not built. Run `npm run build` (or `npm start`, which builds it first), then reload.\n');
+        .type('application/json; charset=utf-8')
+        .send({ code: ErrorCode.Unavailable, message: 'The operator console is not built. Run `npm run build` (or `npm start`, which builds it first), then reload.' });
     }
     const rel = (req.params as { '*'?: string })['*'] ?? '';
     // Anything that resolves outside dist (../, encoded or not) is treated as not found.
@@ -77,7 +78,7 @@ export function registerConsole(app: FastifyInstance, distDir: string = CONSOLE_
     }
     // A missing file (it has an extension) is a 404; any other path is a screen of the app.
     if (inside && extname(rel) !== '' && path !== index) {
-      return reply.code(404).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send('not found\n');
+      return reply.code(404).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ code: ErrorCode.NotFound, message: 'the console has no file at this path' });
     }
     // Never cached: a new build must reach admins at once (its asset names change).
     return send(reply, index, indexSize, 'no-store');

@@ -11,6 +11,8 @@ export const createLinkCode = defineRoute({
   response: LinkCodeResponse,
   async handler(ctx, { auth }) {
     ctx.limits.take('linkCodeCreate', auth.accountId);
+    // A lapsed or suspended account adds no devices (402/403 naming the way out).
+    await ctx.subscriptions.assertCanLink(auth.accountId);
     const ids = await ctx.stores.devices.deviceIds(ctx.db, auth.accountId);
     if (ids.length >= MAX_DEVICES_PER_ACCOUNT) {
       throw new ApiError(ErrorCode.TooManyDevices, `an account can have at most ${MAX_DEVICES_PER_ACCOUNT} devices; remove one first`);

@@ -60,8 +60,6 @@ import { createAttachment } from './create-attachment.js';
 import { uploadAttachment } from './upload-attachment.js';
 import { attachmentStatus } from './attachment-status.js';
 import { downloadAttachment } from './download-attachment.js';
-import { expectAttachmentDownloads } from './expect-attachment-downloads.js';
-import { releaseAttachment } from './release-attachment.js';
 
 /** Every route of protocol's `Routes`, one file each (checked by http-app.test.ts). */
 export const apiRoutes: RouteDef[] = [
@@ -92,8 +90,6 @@ export const apiRoutes: RouteDef[] = [
   uploadAttachment,
   attachmentStatus,
   downloadAttachment,
-  expectAttachmentDownloads,
-  releaseAttachment,
   // Built lazily from this very table (hence the thunk).
   openApiRoute(() => apiRoutes),
   adminMe,

@@ -74,6 +74,31 @@ describe('keys', () => {
     expect(all.body.devices.map((d: { deviceId: number }) => d.deviceId)).toEqual([1, linked.deviceId]);
   });
 
+  it('keeps at most 200 one-time EC and 200 Kyber prekeys per device: past that 409 TOO_MANY_PREKEYS, and the upload stores nothing', async () => {
+    const dave = await registerAccount(ts, { preKeys: 0, kyberPreKeys: 0 });
+    const upload = (body: object) => call(ts.url, 'PUT', '/v1/keys', { auth: dave.auth, body });
+    const first = generateDeviceKeys(dave.identity, { preKeys: 100, kyberPreKeys: 100, firstId: 3000 });
+    const second = generateDeviceKeys(dave.identity, { preKeys: 100, kyberPreKeys: 100, firstId: 4000 });
+    expect((await upload({ preKeys: first.upload.preKeys, kyberPreKeys: first.upload.kyberPreKeys })).body).toEqual({ preKeys: 100, kyberPreKeys: 100 });
+    // The SDK's refill (100 when fewer than 10 are left) always fits: 200 is allowed.
+    expect((await upload({ preKeys: second.upload.preKeys, kyberPreKeys: second.upload.kyberPreKeys })).body).toEqual({ preKeys: 200, kyberPreKeys: 200 });
+    const extra = generateDeviceKeys(dave.identity, { preKeys: 1, kyberPreKeys: 1, firstId: 5000 });
+    for (const body of [{ preKeys: extra.upload.preKeys }, { kyberPreKeys: extra.upload.kyberPreKeys }]) {
+      const over = await upload(body);
+      expect(over.status).toBe(409);
+      expect(over.body).toEqual({ code: 'TOO_MANY_PREKEYS', message: expect.stringMatching(/at most 200 per device/), max: 200 });
+    }
+    // A refused upload changed nothing, not even its rotation of the signed key.
+    const rotated = generateDeviceKeys(dave.identity, { preKeys: 1, firstId: 6000 });
+    expect((await upload({ preKeys: rotated.upload.preKeys, signedPreKey: rotated.upload.signedPreKey })).status).toBe(409);
+    const bundle = await call(ts.url, 'GET', `/v1/keys/${dave.accountId}/1`, { auth: bob.auth });
+    expect(bundle.body.devices[0].signedPreKey).toEqual(dave.keys.upload.signedPreKey);
+    expect((await call(ts.url, 'GET', '/v1/keys/count', { auth: dave.auth })).body).toEqual({ preKeys: 199, kyberPreKeys: 199 });
+    // Re-uploading stored ids replaces them and counts once; the one just handed out (3000) fits again.
+    expect((await upload({ preKeys: second.upload.preKeys.slice(0, 50) })).body).toEqual({ preKeys: 199, kyberPreKeys: 199 });
+    expect((await upload({ preKeys: first.upload.preKeys.slice(0, 1) })).body).toEqual({ preKeys: 200, kyberPreKeys: 199 });
+  });
+
   it('hands each one-time key to exactly one of many concurrent fetchers', async () => {
     const carol = await registerAccount(ts, { preKeys: 5, kyberPreKeys: 5 });
     const results = await Promise.all(Array.from({ length: 10 }, () => call(ts.url, 'GET', `/v1/keys/${carol.accountId}/1`, { auth: bob.auth })));

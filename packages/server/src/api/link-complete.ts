@@ -15,12 +15,16 @@ export const linkComplete = defineRoute({
   auth: 'none',
   body: LinkCompleteRequest,
   response: LinkCompleteResponse,
-  async handler(ctx, { body }) {
+  async handler(ctx, { body, http }) {
     const hash = linkCodeHash(body.code);
     ctx.limits.take('linkCodeUse', hash.toString('base64'));
+    ctx.limits.take('linkCodeGuess', http.request.ip);
     const { accounts, devices, linkCodes, prekeys } = ctx.stores;
     const code = await linkCodes.live(ctx.db, hash, ctx.clock());
     if (!code) throw invalidLinkCode();
+    ctx.limits.refund('linkCodeGuess', http.request.ip);
+    // Checked again here, the step that adds the device: the account may have lapsed since.
+    await ctx.subscriptions.assertCanLink(code.accountId);
     if (code.state !== 'provisioned') throw wrongLinkState(code.state, 'provisioned');
     const account = await accounts.byId(ctx.db, code.accountId);
     if (!account) throw invalidLinkCode();

@@ -8,11 +8,14 @@ export const linkFetch = defineRoute({
   auth: 'none',
   body: LinkCodeBody,
   response: LinkFetchResponse,
-  async handler(ctx, { body }) {
+  async handler(ctx, { body, http }) {
     const hash = linkCodeHash(body.code);
     ctx.limits.take('linkCodeFetch', hash.toString('base64'));
+    // Unknown codes per source and per node (rules.ts); a live code gives its token back.
+    ctx.limits.take('linkCodeGuess', http.request.ip);
     const code = await ctx.stores.linkCodes.live(ctx.db, hash, ctx.clock());
     if (!code) throw invalidLinkCode();
+    ctx.limits.refund('linkCodeGuess', http.request.ip);
     return {
       state: code.state,
       ...(code.state === 'provisioned' && code.sealed && { sealed: code.sealed.toString('base64') }),

@@ -11,9 +11,10 @@ export const linkRequest = defineRoute({
   auth: 'none',
   body: LinkRequest,
   response: LinkStatusResponse,
-  async handler(ctx, { body }) {
+  async handler(ctx, { body, http }) {
     const hash = linkCodeHash(body.code);
     ctx.limits.take('linkCodeUse', hash.toString('base64'));
+    ctx.limits.take('linkCodeGuess', http.request.ip);
     const publicKey = bytes(body.publicKey);
     try {
       PublicKey.deserialize(publicKey);
@@ -24,6 +25,9 @@ export const linkRequest = defineRoute({
     const { linkCodes } = ctx.stores;
     const code = await linkCodes.live(ctx.db, hash, now);
     if (!code) throw invalidLinkCode();
+    ctx.limits.refund('linkCodeGuess', http.request.ip);
+    // A code made while paid does not outlive a lapse or a suspension.
+    await ctx.subscriptions.assertCanLink(code.accountId);
     if (code.state !== 'waiting') throw wrongLinkState(code.state, 'waiting');
     if (!(await linkCodes.request(ctx.db, hash, publicKey, now))) throw wrongLinkState('taken', 'waiting');
     return { state: 'requested' as const };

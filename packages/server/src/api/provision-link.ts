@@ -16,6 +16,7 @@ export const provisionLink = defineRoute({
     const { linkCodes } = ctx.stores;
     const code = await linkCodes.live(ctx.db, hash, now);
     if (!code || code.accountId !== auth.accountId) throw invalidLinkCode();
+    await ctx.subscriptions.assertCanLink(auth.accountId);
     if (code.state !== 'requested') throw wrongLinkState(code.state, 'requested');
     if (!(await linkCodes.provision(ctx.db, hash, auth.accountId, bytes(body.sealed), now))) throw wrongLinkState('changed', 'requested');
     return { state: 'provisioned' as const };

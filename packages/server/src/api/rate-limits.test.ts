@@ -12,14 +12,21 @@ import {
 import { ConfigError, loadServerConfig } from '../config.js';
 import { INVITE_CODE_LENGTH, LINK_CODE_LENGTH, newCode } from '../auth/secrets.js';
 import { registerAccount, sendBody, uniqueName, type TestDevice } from '../test-support/accounts.js';
+import { accountIn, brandWithPlan, mintCodes } from '../test-support/admin.js';
 import { call, type HttpResult } from '../test-support/http.js';
+import { TestSocket } from '../test-support/socket-client.js';
 import { generateDeviceKeys, newIdentity, newPassword, newRegistrationId } from '../test-support/keys.js';
 import { addressOf, startSession } from '../test-support/sessions.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
-/** The server's clock runs this far ahead of the wall clock: tests move it past a window. */
+/**
+ * The server's clock stands still unless a test moves it past a window: on a loaded
+ * machine a loop of 120 requests takes long enough on the wall clock for buckets to
+ * refill, which made the counts flaky.
+ */
 let offset = 0;
-const clock = () => Date.now() + offset;
+const base = Date.now();
+const clock = () => base + offset;
 let ts: TestServer;
 let alice: TestDevice;
 let bob: TestDevice;
@@ -144,6 +151,119 @@ describe('rate limits (on by default)', () => {
     offset += 1_000; // 100 a minute: a token every 0.6 s
     const r = await call(ts.url, 'POST', '/v1/accounts', { body: body(invite!) });
     expect(r.status).toBe(200);
+  });
+});
+
+describe('identified sends', () => {
+  it('200 a second per sending device with a burst of 2,000, then 429 with Retry-After (HTTP and socket); other devices unaffected', async () => {
+    offset += 60_000;
+    const [sender, to] = [await registerAccount(ts), await registerAccount(ts)];
+    const socket = await TestSocket.connect(ts.url, sender.auth);
+    // Before: no limit at all on identified sends.
+    let ok = 0;
+    for (let i = 0; i < 2000; i += 250) {
+      const batch = await Promise.all(Array.from({ length: 250 }, () => socket.request(to.accountId, sendBody([to], 'x'))));
+      ok += batch.filter((r) => r.status === 200).length;
+    }
+    // The server's clock stands still: exactly the burst goes through, then 429.
+    expect(ok).toBe(2000);
+    const more = await Promise.all(Array.from({ length: 400 }, () => socket.request(to.accountId, sendBody([to], 'x'))));
+    const refused = more.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(100);
+    expect(refused[0]!.body).toEqual({ code: 'RATE_LIMITED', message: 'too many messages from this device; try again in 1 s', retryAfterSeconds: 1 });
+    const overHttp = await Promise.all(Array.from({ length: 100 }, () => call(ts.url, 'PUT', `/v1/messages/${to.accountId}`, { auth: sender.auth, body: sendBody([to], 'x') })));
+    expectLimited(overHttp.find((r) => r.status !== 200)!);
+    // The recipient can still answer.
+    expect((await call(ts.url, 'PUT', `/v1/messages/${sender.accountId}`, { auth: to.auth, body: sendBody([sender], 'y') })).status).toBe(200);
+    offset += 1_000;
+    expect((await socket.request(to.accountId, sendBody([to], 'x'))).status).toBe(200);
+    await socket.close();
+  });
+});
+
+describe('per-account and per-requester guess limits', () => {
+  it('renewal codes: 10 refused per 10 minutes per account, then 429; a right code is never charged, and a mistyper waits a minute', async () => {
+    const brand = await brandWithPlan(ts, `renew-${randomBytes(3).toString('hex')}`);
+    const user = await accountIn(ts, brand);
+    const other = await accountIn(ts, brand);
+    const renew = (who: TestDevice, code: string) => call(ts.url, 'POST', '/v1/subscription/renew', { auth: who.auth, body: { code } });
+    // Good renewals do not use up the bucket.
+    for (const code of await mintCodes(ts, brand, 'renewal', 3)) expect((await renew(user, code)).status).toBe(200);
+    for (let i = 0; i < 10; i++) {
+      const r = await renew(user, newCode(INVITE_CODE_LENGTH).display);
+      expect(r.status).toBe(403);
+      expect(r.body.code).toBe('INVALID_CODE');
+    }
+    const [good] = await mintCodes(ts, brand, 'renewal');
+    // Before: the 11th guess was looked up like the first (1,285 a second).
+    const limited = await renew(user, good!);
+    expectLimited(limited);
+    expect(limited.body.retryAfterSeconds).toBe(60);
+    // Someone else's account is not affected.
+    expect((await renew(other, newCode(INVITE_CODE_LENGTH).display)).status).toBe(403);
+    offset += 60_000;
+    expect((await renew(user, good!)).status).toBe(200);
+    offset += 10 * 60_000;
+  });
+
+  it('link codes: 20 unknown codes per source in 5 minutes across request, complete and fetch, then 429 (a live code is never charged)', async () => {
+    offset += 5 * 60_000; // the per-code test above spent some of this source's tokens
+    const publicKey = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64');
+    const guess = (i: number) => {
+      const code = newCode(LINK_CODE_LENGTH).display;
+      if (i % 3 === 0) return call(ts.url, 'POST', '/v1/link/request', { body: { code, publicKey } });
+      if (i % 3 === 1) return call(ts.url, 'POST', '/v1/link/fetch', { body: { code } });
+      const keys = generateDeviceKeys(alice.identity, { preKeys: 1, kyberPreKeys: 1 });
+      return call(ts.url, 'POST', '/v1/link/complete', { body: { code, registrationId: newRegistrationId(), password: newPassword(), ...keys.upload } });
+    };
+    // A real linking (create, request, polls) in between costs nothing.
+    const created = await call(ts.url, 'POST', '/v1/devices/link-codes', { auth: alice.auth });
+    expect(created.status).toBe(200);
+    expect((await call(ts.url, 'POST', '/v1/link/request', { body: { code: created.body.code, publicKey } })).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await call(ts.url, 'POST', '/v1/link/fetch', { body: { code: created.body.code } })).status).toBe(200);
+    // Before: each guess had its own per-code bucket, so 2,130 a second went through.
+    for (let i = 0; i < 20; i++) expect((await guess(i)).status).toBe(404);
+    for (let i = 0; i < 3; i++) expectLimited(await guess(i));
+    // Refused before the lookup, live code or not: a 429 must not tell a hit from a miss.
+    expectLimited(await call(ts.url, 'POST', '/v1/link/fetch', { body: { code: created.body.code } }));
+    offset += 15_000; // 20 per 5 minutes: a token every 15 s
+    // A live code gives its token back, so polling it goes on…
+    for (let i = 0; i < 3; i++) expect((await call(ts.url, 'POST', '/v1/link/fetch', { body: { code: created.body.code } })).status).toBe(200);
+    // …while each miss costs one.
+    expect((await guess(0)).status).toBe(404);
+    expectLimited(await guess(1));
+    offset += 5 * 60_000;
+  });
+});
+
+describe('rate-limit tables a flood cannot reset', () => {
+  it('--rate-limit-keys 100: a link code limited, then 150 other codes tried; the first is still limited', async () => {
+    const small = await startTestServer({ rateLimitKeys: 100 });
+    try {
+      const publicKey = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64');
+      const request = (code: string) => call(small.url, 'POST', '/v1/link/request', { body: { code, publicKey } });
+      const code = newCode(LINK_CODE_LENGTH).display;
+      for (let i = 0; i < 10; i++) expect((await request(code)).status).toBe(404);
+      expectLimited(await request(code));
+      // More keys than the table holds: before, the least recently used (the drained one) went first.
+      for (let i = 0; i < 150; i++) {
+        const r = await request(newCode(LINK_CODE_LENGTH).display);
+        expect([404, 429]).toContain(r.status);
+      }
+      expectLimited(await request(code));
+      // The flood went to the kind's shared sketch (counted), not over anyone's bucket.
+      const metrics = await (await fetch(`${small.url}/metrics`)).text();
+      expect(Number(/^kluis_rate_limit_overflows_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
+
+  it('is a config switch: --rate-limit-keys / KLUIS_RATE_LIMIT_KEYS, 50,000 per kind by default', () => {
+    expect(loadServerConfig({ flags: {}, env: {} }).rateLimitKeys).toBe(50_000);
+    expect(loadServerConfig({ flags: { 'rate-limit-keys': '1000' }, env: {} }).rateLimitKeys).toBe(1000);
+    expect(loadServerConfig({ flags: {}, env: { KLUIS_RATE_LIMIT_KEYS: '2000' } }).rateLimitKeys).toBe(2000);
+    expect(() => loadServerConfig({ flags: { 'rate-limit-keys': '10' }, env: {} })).toThrow(ConfigError);
   });
 });
 

@@ -15,6 +15,8 @@ export const reregister = defineRoute({
   body: ReregisterRequest,
   response: RegisterResponse,
   async handler(ctx, { body, auth }) {
+    // A new identity and device for a suspended account would be a way round the gate.
+    await ctx.subscriptions.assertCanConnect(auth.accountId, 'the account cannot be re-registered');
     const identity = parseIdentityKey(body.identityKey);
     const keys = verifyDeviceKeys(identity.key, body);
     const passwordHash = await ctx.hasher.hash(body.password);

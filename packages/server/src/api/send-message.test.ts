@@ -95,14 +95,77 @@ describe('PUT /v1/messages/:accountId', () => {
     expect((await send(alice, carol.accountId, sendBody([carol], 'plain', 2))).status).toBe(200);
     const socket = await TestSocket.connect(ts.url, carol.auth);
     const [sealed, plain] = await socket.backlog();
+    // No client timestamp either: it would join the envelope to its sender's other rows.
     expect(sealed).toEqual({
       guid: expect.any(String),
       type: 6,
-      timestamp: expect.any(Number),
       serverTimestamp: expect.any(Number),
       content: Buffer.from('sealed').toString('base64'),
     });
     expect(plain).toMatchObject({ type: 2, sourceAccount: alice.accountId, sourceDevice: 1 });
     await socket.close();
+  });
+});
+
+describe('per-device queue caps (small caps for the test; defaults 50,000 messages / 200 MiB)', () => {
+  let capped: TestServer;
+  let offset = 0;
+  const MAX = 20;
+  beforeAll(async () => {
+    capped = await startTestServer({ maxQueueEnvelopes: MAX, maxQueueBytes: 100 * 1024 }, { clock: () => Date.now() + offset });
+  });
+  afterAll(() => capped.close());
+  const sendTo = (from: TestDevice, to: TestDevice[], content: string | Buffer = 'hi') =>
+    call(capped.url, 'PUT', `/v1/messages/${to[0]!.accountId}`, { auth: from.auth, body: sendBody(to, content) });
+
+  it('an offline device takes 20 messages, then the sender gets 507 QUEUE_FULL; nothing queued is dropped, and it takes mail again once drained', async () => {
+    const [a, b, c] = [await registerAccount(capped), await registerAccount(capped), await registerAccount(capped)];
+    for (let i = 0; i < MAX; i++) expect((await sendTo(a, [b], `m${i}`)).status).toBe(200);
+    // Before: no cap, so one sender put 300 MiB into a queue in 11 s.
+    const full = await sendTo(a, [b], 'one too many');
+    expect(full.status).toBe(507);
+    expect(full.body).toEqual({
+      code: 'QUEUE_FULL',
+      message: expect.stringMatching(/^the recipient's device 1 has as many messages waiting as the server keeps for one device \(20 messages or 100 KiB\); nothing was sent/),
+      retryAfterSeconds: 60,
+      full: [{ accountId: b.accountId, deviceIds: [1] }],
+    });
+    expect(full.headers.get('retry-after')).toBe('60');
+    // The same over the socket, and for a multi-recipient send (refused whole, the full devices named).
+    const socket = await TestSocket.connect(capped.url, a.auth);
+    expect((await socket.request(b.accountId, sendBody([b], 'x'))).body.code).toBe('QUEUE_FULL');
+    await socket.close();
+    const multi = await call(capped.url, 'PUT', '/v1/messages', {
+      auth: a.auth,
+      body: { timestamp: Date.now(), shared: { type: 7, content: 'eA==' }, recipients: [b, c].map((d) => ({ accountId: d.accountId, devices: [{ deviceId: 1, registrationId: d.registrationId }] })) },
+    });
+    expect(multi.status).toBe(507);
+    expect(multi.body.full).toEqual([{ accountId: b.accountId, deviceIds: [1] }]);
+    // Other queues are not affected, and c got nothing of the refused multi send.
+    expect((await sendTo(a, [c], 'to c')).status).toBe(200);
+
+    const bSocket = await TestSocket.connect(capped.url, b.auth);
+    const queued = await bSocket.backlog();
+    expect(queued.map((e) => Buffer.from(e.content, 'base64').toString())).toEqual(Array.from({ length: MAX }, (_, i) => `m${i}`));
+    bSocket.send({ type: 'ack', guids: queued.map((e) => e.guid) });
+    await bSocket.close();
+    const cSocket = await TestSocket.connect(capped.url, c.auth);
+    expect((await cSocket.backlog()).map((e) => Buffer.from(e.content, 'base64').toString())).toEqual(['to c']);
+    await cSocket.close();
+    // A full queue is read again from the database at most once a second.
+    offset += 1_100;
+    await expect.poll(async () => (await sendTo(a, [b], 'after drain')).status, { timeout: 5_000 }).toBe(200);
+  });
+
+  it('caps the bytes a queue holds too', async () => {
+    const [a, b] = [await registerAccount(capped), await registerAccount(capped)];
+    const chunk = Buffer.alloc(40 * 1024, 7);
+    expect((await sendTo(a, [b], chunk)).status).toBe(200);
+    expect((await sendTo(a, [b], chunk)).status).toBe(200);
+    const over = await sendTo(a, [b], chunk);
+    expect(over.status).toBe(507);
+    expect(over.body.code).toBe('QUEUE_FULL');
+    // A small one still fits under 100 KiB.
+    expect((await sendTo(a, [b], 'small')).status).toBe(200);
   });
 });

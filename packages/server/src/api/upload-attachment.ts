@@ -37,7 +37,10 @@ export const uploadAttachment = defineRoute({
       return { size: done.size, received: done.received, complete: done.complete };
     } catch (err) {
       // An unread body is drained by Node after the answer, so the client reads the 409/413
-      // instead of a broken pipe; a client that got its answer hangs up by itself.
+      // instead of a broken pipe; a client that got its answer hangs up by itself. A body
+      // read part-way (the disk filled, the size overflowed) leaves the rest of it on the
+      // connection, so that connection is not reused for the client's next request.
+      if (!http.request.raw.complete) http.reply.header('connection', 'close');
       throw attachmentError(err);
     }
   },

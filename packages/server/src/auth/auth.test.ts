@@ -84,4 +84,20 @@ describe('password hasher', () => {
     expect(await hasher.verify(h, 'wrong')).toBe(false);
     expect(await hasher.verify('not a hash', 'x')).toBe(false);
   });
+
+  it('verifyNone does a real verify (same cost) and never succeeds', async () => {
+    const hasher = createPasswordHasher({ memoryKib: 4096, iterations: 2 });
+    const stored = await hasher.hash('x');
+    await hasher.verifyNone('warm-up');
+    const time = async (fn: () => Promise<boolean>) => {
+      const t0 = performance.now();
+      for (let i = 0; i < 20; i++) expect(await fn()).toBe(false);
+      return performance.now() - t0;
+    };
+    const wrong = await time(() => hasher.verify(stored, 'y'));
+    const none = await time(() => hasher.verifyNone('y'));
+    // An argon2 verify at 4 MiB takes milliseconds; skipping it would be ~0.
+    expect(none).toBeGreaterThan(wrong * 0.5);
+    expect(await hasher.verifyNone('')).toBe(false);
+  });
 });

@@ -1,6 +1,7 @@
-import { deviceAuthorization, MAX_DEVICE_ID } from '@kluis/protocol';
+import { deviceAuthorization, isCanonicalBase64, MAX_DEVICE_ID } from '@kluis/protocol';
 import type { Db } from '../db/schema.js';
 import { unauthorized } from '../errors.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { DeviceStore } from '../store/devices.js';
 import type { AuthCache, CachedIdentity } from './auth-cache.js';
 import type { PasswordHasher } from './password-hasher.js';
@@ -14,7 +15,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export function parseDeviceAuthorization(header: string | undefined): { accountId: string; deviceId: number; password: string } | undefined {
   if (!header || header.length > 1024) return undefined;
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!match) return undefined;
+  // Canonical base64 only: one credential, one spelling (and one auth-cache key).
+  if (!match || !isCanonicalBase64(match[1]!)) return undefined;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
@@ -36,6 +38,8 @@ export class DeviceAuthenticator {
     private readonly devices: DeviceStore,
     private readonly hasher: PasswordHasher,
     private readonly cache: AuthCache,
+    /** Failed verifies per device (limits/rules.ts `deviceAuthFailure`); none: unlimited. */
+    private readonly limits?: RateLimiter,
   ) {}
 
   /** The device a request speaks for, or an UNAUTHORIZED ApiError. */
@@ -46,11 +50,22 @@ export class DeviceAuthenticator {
     if (cached) return cached;
     const parsed = parseDeviceAuthorization(header);
     if (!parsed) throw unauthorized('malformed device credentials (expected HTTP Basic "accountId.deviceId:password")');
+    // Before any work: past the limit a guess costs no argon2 (429 with Retry-After). The
+    // bucket is keyed by the ids as presented, so an unknown device is limited the same.
+    const ids = [parsed.accountId, String(parsed.deviceId)];
+    this.limits?.take('deviceAuthFailure', ...ids);
     const epoch = this.cache.currentEpoch();
-    const stored = await this.devices.passwordHash(this.db, parsed.accountId, parsed.deviceId);
-    // Unknown device and wrong password answer alike: no oracle for which devices exist.
-    if (stored === undefined || !(await this.hasher.verify(stored, parsed.password))) {
-      throw unauthorized('invalid device credentials');
+    let failed = false;
+    try {
+      const stored = await this.devices.passwordHash(this.db, parsed.accountId, parsed.deviceId);
+      // Unknown device and wrong password answer alike, after the same argon2 work (a verify
+      // against a dummy hash): no oracle, by answer or by time, for which devices exist.
+      const ok = stored === undefined ? await this.hasher.verifyNone(parsed.password) : await this.hasher.verify(stored, parsed.password);
+      failed = !ok;
+      if (failed) throw unauthorized('invalid device credentials');
+    } finally {
+      // Only failed passwords count: a right one (or a database outage, 503) gives the token back.
+      if (!failed) this.limits?.refund('deviceAuthFailure', ...ids);
     }
     const identity = { accountId: parsed.accountId, deviceId: parsed.deviceId };
     this.cache.set(key, identity, epoch);

@@ -1,8 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(hash: string, password: string): Promise<boolean>;
+  /**
+   * The work of a failed verify when there is nothing to verify against (unknown device or
+   * account): a verify against a dummy hash of the same parameters, so the answer takes
+   * as long as for a known device with a wrong password. Always false.
+   */
+  verifyNone(password: string): Promise<false>;
 }
 
 /** @node-rs/argon2 declares Algorithm as a const enum, which isolatedModules cannot read. */
@@ -19,14 +26,23 @@ const ARGON2ID = 2 as Algorithm;
  */
 export function createPasswordHasher(options: { memoryKib: number; iterations: number }): PasswordHasher {
   const params = { algorithm: ARGON2ID, memoryCost: options.memoryKib, timeCost: options.iterations, parallelism: 1 };
+  const check = async (stored: string, password: string) => {
+    try {
+      return await verify(stored, password);
+    } catch {
+      return false;
+    }
+  };
+  // Of a random password nobody knows, made once at start with the configured cost (made
+  // on first need instead, the first unknown device would take one hash longer).
+  const dummy = hash(randomBytes(32).toString('base64'), params);
+  dummy.catch(() => undefined); // surfaces, if ever, at the verify that awaits it
   return {
     hash: (password) => hash(password, params),
-    async verify(stored, password) {
-      try {
-        return await verify(stored, password);
-      } catch {
-        return false;
-      }
+    verify: check,
+    async verifyNone(password) {
+      await check(await dummy, password);
+      return false;
     },
   };
 }

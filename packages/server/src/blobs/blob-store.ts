@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobRow } from '../store/blobs.js';
+import type { BlobRow, OutstandingUploads } from '../store/blobs.js';
 
 /** What a caller may learn of a blob: sizes and lifetime, nothing about its owner. */
 export type BlobInfo = BlobRow;
@@ -28,18 +28,27 @@ export interface BlobStore {
   /** The bytes of a complete blob; throws BlobNotFoundError if it is absent or incomplete. */
   read(id: string, now: number, range?: ByteRange): Promise<Readable>;
   delete(id: string): Promise<void>;
-  /** Ids past their expiry, and uploads left incomplete for longer than a day. */
+  /**
+   * Ids past their expiry, and uploads left incomplete for longer than a day (24–48 h:
+   * reservation times are whole days). Nothing else deletes a blob: it is fetched any
+   * number of times until then, so no one can take it away from another recipient.
+   */
   listExpired(now: number, limit: number): Promise<string[]>;
-  /** The uploader: `n` recipient devices will fetch it. True when that deleted it (all released already). */
-  expect(id: string, n: number, now: number): Promise<boolean>;
-  /** A recipient device is done with it. True when this was the last expected release (deleted). */
-  release(id: string, now: number): Promise<boolean>;
+  /** Incomplete uploads the sweep has not reached yet (the store-wide reservation caps). */
+  outstanding(now: number): Promise<OutstandingUploads>;
+  /** Free and total bytes of the filesystem the blobs are written to. */
+  diskSpace(): Promise<DiskSpace>;
+}
+
+export interface DiskSpace {
+  free: number;
+  total: number;
 }
 
 /** Errors with a `code`, mapped to HTTP statuses by the API layer. */
 export class BlobError extends Error {
   constructor(
-    readonly code: 'BLOB_NOT_FOUND' | 'BLOB_OFFSET' | 'BLOB_TOO_LARGE' | 'BLOB_BUSY' | 'BLOB_STATE',
+    readonly code: 'BLOB_NOT_FOUND' | 'BLOB_OFFSET' | 'BLOB_TOO_LARGE' | 'BLOB_BUSY',
     message: string,
   ) {
     super(message);
@@ -69,11 +78,5 @@ export class BlobTooLargeError extends BlobError {
 export class BlobBusyError extends BlobError {
   constructor(message = 'another upload of this attachment is in progress') {
     super('BLOB_BUSY', message);
-  }
-}
-
-export class BlobStateError extends BlobError {
-  constructor(message: string) {
-    super('BLOB_STATE', message);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -85,14 +85,30 @@ describeStores('FsBlobStore', (dialect) => {
     expect(await store.listExpired(30 * DAY, 10)).toEqual([]);
   });
 
-  it('deletes once the expected number of releases arrived, whichever comes first', async () => {
-    const blob = await store.create(5, 0);
-    await store.append(blob.id, 0, chunks(randomBytes(5)), 1);
-    expect(await store.release(blob.id, 1)).toBe(false);
-    expect(await store.release(blob.id, 1)).toBe(false);
-    expect(await store.expect(blob.id, 2, 1)).toBe(true);
-    expect(await store.stat(blob.id, 1)).toBeUndefined();
-    expect(existsSync(store.filePath(blob.id))).toBe(false);
-    await expect(readFile(store.filePath(blob.id))).rejects.toThrow();
+  it('keeps a complete blob for every reader until its TTL, and sweeps an abandoned upload 24 to 48 hours after its day', async () => {
+    const start = Date.UTC(2026, 0, 10, 23, 59);
+    const blob = await store.create(5, start);
+    // Whole days only: the row cannot be placed next to the message that carries it.
+    expect(blob).toMatchObject({ createdAt: Date.UTC(2026, 0, 10), expiresAt: Date.UTC(2026, 1, 10) });
+    await store.append(blob.id, 0, chunks(randomBytes(5)), start);
+    for (let i = 0; i < 5; i++) expect((await readAll(await store.read(blob.id, start + i * DAY))).length).toBe(5);
+    expect(await store.listExpired(start + 30 * DAY, 10)).toEqual([]);
+    expect(await store.listExpired(Date.UTC(2026, 1, 10), 10)).toEqual([blob.id]);
+
+    const abandoned = await store.create(5, start);
+    await store.append(abandoned.id, 0, chunks(randomBytes(2)), start);
+    expect(await store.outstanding(start + DAY)).toEqual({ count: 1, bytes: 5, remaining: 3 });
+    // Never sooner than a day after it began (its day began a minute before that)…
+    expect(await store.listExpired(start + DAY, 10)).toEqual([]);
+    // …and swept, no longer counted, once its day began more than two days ago.
+    expect(await store.listExpired(Date.UTC(2026, 0, 12) + 1, 10)).toEqual([abandoned.id]);
+    expect(await store.outstanding(Date.UTC(2026, 0, 12) + 1)).toEqual({ count: 0, bytes: 0, remaining: 0 });
+  });
+
+  it('reports the free and total space of the blob filesystem', async () => {
+    const space = await store.diskSpace();
+    expect(space.total).toBeGreaterThan(0);
+    expect(space.free).toBeGreaterThan(0);
+    expect(space.free).toBeLessThanOrEqual(space.total);
   });
 });

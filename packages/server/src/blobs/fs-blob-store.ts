@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { INCOMPLETE_ATTACHMENT_TTL_MS } from '@kluis/protocol';
 import type { Db } from '../db/schema.js';
-import { BlobMetaStore } from '../store/blobs.js';
-import { BlobBusyError, BlobNotFoundError, BlobOffsetError, BlobStateError, BlobTooLargeError, type BlobInfo, type BlobStore, type ByteRange } from './blob-store.js';
+import { BlobMetaStore, DAY_MS, type OutstandingUploads } from '../store/blobs.js';
+import { BlobBusyError, BlobNotFoundError, BlobOffsetError, BlobTooLargeError, type BlobInfo, type BlobStore, type ByteRange, type DiskSpace } from './blob-store.js';
 
 /** Ids are the only thing that reaches a path; they must never be able to leave the directory. */
 const SAFE_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -44,8 +44,7 @@ export class FsBlobStore implements BlobStore {
   async create(size: number, now: number): Promise<BlobInfo> {
     await this.ensureDir();
     const id = randomBytes(16).toString('base64url');
-    await this.meta.insert(this.db, { id, size, createdAt: now, expiresAt: now + this.ttlMs });
-    return { id, size, received: 0, complete: false, createdAt: now, expiresAt: now + this.ttlMs, expected: null, releases: 0 };
+    return this.meta.insert(this.db, { id, size, createdAt: now, expiresAt: now + this.ttlMs });
   }
 
   async stat(id: string, now: number): Promise<BlobInfo | undefined> {
@@ -143,31 +142,18 @@ export class FsBlobStore implements BlobStore {
   }
 
   listExpired(now: number, limit: number): Promise<string[]> {
-    return this.meta.expired(this.db, now, now - INCOMPLETE_ATTACHMENT_TTL_MS, limit);
+    return this.meta.expired(this.db, now, incompleteCutoff(now), limit);
   }
 
-  async expect(id: string, n: number, now: number): Promise<boolean> {
-    const info = await this.stat(id, now);
-    if (!info) throw new BlobNotFoundError();
-    if (!(await this.meta.setExpected(this.db, id, n))) {
-      if (!info.complete) throw new BlobStateError('the attachment is not completely uploaded yet');
-      // Saying the same number twice (a retried request) is fine; changing it is not.
-      if (info.expected !== n) throw new BlobStateError('the number of expected downloads was already set');
-    }
-    return this.deleteIfDone(id);
+  outstanding(now: number): Promise<OutstandingUploads> {
+    return this.meta.outstanding(this.db, now, incompleteCutoff(now));
   }
 
-  async release(id: string, now: number): Promise<boolean> {
-    const info = await this.stat(id, now);
-    if (!info || !(await this.meta.addRelease(this.db, id))) throw new BlobNotFoundError();
-    return this.deleteIfDone(id);
-  }
-
-  private async deleteIfDone(id: string): Promise<boolean> {
-    const row = await this.meta.get(this.db, id);
-    if (!row || row.expected === null || row.releases < row.expected) return false;
-    await this.delete(id);
-    return true;
+  async diskSpace(): Promise<DiskSpace> {
+    await this.ensureDir();
+    const s = await statfs(this.dir);
+    // bavail: what an unprivileged writer (this server) may still use, not the root reserve.
+    return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
   }
 
   /** Bytes of the partial file on disk (tests, diagnostics). */
@@ -182,6 +168,15 @@ export class FsBlobStore implements BlobStore {
   filePath(id: string): string {
     return this.path(id);
   }
+}
+
+/**
+ * Reservation days are stored rounded down, so an upload is certainly older than a day
+ * only once its day began more than two days ago: abandoned uploads go 24 to 48 hours
+ * after they were reserved.
+ */
+function incompleteCutoff(now: number): number {
+  return now - INCOMPLETE_ATTACHMENT_TTL_MS - DAY_MS;
 }
 
 async function writeAll(fh: FileHandle, chunk: Uint8Array, position: number): Promise<void> {

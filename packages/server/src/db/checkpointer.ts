@@ -72,7 +72,18 @@ parentPort.on('message', (m) => {
   asked = false;
   if (m === 'truncated') dirtySince = 0;
 });
+// A full disk (or a lock held a moment) skips this tick instead of killing the worker:
+// checkpoints must go on once acks free space, or the WAL never shrinks again. Anything
+// else still ends the worker, and the server falls back to inline checkpoints.
+const SKIP = new Set(['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
 setInterval(() => {
+  try {
+    tick();
+  } catch (err) {
+    if (!SKIP.has(err && err.code)) throw err;
+  }
+}, workerData.intervalMs);
+function tick() {
   const now = Date.now();
   const v = db.pragma('data_version', { simple: true });
   const wrote = v !== version;
@@ -87,5 +98,5 @@ setInterval(() => {
   if (!r || r.busy !== 0 || r.log !== r.checkpointed) return;
   asked = true;
   parentPort.postMessage('truncate');
-}, workerData.intervalMs);
+}
 `;

@@ -6,6 +6,8 @@ import { nodesMigration } from './migrations/0003-nodes.js';
 import { blobsMigration } from './migrations/0004-blobs.js';
 import { profilesMigration } from './migrations/0005-profiles.js';
 import { accessKeysMigration } from './migrations/0006-access-keys.js';
+import { blobMetadataMigration } from './migrations/0008-blob-metadata.js';
+import { coarseTimesMigration } from './migrations/0009-coarse-times.js';
 
 /** Numbered, append-only: never edit a released migration, add the next number. */
 export function migrations(adapter: DatabaseAdapter): Record<string, Migration> {
@@ -16,6 +18,8 @@ export function migrations(adapter: DatabaseAdapter): Record<string, Migration> 
     '0004-blobs': blobsMigration(),
     '0005-profiles': profilesMigration(adapter),
     '0006-access-keys': accessKeysMigration(adapter),
+    '0008-blob-metadata': blobMetadataMigration(adapter),
+    '0009-coarse-times': coarseTimesMigration(),
   };
 }
 

@@ -41,12 +41,13 @@ export interface AccountsTable {
   username: string;
   brand_id: string;
   identity_key: Buffer;
+  /** Midnight UTC of the day it was created (store/coarse-time.ts: user times are kept to the day). */
   created_at: number;
-  /** End of the paid period; null = no end. */
+  /** End of the paid period, rounded up to the last millisecond of its UTC day; null = no end. */
   paid_until: number | null;
-  /** Set when an admin suspended the account (lapsed subscriptions are computed from paid_until). */
+  /** Set when an admin suspended the account (lapsed subscriptions are computed from paid_until); the end of that UTC day. */
   suspended_at: number | null;
-  /** When the retention job deleted the account's keys and queues. */
+  /** When the retention job deleted the account's keys and queues (midnight UTC of that day). */
   purged_at: number | null;
   /** How many member invites this account created: a count only, never who redeemed them. */
   member_invites_used: Generated<number>;
@@ -77,6 +78,7 @@ export interface DevicesTable {
   kyber_last_resort_id: number;
   kyber_last_resort: Buffer;
   kyber_last_resort_signature: Buffer;
+  /** Midnight UTC of the day it was registered or linked. */
   created_at: number;
   /** Midnight UTC of the last day the device connected: no finer time is kept. */
   last_seen_day: number | null;
@@ -132,6 +134,7 @@ export interface AuditLogTable {
   role: string;
   brand_id: string | null;
   action: string;
+  /** A brand, plan, batch, admin or account (its username); a deleted or purged account's is 'deleted-' + 16 random hex digits. */
   target: string | null;
   detail: string | null;
 }
@@ -141,6 +144,7 @@ export type LinkCodeState = 'waiting' | 'requested' | 'provisioned' | 'linked';
 export interface LinkCodesTable {
   code_hash: Buffer;
   account_id: string;
+  /** Midnight UTC; expires_at (minutes away, when the row goes) is the only fine time. */
   created_at: number;
   expires_at: number;
   state: LinkCodeState;
@@ -191,11 +195,10 @@ export interface BlobsTable {
   /** Bytes on disk that a resumed upload continues after. */
   received: Generated<number>;
   complete: Generated<number>;
+  /** The UTC day the upload was reserved (midnight): never finer, so no row sits next to a message. */
   created_at: number;
+  /** A UTC midnight: the day after the TTL ends (a blob is kept at least its TTL). */
   expires_at: number;
-  /** Recipient devices that will fetch it (null until the uploader says). */
-  expected: number | null;
-  releases: Generated<number>;
 }
 
 /** An account's encrypted profile; the server holds no key that opens it. */
@@ -204,6 +207,7 @@ export interface ProfilesTable {
   /** Lowercase hex of 32 bytes, chosen by the client (a commitment to its profile key). */
   version: string;
   ciphertext: Buffer;
+  /** Midnight UTC of the last write: a millisecond would date each profile-key rotation (a block). */
   updated_at: number;
 }
 

@@ -30,6 +30,10 @@ function withStatementCache(raw: Database.Database): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     prepare(sql: string): SqliteStatement {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, IOERR,
+      // NOMEM): Kysely's ROLLBACK after that would throw "cannot rollback - no transaction
+      // is active", hiding the real error (a full disk) behind a new one for every batch.
+      if (sql === 'rollback' && !raw.inTransaction) return NOTHING_TO_ROLL_BACK;
       let stmt = cache.get(sql);
       if (stmt) return stmt;
       stmt = raw.prepare(sql) as unknown as SqliteStatement;
@@ -44,6 +48,13 @@ function withStatementCache(raw: Database.Database): SqliteDatabase {
   };
 }
 
+const NOTHING_TO_ROLL_BACK: SqliteStatement = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+};
+
 /**
  * Empties the WAL file (its old frames hold deleted envelopes' ciphertext), on the
  * server's connection, between transactions, without waiting for any lock: false when
@@ -56,7 +67,9 @@ function truncateWal(raw: Database.Database, onError: SqliteOptions['onError']):
     const [r] = raw.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
     return r?.busy === 0;
   } catch (err) {
-    if ((err as { code?: string }).code !== 'SQLITE_BUSY') onError?.('emptying the WAL failed', err);
+    // Busy: asked again later. Full disk: the storage guard reports it (once per interval).
+    const code = (err as { code?: string }).code;
+    if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_FULL') onError?.('emptying the WAL failed', err);
     return false;
   } finally {
     raw.pragma('busy_timeout = 5000');

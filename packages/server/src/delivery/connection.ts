@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { MultiSendRequest, SendRequest } from '@kluis/protocol';
@@ -35,7 +36,22 @@ export interface ConnectionDeps {
   send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<{ status: number; body: unknown }>;
   /** The shared multi-recipient send ('send-multi' frame), answering like PUT /v1/messages. */
   sendMulti(sender: DeviceIdentity, request: MultiSendRequest): Promise<{ status: number; body: unknown }>;
+  /** Per-socket bounds (config: --socket-buffer-kib, --socket-pings-per-second). */
+  socketLimits?: SocketLimits;
+  /** A socket was closed by the server: its client did not read, pinged too often, or missed a heartbeat (metrics). */
+  onServerClose?: (reason: ServerCloseReason) => void;
 }
+
+export interface SocketLimits {
+  /** Outbound bytes (unsent by the kernel and by ws) past which the socket is closed as a slow consumer. */
+  bufferBytes: number;
+  /** Pings (WebSocket ping frames and JSON pings) answered per second; one more closes the socket. */
+  pingsPerSecond: number;
+}
+
+export type ServerCloseReason = 'slow-consumer' | 'ping-flood' | 'heartbeat';
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = { bufferBytes: 4 * 1024 * 1024, pingsPerSecond: 5 };
 
 /** Backlog page size: one query per this many envelopes. */
 const PAGE_SIZE = 200;
@@ -48,6 +64,8 @@ const MAX_PENDING_SENDS = 256;
 const MAX_TRACKED_PUSHES = 4096;
 /** After the store failed to answer, the socket retries its queue read this much later. */
 const STORE_RETRY_MS = 1_000;
+/** A slow consumer gets its close frame this long before the socket (and its buffer) goes. */
+const SLOW_CLOSE_GRACE_MS = 1_000;
 
 /**
  * One device's WebSocket. Delivery keeps a cursor (the last queue position pushed):
@@ -59,8 +77,14 @@ const STORE_RETRY_MS = 1_000;
 export class DeviceConnection {
   readonly id = randomUUID();
   readonly key: string;
-  /** Set by the heartbeat; cleared when a pong arrives. */
+  /** Set by the heartbeat; cleared only by a pong that echoes the heartbeat's random payload. */
   awaitingPong = false;
+  private pingPayload: Buffer | undefined;
+  private readonly limits: SocketLimits;
+  /** Stop pushing above this; well below the cap, so delivery alone never trips it. */
+  private readonly highWater: number;
+  private pingWindowStart = 0;
+  private pingsInWindow = 0;
   private cursor = 0;
   private live = false;
   private draining = false;
@@ -94,6 +118,8 @@ export class DeviceConnection {
     private readonly onClosed: (connection: DeviceConnection) => void,
   ) {
     this.key = deviceKey(identity.accountId, identity.deviceId);
+    this.limits = deps.socketLimits ?? DEFAULT_SOCKET_LIMITS;
+    this.highWater = Math.min(HIGH_WATER, Math.floor(this.limits.bufferBytes / 4));
   }
 
   start(): void {
@@ -104,6 +130,8 @@ export class DeviceConnection {
     this.ws.on('close', this.onClose);
     this.ws.on('error', this.onError);
     this.ws.on('pong', this.onPong);
+    // autoPong is off (socket-server.ts): pings are answered here, counted.
+    this.ws.on('ping', this.onPing);
     this.deps.writer.touch(this.identity.accountId, this.identity.deviceId, this.deps.clock());
     void this.drain();
   }
@@ -125,9 +153,20 @@ export class DeviceConnection {
     return new Promise((resolve) => this.ws.once('close', () => resolve()));
   }
 
+  /** Heartbeat: a fresh random payload, so only a pong that echoes it proves the peer reads. */
   ping(): void {
     this.awaitingPong = true;
-    if (!this.closed) this.ws.ping();
+    if (this.closed) return;
+    this.pingPayload = randomBytes(16);
+    this.ws.ping(this.pingPayload);
+    this.checkBuffer();
+  }
+
+  /** Heartbeat missed: the peer has not echoed the last ping. */
+  expire(): void {
+    if (this.closed) return;
+    this.deps.onServerClose?.('heartbeat');
+    this.terminate();
   }
 
   get isClosed(): boolean {
@@ -151,9 +190,58 @@ export class DeviceConnection {
     // ws closes the socket itself after an error (e.g. oversize frame → 1009).
   };
 
-  private readonly onPong = (): void => {
-    this.awaitingPong = false;
+  private readonly onPong = (data: Buffer): void => {
+    // Unsolicited pongs (or replays of an older payload) prove nothing.
+    if (this.pingPayload && data.equals(this.pingPayload)) {
+      this.awaitingPong = false;
+      this.pingPayload = undefined;
+    }
   };
+
+  private readonly onPing = (data: Buffer): void => {
+    if (this.closed || !this.admitPing()) return;
+    this.ws.pong(data);
+    this.checkBuffer();
+  };
+
+  /** Counts a ping (either kind) in the current second; past the allowance the socket goes. */
+  private admitPing(): boolean {
+    const now = performance.now();
+    if (now - this.pingWindowStart >= 1_000) {
+      this.pingWindowStart = now;
+      this.pingsInWindow = 0;
+    }
+    if (++this.pingsInWindow <= this.limits.pingsPerSecond) return true;
+    this.deps.onServerClose?.('ping-flood');
+    this.closeHard(SocketCloseCode.PolicyViolation, `too many pings (at most ${this.limits.pingsPerSecond} a second)`);
+    return false;
+  }
+
+  /** Sends a frame; past the buffer cap the socket is closed as a slow consumer. */
+  private sendFrame(frame: string): void {
+    if (this.closed) return;
+    this.ws.send(frame);
+    this.checkBuffer();
+  }
+
+  private checkBuffer(): void {
+    if (this.closed || this.ws.bufferedAmount <= this.limits.bufferBytes) return;
+    this.deps.onServerClose?.('slow-consumer');
+    // Nothing is lost: what was pushed and not acked stays queued and is pushed again on
+    // reconnect.
+    this.closeHard(SocketCloseCode.SlowConsumer, 'slow consumer: the client did not read what the server sent');
+  }
+
+  /**
+   * For peers that misbehave: the close frame says why, but a peer that does not read
+   * would hold the socket (and its buffer) for ws's 30 s close handshake, so stop reading
+   * it and cut it shortly after.
+   */
+  private closeHard(code: number, reason: string): void {
+    this.close(code, reason);
+    this.ws.pause();
+    setTimeout(() => this.ws.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+  }
 
   private readonly onEvent = (event: DeviceEvent): void => {
     if (this.closed) return;
@@ -174,21 +262,27 @@ export class DeviceConnection {
           return this.markDirty();
         }
         let pushed = 0;
+        let full = false;
         for (const e of event.envelopes) {
           if (this.isSent(e)) continue;
+          // The rest stays in the store: the drain reads it from the cursor once the socket drains.
+          if (this.ws.bufferedAmount > this.highWater) {
+            full = true;
+            break;
+          }
           this.push(e);
           pushed++;
         }
         if (pushed > 0) this.deps.onPushed?.(pushed);
-        if (this.ws.bufferedAmount > HIGH_WATER) void this.drain();
+        if (full || this.ws.bufferedAmount > this.highWater) void this.drain();
         return;
       }
       case 'online': {
         // Never stored, so no backlog read will ever find it: push now (even while the
         // backlog drains; it has no queue position to keep in order) or drop it. Not
         // tracked as pushed: its ack finds no row, which is harmless.
-        if (this.ws.bufferedAmount > HIGH_WATER) return;
-        for (const e of event.envelopes) this.ws.send(envelopeFrame(e));
+        if (this.ws.bufferedAmount > this.highWater) return;
+        for (const e of event.envelopes) this.sendFrame(envelopeFrame(e));
         this.deps.onPushed?.(event.envelopes.length);
         return;
       }
@@ -232,7 +326,7 @@ export class DeviceConnection {
     let seen: Set<string> | undefined;
     try {
       for (;;) {
-        if (this.ws.bufferedAmount > HIGH_WATER) await this.writable();
+        if (this.ws.bufferedAmount > this.highWater) await this.writable();
         if (this.closed) return;
         this.dirty = false;
         if (this.rescan && scanFrom === undefined) {
@@ -247,6 +341,11 @@ export class DeviceConnection {
         for (const row of rows) {
           seen?.add(row.guid);
           if (this.isSent(row)) continue;
+          // A page can be 200 × 128 KiB: wait mid-page rather than buffer it all.
+          if (this.ws.bufferedAmount > this.highWater) {
+            await this.writable();
+            if (this.closed) return;
+          }
           this.push(row);
           pushed++;
         }
@@ -268,7 +367,7 @@ export class DeviceConnection {
       this.live = true;
       if (!this.queueEmptySent) {
         this.queueEmptySent = true;
-        this.ws.send(QUEUE_EMPTY_FRAME);
+        this.sendFrame(QUEUE_EMPTY_FRAME);
       }
     } catch (err) {
       if (this.closed) return;
@@ -294,7 +393,7 @@ export class DeviceConnection {
   }
 
   private push(e: LiveEnvelope): void {
-    this.ws.send(envelopeFrame(e));
+    this.sendFrame(envelopeFrame(e));
     if (e.id > this.cursor) this.cursor = e.id;
     const pushed = (this.pushed ??= new Map());
     // Rescan mode must remember every unacked push (else a rescan repeats it); the
@@ -361,7 +460,7 @@ export class DeviceConnection {
     const frame = parsed.frame;
     switch (frame.type) {
       case 'ping':
-        this.ws.send(PONG_FRAME);
+        if (this.admitPing()) this.sendFrame(PONG_FRAME);
         return;
       case 'ack':
         this.ack(frame.guids);
@@ -384,7 +483,7 @@ export class DeviceConnection {
     void run().then((result) => {
       this.pendingSends--;
       if (this.closed) return;
-      this.ws.send(responseFrame(id, result.status, result.body));
+      this.sendFrame(responseFrame(id, result.status, result.body));
       if (this.paused && this.pendingSends < MAX_PENDING_SENDS / 2) {
         this.paused = false;
         this.ws.resume();
@@ -393,7 +492,7 @@ export class DeviceConnection {
   }
 
   private rejectFrame(frame: string): void {
-    this.ws.send(frame);
+    this.sendFrame(frame);
     if (++this.invalidFrames > MAX_INVALID_FRAMES) this.close(SocketCloseCode.PolicyViolation, 'too many invalid frames');
   }
 }

@@ -95,7 +95,9 @@ export function envelopeFrame(e: LiveEnvelope | OnlineEnvelope): string {
   let s = '{"type":"envelope","envelope":{"guid":"' + e.guid + '","type":' + e.type;
   if (e.sourceAccount !== null) s += ',"sourceAccount":"' + e.sourceAccount + '"';
   if (e.sourceDevice !== null) s += ',"sourceDevice":' + e.sourceDevice;
-  return s + ',"timestamp":' + e.timestamp + ',"serverTimestamp":' + e.serverTimestamp + ',"content":"' + (e.contentBase64 ?? (e as LiveEnvelope).content.toString('base64')) + '"}}';
+  // 0 = none (sealed envelopes, and sends that carried none).
+  if (e.timestamp !== 0) s += ',"timestamp":' + e.timestamp;
+  return s + ',"serverTimestamp":' + e.serverTimestamp + ',"content":"' + (e.contentBase64 ?? (e as LiveEnvelope).content.toString('base64')) + '"}}';
 }
 
 export const QUEUE_EMPTY_FRAME = '{"type":"queue-empty"}';

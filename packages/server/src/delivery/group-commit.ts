@@ -1,12 +1,14 @@
 import { ErrorCode } from '@kluis/protocol';
 import type { Db, Executor } from '../db/schema.js';
-import { ApiError, storeUnavailable } from '../errors.js';
+import { ApiError, isStorageFull, storageFull, storeUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DeviceStore } from '../store/devices.js';
 import type { EnvelopeStore, NewEnvelope } from '../store/envelopes.js';
 import { deviceKey, type Bus, type LiveEnvelope, type OnlineEnvelope } from './bus.js';
 import type { MultiSendCommand, MultiSendSubmitter } from './multi-send.js';
-import { deviceDifferences, reconcileDevices } from './reconcile.js';
+import { SEALED_SENDER } from '../sealed/sealed-send.js';
+import { coarsen, envelopeTimeStep } from './coarse-time.js';
+import { deviceDifferences, reconcileDevices, type DeviceDifferences } from './reconcile.js';
 import { isSealed, type SendCommand, type SendOutcome, type SendSubmitter } from './send.js';
 
 export interface GroupCommitDeps {
@@ -21,6 +23,8 @@ export interface GroupCommitDeps {
   durable: () => Promise<void>;
   /** Counts failed commits (metrics). */
   onStoreError?: () => void;
+  /** A write failed because the disk is full (ops/storage-guard.ts); nothing is logged here. */
+  onStorageFull?: (err: unknown) => void;
   /** Counts committed envelope rows (metrics). */
   onQueued?: (count: number) => void;
   /** Sends per transaction; the rest waits for the next one. */
@@ -36,7 +40,10 @@ interface PendingSend {
 
 /** What a batch stages before writing: rows to insert (with their push keys) and online-only pushes. */
 interface Staging {
+  /** The coarse server time stored and pushed (coarse-time.ts). */
   now: number;
+  /** expires_at of this batch's rows, as coarse. */
+  expiresAt: number;
   rows: NewEnvelope[];
   pushes: Array<{ key: string; contentBase64: string }>;
   online: Map<string, OnlineEnvelope[]>;
@@ -215,8 +222,10 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
           for (let i = 0; i < c.sends.length; i++) c.sends[i]!.resolve(c.outcomes[i]!);
         },
         (err: unknown) => {
-          this.deps.log.error('syncing committed messages to disk failed', err);
-          for (const s of c.sends) s.resolve({ ok: false, error: unavailable() });
+          const full = isStorageFull(err);
+          if (full) this.deps.onStorageFull?.(err);
+          else this.deps.log.error('syncing committed messages to disk failed', err);
+          for (const s of c.sends) s.resolve({ ok: false, error: full ? storageFull() : unavailable() });
         },
       )
       .finally(() => {
@@ -227,7 +236,9 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
 
   private async commit(sends: PendingSend[], acks: PendingAck[], ackedIds: number[], touches: PendingTouch[]): Promise<Committed | undefined> {
     const { db, devices, envelopes, clock, envelopeTtlMs } = this.deps;
-    const now = clock();
+    const step = envelopeTimeStep(envelopeTtlMs);
+    const exact = clock();
+    const now = coarsen(exact, step);
     const outcomes: SendOutcome[] = new Array(sends.length);
     const live = new Map<string, LiveEnvelope[]>();
     const online = new Map<string, OnlineEnvelope[]>();
@@ -238,11 +249,11 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
         const registrations = await this.loadRegistrations(trx, sends);
         const rows: NewEnvelope[] = [];
         const pushes: Array<{ key: string; contentBase64: string }> = [];
-        const staging: Staging = { now, rows, pushes, online };
+        const staging: Staging = { now, expiresAt: coarsen(exact + envelopeTtlMs, step), rows, pushes, online };
         for (let i = 0; i < sends.length; i++) {
           const command = sends[i]!.command;
           if ('destinations' in command) {
-            outcomes[i] = stageMulti(command, registrations, staging, envelopeTtlMs);
+            outcomes[i] = stageMulti(command, registrations, staging);
             continue;
           }
           const accountDevices = registrations.get(command.destination);
@@ -251,18 +262,16 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
             continue;
           }
           const ownAccount = command.destination === command.sender.accountId;
-          const mismatch = reconcileDevices({
-            devices: accountDevices,
-            excludeDeviceId: ownAccount ? command.sender.deviceId : undefined,
-            messages: command.messages,
-            resend: command.resend,
-          });
+          const input = { devices: accountDevices, messages: command.messages, resend: command.resend };
+          // A sealed sync copy leaves out the sending device, which the server cannot name.
+          const skipped = command.sender === SEALED_SENDER && !command.resend ? leftOutOne(deviceDifferences(input)) : undefined;
+          const mismatch = reconcileDevices({ ...input, excludeDeviceId: ownAccount ? command.sender.deviceId : skipped });
           if (mismatch) {
             outcomes[i] = { ok: false, error: mismatch };
             continue;
           }
-          stage(command.sender, command.destination, command.timestamp, command.online, command.messages, staging, envelopeTtlMs);
-          outcomes[i] = { ok: true, response: { serverTimestamp: now } };
+          stage(command.sender, command.destination, command.timestamp, command.online, command.messages, staging);
+          outcomes[i] = { ok: true, response: { serverTimestamp: now, ...(skipped !== undefined ? { skippedDevices: [skipped] } : {}) } };
         }
         const ids = await envelopes.insertMany(trx, rows);
         for (let i = 0; i < rows.length; i++) {
@@ -288,9 +297,14 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
         for (const t of touches) await devices.touch(trx, t.accountId, t.deviceId, t.day);
       });
     } catch (err) {
-      this.deps.onStoreError?.();
-      this.deps.log.error('group commit failed; the batch was not stored', err);
-      for (const s of sends) s.resolve({ ok: false, error: unavailable() });
+      // A full disk is told to the storage guard, which logs it once per interval.
+      const full = isStorageFull(err);
+      if (full) this.deps.onStorageFull?.(err);
+      else {
+        this.deps.onStoreError?.();
+        this.deps.log.error('group commit failed; the batch was not stored', err);
+      }
+      for (const s of sends) s.resolve({ ok: false, error: full ? storageFull() : unavailable() });
       return undefined;
     }
     if (live.size > 0) {
@@ -338,16 +352,17 @@ function answerOnline(c: Committed): Committed {
 function stage(
   sender: { accountId: string; deviceId: number },
   accountId: string,
-  timestamp: number,
+  clientTimestamp: number,
   isOnline: boolean,
   messages: SendCommand['messages'],
   st: Staging,
-  envelopeTtlMs: number,
 ): void {
   for (const m of messages) {
     const sealed = isSealed(m.type);
     const sourceAccount = sealed ? null : sender.accountId;
     const sourceDevice = sealed ? null : sender.deviceId;
+    // 0 = none: a client's timestamp on a sealed envelope would join it to its sender's other rows.
+    const timestamp = sealed ? 0 : clientTimestamp;
     const key = deviceKey(accountId, m.deviceId);
     if (isOnline) {
       const e: OnlineEnvelope = { guid: m.guid, type: m.type, sourceAccount, sourceDevice, timestamp, serverTimestamp: st.now, contentBase64: m.contentBase64 };
@@ -366,7 +381,7 @@ function stage(
       timestamp,
       serverTimestamp: st.now,
       content: m.content,
-      expiresAt: st.now + envelopeTtlMs,
+      expiresAt: st.expiresAt,
     });
     st.pushes.push({ key, contentBase64: m.contentBase64 });
   }
@@ -377,20 +392,39 @@ function stage(
  * first, then device-list mismatches (409), then stale registrations (410), each
  * reported for all affected accounts at once.
  */
-function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<number, number>>, st: Staging, envelopeTtlMs: number): SendOutcome {
+function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<number, number>>, st: Staging): SendOutcome {
   const unknownAccounts: string[] = [];
   const mismatched: Array<{ accountId: string; missingDevices: number[]; extraDevices: number[] }> = [];
   const stale: Array<{ accountId: string; staleDevices: number[] }> = [];
+  const diffs: Array<{ accountId: string; devices: Map<number, number>; messages: SendCommand['messages']; diff: DeviceDifferences }> = [];
   for (const d of command.destinations) {
     const devices = registrations.get(d.accountId);
     if (!devices) {
+      // A sealed send's excluded recipient (no device listed): nothing to store, no 404.
+      if (command.sender === SEALED_SENDER && d.messages.length === 0) continue;
       unknownAccounts.push(d.accountId);
       continue;
     }
     const own = d.accountId === command.sender.accountId;
     const diff = deviceDifferences({ devices, excludeDeviceId: own ? command.sender.deviceId : undefined, messages: d.messages, resend: false });
-    if (diff.missing.length > 0 || diff.extra.length > 0) mismatched.push({ accountId: d.accountId, missingDevices: diff.missing, extraDevices: diff.extra });
-    else if (diff.stale.length > 0) stale.push({ accountId: d.accountId, staleDevices: diff.stale });
+    diffs.push({ accountId: d.accountId, devices, messages: d.messages, diff });
+  }
+  // A sealed fan-out lists the sender's own account (so the recipient set is the whole
+  // group) but not the sending device, which the server cannot name: one device left
+  // out in all is taken to be that one, and reported back in `skipped`.
+  let skipped: { accountId: string; deviceId: number } | undefined;
+  if (command.sender === SEALED_SENDER) {
+    const missing = diffs.filter((x) => x.diff.missing.length > 0 || x.diff.extra.length > 0);
+    const one = missing.length === 1 ? leftOutOne(missing[0]!.diff) : undefined;
+    if (one !== undefined) {
+      const x = missing[0]!;
+      skipped = { accountId: x.accountId, deviceId: one };
+      x.diff = deviceDifferences({ devices: x.devices, excludeDeviceId: one, messages: x.messages, resend: false });
+    }
+  }
+  for (const { accountId, diff } of diffs) {
+    if (diff.missing.length > 0 || diff.extra.length > 0) mismatched.push({ accountId, missingDevices: diff.missing, extraDevices: diff.extra });
+    else if (diff.stale.length > 0) stale.push({ accountId, staleDevices: diff.stale });
   }
   if (unknownAccounts.length > 0) {
     return { ok: false, error: new ApiError(ErrorCode.NotFound, `${unknownAccounts.length} of the accounts do not exist`, { unknownAccounts }) };
@@ -407,8 +441,17 @@ function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<nu
       error: new ApiError(ErrorCode.StaleDevices, `devices of ${stale.length} accounts were re-registered; fetch their keys again`, { stale }),
     };
   }
-  for (const d of command.destinations) stage(command.sender, d.accountId, command.timestamp, command.online, d.messages, st, envelopeTtlMs);
-  return { ok: true, response: { serverTimestamp: st.now } };
+  const withheld = command.withheld;
+  for (const d of command.destinations) {
+    const messages = withheld ? d.messages.filter((m) => !withheld.has(deviceKey(d.accountId, m.deviceId))) : d.messages;
+    stage(command.sender, d.accountId, command.timestamp, command.online, messages, st);
+  }
+  return { ok: true, response: { serverTimestamp: st.now, ...(skipped ? { skipped: [skipped] } : {}) } };
+}
+
+/** The one device a send left out, when that is its only difference from the account's list. */
+function leftOutOne(diff: DeviceDifferences): number | undefined {
+  return diff.missing.length === 1 && diff.extra.length === 0 ? diff.missing[0] : undefined;
 }
 
 function unavailable(): ApiError {

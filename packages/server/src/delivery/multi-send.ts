@@ -13,6 +13,11 @@ export interface MultiSendCommand {
   destinations: Array<{ accountId: string; messages: SendCommand['messages'] }>;
   /** Envelope rows this send writes (the writer sizes its transactions by rows). */
   deviceCount: number;
+  /**
+   * deviceKey()s of listed devices whose queues are full (queue-caps.ts): they count in the
+   * device-list check like any listed device, but nothing is stored for them.
+   */
+  withheld?: ReadonlySet<string>;
 }
 
 export interface MultiSendSubmitter {
@@ -59,7 +64,7 @@ export function prepareMultiSend(sender: DeviceIdentity, request: MultiSendReque
     deviceCount += messages.length;
     destinations.push({ accountId: r.accountId, messages });
   }
-  return { kind: 'multi', sender, timestamp: request.timestamp, online: request.online === true, destinations, deviceCount };
+  return { kind: 'multi', sender, timestamp: request.timestamp ?? 0, online: request.online === true, destinations, deviceCount };
 }
 
 /** The one multi-send implementation behind PUT /v1/messages and the socket's 'send-multi' frame. */

@@ -7,6 +7,7 @@ import type { DeviceIdentity } from '../auth/device-auth.js';
 export interface SendCommand {
   sender: DeviceIdentity;
   destination: string;
+  /** The sender's, 0 when it sent none; never stored for sealed envelopes. */
   timestamp: number;
   resend: boolean;
   /** Never stored: pushed to the devices connected right now, dropped for the others. */
@@ -16,7 +17,7 @@ export interface SendCommand {
     registrationId: number;
     type: number;
     content: Buffer;
-    /** The sender's base64, reused for live pushes (the schema checked its alphabet). */
+    /** The sender's base64, reused for live pushes (the schema checked it is canonical). */
     contentBase64: string;
     guid: string;
   }>;
@@ -36,7 +37,7 @@ export function prepareSend(sender: DeviceIdentity, destination: string, request
     }
     messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, contentBase64: m.content, guid: randomUUID() });
   }
-  return { sender, destination, timestamp: request.timestamp, resend: request.resend === true, online: request.online === true, messages };
+  return { sender, destination, timestamp: request.timestamp ?? 0, resend: request.resend === true, online: request.online === true, messages };
 }
 
 /** Sealed-sender envelopes keep no sender: the server must not learn who wrote them. */

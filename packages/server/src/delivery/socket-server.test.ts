@@ -1,4 +1,5 @@
 import { deviceAuthorization } from '@kluis/protocol';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
@@ -213,4 +214,132 @@ describe('GET /v1/socket', () => {
     await aliceSocket.close();
     await bobSocket.close();
   });
+});
+
+const PING = JSON.stringify({ type: 'ping' });
+
+describe('bounded sockets', () => {
+  // The smallest buffer cap the flags allow (1 MiB); the defaults otherwise.
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startTestServer({ socketBufferBytes: 1024 * 1024 });
+  });
+  afterAll(() => small.close());
+
+  const metric = async (name: string, server = small): Promise<number> => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+    if (!line) throw new Error(`no metric ${name}`);
+    return Number(line.split(' ')[1]);
+  };
+  /** Stops the client reading: the server's answers pile up on its side. */
+  const stopReading = (s: TestSocket) => (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  const until = async (cond: () => Promise<boolean> | boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (await cond()) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return cond();
+  };
+
+  it('a ping flood from a socket that never reads is closed, server memory stays flat, and others keep working', async () => {
+    const [carol, dave] = [await registerAccount(small), await registerAccount(small)];
+    const daveSocket = await TestSocket.connect(small.url, dave.auth);
+    await daveSocket.backlog();
+    const flooder = await TestSocket.connect(small.url, carol.auth);
+    await flooder.backlog();
+    stopReading(flooder);
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    let pings = 0;
+    const end = Date.now() + 3_000;
+    // Bounded in time, and by the client's own buffer (this process holds both ends).
+    // JSON pings, answered by kluis itself (WebSocket ping frames: the test below).
+    while (Date.now() < end && flooder.ws.readyState === flooder.ws.OPEN) {
+      if (flooder.ws.bufferedAmount < 1024 * 1024) {
+        for (let i = 0; i < 1_000; i++) flooder.sendRaw(PING);
+        pings += 1_000;
+      }
+      peak = Math.max(peak, process.memoryUsage().rss);
+      await new Promise((r) => setImmediate(r));
+    }
+    const growthMiB = (peak - rssBefore) / 1024 / 1024;
+    console.log(`ping flood: ${pings} pings sent, server+client RSS growth ${growthMiB.toFixed(1)} MiB`);
+    // Before: every JSON ping was answered into the socket's buffer, without bound.
+    expect(growthMiB).toBeLessThan(64);
+    expect(await until(async () => (await metric('kluis_socket_server_closes_total{reason="ping-flood"}')) >= 1, 3_000)).toBe(true);
+    expect(await metric('kluis_connections')).toBe(1);
+    flooder.ws.terminate();
+    // The legitimate socket on the same server still delivers.
+    const r = await call(small.url, 'PUT', `/v1/messages/${dave.accountId}`, { auth: carol.auth, body: sendBody([dave], 'still here') });
+    expect(r.status).toBe(200);
+    expect(text((await daveSocket.next((f) => f.type === 'envelope')).envelope)).toBe('still here');
+    await daveSocket.close();
+  }, 30_000);
+
+  it('a JSON ping flood is closed with 1008 the same way; a few pings a second are answered', async () => {
+    const carol = await registerAccount(small);
+    const socket = await TestSocket.connect(small.url, carol.auth);
+    await socket.backlog();
+    for (let i = 0; i < 3; i++) socket.send({ type: 'ping' });
+    for (let i = 0; i < 3; i++) await socket.next((f) => f.type === 'pong');
+    for (let i = 0; i < 50; i++) socket.send({ type: 'ping' });
+    const closed = await socket.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/too many pings/);
+    // WebSocket ping frames count the same (the server answers them itself, not ws).
+    const other = await TestSocket.connect(small.url, carol.auth);
+    await other.backlog();
+    for (let i = 0; i < 50; i++) other.ws.ping(Buffer.alloc(125));
+    expect((await other.closed).code).toBe(1008);
+  });
+
+  it('a client that does not read: delivery waits for it (flow control), but answers piling up past the cap close it with 4008; nothing unacked is lost', async () => {
+    const [carol, dave] = [await registerAccount(small), await registerAccount(small)];
+    // ~4 MiB of backlog: four times the cap, pushed only as fast as the client reads.
+    const big = 'x'.repeat(60_000);
+    for (let i = 0; i < 70; i++) expect((await call(small.url, 'PUT', `/v1/messages/${dave.accountId}`, { auth: carol.auth, body: sendBody([dave], `${i}:${big}`) })).status).toBe(200);
+    const slow = await TestSocket.connect(small.url, dave.auth);
+    stopReading(slow);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(slow.ws.readyState).toBe(slow.ws.OPEN);
+    const before = await metric('kluis_socket_server_closes_total{reason="slow-consumer"}');
+    // Answers the server must queue: sends to an unknown account, never read.
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    let sent = 0;
+    const end = Date.now() + 10_000;
+    while (Date.now() < end && slow.ws.readyState === slow.ws.OPEN && (await metric('kluis_socket_server_closes_total{reason="slow-consumer"}')) === before) {
+      if (slow.ws.bufferedAmount < 256 * 1024) for (let i = 0; i < 500; i++) slow.send({ type: 'send', id: sent++, destination: unknown, body: sendBody([dave], 'x') });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await metric('kluis_socket_server_closes_total{reason="slow-consumer"}')).toBe(before + 1);
+    slow.ws.terminate();
+    // Reconnect and read: the whole backlog is there, in order.
+    const again = await TestSocket.connect(small.url, dave.auth);
+    const backlog = await again.backlog(15_000);
+    expect(backlog.map((e) => text(e).split(':')[0])).toEqual(Array.from({ length: 70 }, (_, i) => String(i)));
+    await again.close();
+  }, 60_000);
+
+  it('heartbeat: unsolicited pongs do not keep a socket alive; one that echoes the ping stays', async () => {
+    // A ping every second, so a faker is found within two.
+    const hb = await startTestServer({ socketHeartbeatMs: 1_000 });
+    const [carol, dave] = [await registerAccount(hb), await registerAccount(hb)];
+    const honest = await TestSocket.connect(hb.url, dave.auth);
+    // A client that never answers the server's pings but sends pongs of its own.
+    const ws = new WebSocket(hb.url.replace(/^http/, 'ws') + '/v1/socket', { headers: { authorization: carol.auth }, autoPong: false });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const faker = setInterval(() => ws.pong(Buffer.alloc(16)), 100);
+    const started = Date.now();
+    const closed = await new Promise<number>((resolve) => ws.once('close', () => resolve(Date.now() - started)));
+    clearInterval(faker);
+    // Before: each unsolicited pong counted as alive and the socket stayed forever.
+    expect(closed).toBeLessThan(3_000);
+    expect(await metric('kluis_socket_server_closes_total{reason="heartbeat"}', hb)).toBe(1);
+    expect(honest.ws.readyState).toBe(honest.ws.OPEN);
+    await honest.close();
+    await hb.close();
+  }, 15_000);
 });

@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { ErrorCode, routeParts, Routes, SocketCloseCode } from '@kluis/protocol';
@@ -9,7 +10,8 @@ import { DeviceConnection, type ConnectionDeps } from './connection.js';
 
 /** A send frame carries at most 6 ciphertexts of 96 KiB as base64: 1 MiB is plenty. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
-const HEARTBEAT_MS = 30_000;
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 2_000;
 
 const SOCKET_PATH = routeParts(Routes.socket).path;
@@ -26,7 +28,13 @@ export class SocketServer {
   private closing = false;
 
   constructor(
-    private readonly deps: ConnectionDeps & { auth: DeviceAuthenticator; log: Logger },
+    private readonly deps: ConnectionDeps & {
+      auth: DeviceAuthenticator;
+      log: Logger;
+      heartbeatMs?: number;
+      /** An upgrade not authenticated within this is refused (a hung store must not pin sockets). */
+      upgradeTimeoutMs?: number;
+    },
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -35,14 +43,23 @@ export class SocketServer {
       clientTracking: false,
       // Frames are JSON-parsed and schema-checked anyway; a second UTF-8 pass buys nothing.
       skipUTF8Validation: true,
+      // Each connection answers pings itself, a few a second at most (a flood of pings from a
+      // peer that never reads would otherwise queue pongs without bound).
+      autoPong: false,
     });
-    // One timer for all sockets: a peer that misses a ping round is dropped.
+    // A handshake ws refuses (bad Upgrade, Sec-WebSocket-Key or -Version) would get ws's own
+    // text/html answer; this listener makes it a {code, message} 400 like every other refusal.
+    this.wss.on('wsClientError', (err: Error, socket: Duplex) => {
+      const reason = err.message.replace(/^Invalid/, 'invalid').replace(/^Missing/, 'missing');
+      reject(socket, new ApiError(ErrorCode.BadRequest, `the WebSocket handshake was refused: ${reason}`));
+    });
+    // One timer for all sockets: a peer that has not echoed the last round's ping is dropped.
     this.heartbeat = setInterval(() => {
       for (const c of this.connections) {
-        if (c.awaitingPong) c.terminate();
+        if (c.awaitingPong) c.expire();
         else c.ping();
       }
-    }, HEARTBEAT_MS);
+    }, deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
@@ -52,10 +69,18 @@ export class SocketServer {
     const path = (req.url ?? '').split('?')[0];
     if (path !== SOCKET_PATH) return reject(socket, new ApiError(ErrorCode.NotFound, `no WebSocket endpoint at this path; use ${SOCKET_PATH}`));
     if (req.method !== 'GET') return reject(socket, new ApiError(ErrorCode.BadRequest, 'WebSocket upgrades use GET'));
+    const timer = setTimeout(
+      () => reject(socket, new ApiError(ErrorCode.Unavailable, 'the login could not be checked in time; try again shortly')),
+      this.deps.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS,
+    );
+    timer.unref();
     this.deps.auth.authenticate(req.headers.authorization).then(
       (identity) => {
-        if (socket.destroyed) return;
+        clearTimeout(timer);
+        if (socket.destroyed || socket.writableEnded) return;
         if (this.closing) return reject(socket, new ApiError(ErrorCode.Unavailable, 'the server is shutting down'));
+        // The HTTP server's inactivity timeout does not apply to a WebSocket: its heartbeat does.
+        (socket as Socket).setTimeout?.(0);
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           if (this.closing) {
             ws.close(SocketCloseCode.GoingAway, 'server shutting down');
@@ -67,6 +92,7 @@ export class SocketServer {
         });
       },
       (err: unknown) => {
+        clearTimeout(timer);
         if (err instanceof ApiError) return reject(socket, err);
         this.deps.log.error('socket authentication failed', err);
         reject(socket, new ApiError(ErrorCode.Internal, 'internal error'));
@@ -105,6 +131,8 @@ function reject(socket: Duplex, error: ApiError): void {
   socket.end(
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
+      // As over HTTP (http-app.ts): a refused login past its limit says when to try again.
+      (error.status === 429 && typeof error.extra?.retryAfterSeconds === 'number' ? `Retry-After: ${error.extra.retryAfterSeconds}\r\n` : '') +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,

@@ -7,7 +7,7 @@ export interface ExpiryResult {
   linkCodes: number;
   /** Accounts whose keys and queues were deleted after their brand's retention period. */
   purgedAccounts: number;
-  /** Attachment blobs past their TTL, and uploads abandoned for more than a day. */
+  /** Attachment blobs past their TTL (nothing else deletes one), and uploads abandoned for a day (24–48 h: reservation days are whole). */
   blobs: number;
   /** Present when another node was running the job: this run did nothing. */
   skipped?: true;

@@ -28,6 +28,9 @@ export async function purgeLongSuspended(ctx: Pick<AppContext, 'db' | 'stores' |
         await ctx.stores.linkCodes.removeForAccount(trx, accountId);
         await ctx.stores.profiles.remove(trx, accountId);
         await ctx.stores.subscriptions.markPurged(trx, accountId, now);
+        // The row keeps the username (so nobody else takes it); the audit log no longer ties it to admin actions.
+        const account = await ctx.stores.accounts.byId(trx, accountId);
+        if (account) await ctx.stores.auditLog.pseudonymiseAccount(trx, { username: account.username, accountId });
         return ids;
       });
       ctx.subscriptions.forget(accountId);

@@ -4,7 +4,7 @@ import { ApiError } from '../errors.js';
 import type { SignedKey } from '../store/devices.js';
 import type { OneTimeKyberPreKey, OneTimePreKey } from '../store/prekeys.js';
 
-/** Raw bytes of a base64 field whose charset the schema already checked. */
+/** Raw bytes of a base64 field the schema already checked is canonical. */
 export function bytes(base64: string): Buffer<ArrayBuffer> {
   // Buffer.from(string) always allocates a plain ArrayBuffer; libsignal's types want it said.
   return Buffer.from(base64, 'base64') as Buffer<ArrayBuffer>;

@@ -114,21 +114,74 @@ describe('RateLimiter', () => {
     expect(l.tryTake('sealedSend', ACCOUNT)).toBe(500);
   });
 
-  it('holds at most maxKeys buckets, dropping the least recently used', () => {
-    const { l } = limiter({ maxKeys: 100 });
-    l.take('usernameLookup', 'first');
-    l.take('usernameLookup', 'first');
-    l.take('usernameLookup', 'first');
+  it('a flood of 110,000 other keys cannot reset a drained bucket; memory stays bounded', () => {
+    const { l, advance } = limiter({ maxKeys: 100_000 });
+    for (let i = 0; i < 3; i++) l.take('usernameLookup', 'victim');
+    expect(l.tryTake('usernameLookup', 'victim')).toBeGreaterThan(0);
+    // Another kind's bucket (per-node invite failures) drained too.
+    for (let i = 0; i < 100; i++) l.take('inviteFailure');
+    expect(l.tryTake('inviteFailure')).toBeGreaterThan(0);
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 110_000; i++) {
+      l.tryTake('usernameLookup', `flood-${i}`);
+      l.tryTake('linkCodeUse', `flood-${i}`);
+    }
+    // Before: one 100k LRU for every kind, so both drained buckets were evicted and fresh again.
+    expect(l.tryTake('usernameLookup', 'victim')).toBeGreaterThan(0);
+    expect(l.tryTake('inviteFailure')).toBeGreaterThan(0);
+    // At most maxKeys exact buckets per kind (+ the per-node invite bucket), whatever the flood.
+    expect(l.size).toBeLessThanOrEqual(2 * 100_000 + 1);
+    expect(l.stats().usernameLookup?.overflowed).toBeGreaterThan(0);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(96 * 1024 * 1024);
+    // Once refilled, buckets go and the victim's is just as fresh as anyone's.
+    advance(60_000);
+    l.sweep();
+    expect(l.size).toBe(0);
+    expect(l.tryTake('usernameLookup', 'victim')).toBe(0);
+    l.close();
+  }, 60_000);
+
+  it('a full table evicts only refilled buckets; new keys then share the overflow sketch, which never lets a drained key escape', () => {
+    const { l, advance } = limiter({ maxKeys: 100 });
+    for (let i = 0; i < 3; i++) l.take('usernameLookup', 'first');
     for (let i = 0; i < 99; i++) l.take('usernameLookup', `id-${i}`);
     expect(l.size).toBe(100);
-    // 'first' was used least recently; touch it so id-0 is the oldest now.
-    expect(l.tryTake('usernameLookup', 'first')).toBeGreaterThan(0);
+    // Every bucket is still refilling: a new key goes to the sketch, nobody is evicted.
     l.take('usernameLookup', 'id-new');
     expect(l.size).toBe(100);
-    // 'first' survived (still drained); id-0 was evicted (starts full again).
     expect(l.tryTake('usernameLookup', 'first')).toBeGreaterThan(0);
-    for (let i = 0; i < 100_000; i++) l.take('usernameLookup', `flood-${i}`);
-    expect(l.size).toBe(100);
+    // A key limited in the sketch stays limited there, and when it gets a bucket of its own.
+    for (let i = 0; i < 2; i++) l.take('usernameLookup', 'id-new');
+    expect(l.tryTake('usernameLookup', 'id-new')).toBeGreaterThan(0);
+    // 20 s: one token back for the ids that took one (3 per minute); 'first' has one of three.
+    advance(20_000);
+    for (let i = 0; i < 10; i++) l.take('usernameLookup', `late-${i}`);
+    // id-* buckets refilled (one token used, one refilled): they made room; 'first' stayed.
+    expect(l.size).toBeLessThanOrEqual(100);
+    l.take('usernameLookup', 'first');
+    expect(l.tryTake('usernameLookup', 'first')).toBeGreaterThan(0);
+    l.take('usernameLookup', 'id-new');
+    expect(l.tryTake('usernameLookup', 'id-new')).toBeGreaterThan(0);
+    l.close();
+  });
+
+  it('a kind-wide bucket bounds a flood spread over many keys, and refuses with its own reason', () => {
+    let now = 0;
+    const l = new RateLimiter({
+      clock: () => now,
+      rules: { linkCodeUse: { ...rule(10, 10, 60_000), global: { burst: 5, perWindow: 5, windowMs: 1_000, what: 'link code attempts on this server' } } },
+    });
+    for (let i = 0; i < 5; i++) l.take('linkCodeUse', `code-${i}`);
+    const err = refusal(() => l.take('linkCodeUse', 'code-new'));
+    expect(err.message).toBe('too many link code attempts on this server; try again in 1 s');
+    // Refused by the kind-wide bucket: the key's own bucket was not charged.
+    now += 1_000;
+    for (let i = 0; i < 5; i++) l.take('linkCodeUse', 'code-new');
+    expect(l.tryTake('linkCodeUse', 'code-new')).toBeGreaterThan(0);
+    // takeEach needs one kind-wide token per id.
+    now += 1_000;
+    expect(() => l.takeEach('linkCodeUse', ['a', 'b', 'c', 'd', 'e', 'f'])).toThrow(ApiError);
+    l.takeEach('linkCodeUse', ['a', 'b', 'c', 'd', 'e']);
     l.close();
   });
 

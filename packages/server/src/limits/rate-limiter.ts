@@ -1,23 +1,57 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ErrorCode } from '@kluis/protocol';
 import { ApiError } from '../errors.js';
-import { DEFAULT_LIMITS, type LimitName, type LimitRule, type LimitRules } from './rules.js';
+import { DEFAULT_LIMITS, type LimitName, type LimitRate, type LimitRule, type LimitRules } from './rules.js';
 
-/** Buckets kept at most (least recently used go first); ~100 bytes each. */
-export const DEFAULT_MAX_KEYS = 100_000;
+/** Exact buckets kept per kind (~130 bytes each); past it new keys share the kind's sketch. */
+export const DEFAULT_MAX_KEYS = 50_000;
 /** How often full buckets are dropped while any exist (the timer stops when none are left). */
 const SWEEP_MS = 30_000;
+/** A full table sweeps itself at most this often to make room (O(table) each time). */
+const FULL_SWEEP_MS = 1_000;
+/** Oldest buckets looked at for a refilled one before a new key goes to the sketch. */
+const EVICT_PROBES = 8;
 /** Truncated HMAC length: 128 bits, so two keys never share a bucket in practice. */
 const KEY_BYTES = 16;
+/** Overflow sketch: DEPTH rows of WIDTH shared buckets per kind (created on first use). */
+const SKETCH_WIDTH = 2048;
+const SKETCH_DEPTH = 4;
 
 interface Bucket {
-  rule: LimitRule;
   tokens: number;
   /** Clock reading `tokens` was computed at. */
   at: number;
 }
 
-export function rateLimited(rule: LimitRule, waitMs: number): ApiError {
+/**
+ * Where one key's tokens are: its own bucket, or (table full of buckets still refilling)
+ * its cells in the kind's sketch.
+ */
+interface Slot {
+  tokens: number;
+  take(count: number): void;
+}
+
+/**
+ * One limit kind. Exact buckets in LRU order; only a refilled bucket (the same as no
+ * bucket) is ever dropped, so no flood of other keys can reset a drained one. When the
+ * table is full of buckets still refilling, new keys go to a count-min sketch of shared
+ * buckets: a key's tokens there are the most any of its cells has, and every cell it
+ * touches pays, so sharing a cell can only refuse sooner, never later, than the key's own
+ * bucket would. Memory: at most maxKeys buckets plus one fixed-size sketch per kind.
+ */
+class KindTable {
+  readonly buckets = new Map<string, Bucket>();
+  sketch: { tokens: Float64Array; at: Float64Array } | undefined;
+  global: Bucket | undefined;
+  lastFullSweep = Number.NEGATIVE_INFINITY;
+  /** Takes that found the table full and went to the sketch (metrics). */
+  overflowed = 0;
+
+  constructor(readonly rule: LimitRule) {}
+}
+
+export function rateLimited(rule: LimitRule | LimitRate, waitMs: number): ApiError {
   const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
   return new ApiError(ErrorCode.RateLimited, `too many ${rule.what}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
 }
@@ -27,7 +61,14 @@ export interface RateLimiterOptions {
   /** false: every call is a no-op (`--rate-limits off`, the bench). */
   enabled?: boolean;
   rules?: Partial<LimitRules>;
+  /** Exact buckets per kind (`--rate-limit-keys`); past it new keys share the kind's sketch. */
   maxKeys?: number;
+}
+
+/** Counts for metrics: buckets held and takes that overflowed into a sketch, per kind. */
+export interface RateLimiterStats {
+  buckets: number;
+  overflowed: number;
 }
 
 /**
@@ -37,10 +78,14 @@ export interface RateLimiterOptions {
  * and cannot be reversed from a heap dump without trying candidate ids. A bucket that
  * has refilled is the same as no bucket, so it is dropped: nothing outlives the time its
  * bucket takes to refill (minutes) plus one sweep. Nothing here is logged or written.
+ *
+ * Each kind has its own table (a flood of one kind cannot touch another's buckets), an
+ * overflow sketch, and optionally a kind-wide bucket (`rule.global`) that every take of
+ * the kind also pays: that bounds a flood spread over many keys.
  */
 export class RateLimiter {
   private readonly secret = randomBytes(32);
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly tables = new Map<LimitName, KindTable>();
   private readonly rules: LimitRules;
   private readonly clock: () => number;
   private readonly maxKeys: number;
@@ -50,14 +95,15 @@ export class RateLimiter {
   constructor(opts: RateLimiterOptions) {
     this.clock = opts.clock;
     this.enabled = opts.enabled ?? true;
-    this.rules = { ...DEFAULT_LIMITS, ...opts.rules };
-    this.maxKeys = opts.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.rules = { ...DEFAULT_LIMITS, ...opts.rules } as LimitRules;
+    this.maxKeys = Math.max(1, opts.maxKeys ?? DEFAULT_MAX_KEYS);
   }
 
   /** Takes one token, or throws 429 RATE_LIMITED with the wait (Retry-After). */
   take(name: LimitName, ...ids: string[]): void {
-    const wait = this.tryTake(name, ...ids);
-    if (wait > 0) throw rateLimited(this.rules[name], wait);
+    if (!this.enabled) return;
+    const refusal = this.takeAll(name, [ids]);
+    if (refusal) throw refusal;
   }
 
   /**
@@ -66,21 +112,18 @@ export class RateLimiter {
    */
   takeEach(name: LimitName, ids: readonly string[]): void {
     if (!this.enabled) return;
-    const now = this.clock();
-    const found = [...new Set(ids)].map((id) => this.bucket(name, [id], now));
-    let wait = 0;
-    for (const b of found) if (b.tokens < 1) wait = Math.max(wait, this.waitFor(b));
-    if (wait > 0) throw rateLimited(this.rules[name], wait);
-    for (const b of found) b.tokens -= 1;
+    const refusal = this.takeAll(
+      name,
+      [...new Set(ids)].map((id) => [id]),
+    );
+    if (refusal) throw refusal;
   }
 
   /** Takes one token if there is one: 0, else the milliseconds until there is. */
   tryTake(name: LimitName, ...ids: string[]): number {
     if (!this.enabled) return 0;
-    const b = this.bucket(name, ids, this.clock());
-    if (b.tokens < 1) return this.waitFor(b);
-    b.tokens -= 1;
-    return 0;
+    const refusal = this.takeAll(name, [ids]);
+    return refusal ? refusal.waitMs : 0;
   }
 
   /**
@@ -88,77 +131,193 @@ export class RateLimiter {
    * charged everywhere it can be); a 429 to answer instead if any bucket was empty.
    */
   chargeEach(name: LimitName, ids: readonly string[]): ApiError | undefined {
-    let wait = 0;
-    for (const id of new Set(ids)) wait = Math.max(wait, this.tryTake(name, id));
-    return wait > 0 ? rateLimited(this.rules[name], wait) : undefined;
+    let refusal: Refusal | undefined;
+    for (const id of new Set(ids)) {
+      const r = this.enabled ? this.takeAll(name, [[id]]) : undefined;
+      if (r && (!refusal || r.waitMs > refusal.waitMs)) refusal = r;
+    }
+    return refusal;
   }
 
   /** Gives back a token taken for an attempt that turned out fine (capped at the burst). */
   refund(name: LimitName, ...ids: string[]): void {
     if (!this.enabled) return;
-    const b = this.buckets.get(this.keyOf(name, ids));
-    if (b) b.tokens = Math.min(b.rule.burst, b.tokens + 1);
+    const table = this.tables.get(name);
+    if (!table) return;
+    const b = table.buckets.get(this.keyOf(name, ids).key);
+    const rule = table.rule;
+    if (b) b.tokens = Math.min(rule.burst, b.tokens + 1);
+    if (table.global && rule.global) table.global.tokens = Math.min(rule.global.burst, table.global.tokens + 1);
   }
 
-  /** Buckets held now (tests and metrics). */
+  /**
+   * Takes `amount` tokens from one key's bucket (a size in bytes, say), all or none, or
+   * throws 429 with the wait until that many are back. An amount above the burst costs the
+   * burst: one request bigger than the whole bucket still passes once it is full. The
+   * kind's `global` bucket is not consulted (amount kinds have none).
+   */
+  takeAmount(name: LimitName, amount: number, ...ids: string[]): void {
+    if (!this.enabled) return;
+    const now = this.clock();
+    const table = this.table(name);
+    const rule = table.rule;
+    const cost = Math.min(Math.max(0, amount), rule.burst);
+    const slot = this.slot(table, name, ids, now);
+    if (slot.tokens < cost) throw new Refusal(rule, waitFor(rule, slot.tokens - cost + 1));
+    slot.take(cost);
+    this.startTimer();
+  }
+
+  /** Gives back `amount` tokens taken by takeAmount for a request that was refused later on. */
+  refundAmount(name: LimitName, amount: number, ...ids: string[]): void {
+    if (!this.enabled) return;
+    const table = this.tables.get(name);
+    const b = table?.buckets.get(this.keyOf(name, ids).key);
+    if (table && b) b.tokens = Math.min(table.rule.burst, b.tokens + Math.min(Math.max(0, amount), table.rule.burst));
+  }
+
+  /** Exact buckets held now, all kinds (tests and metrics). */
   get size(): number {
-    return this.buckets.size;
+    let n = 0;
+    for (const t of this.tables.values()) n += t.buckets.size;
+    return n;
+  }
+
+  /** Buckets and overflows per kind that has been used (metrics). */
+  stats(): Partial<Record<LimitName, RateLimiterStats>> {
+    const out: Partial<Record<LimitName, RateLimiterStats>> = {};
+    for (const [name, t] of this.tables) out[name] = { buckets: t.buckets.size, overflowed: t.overflowed };
+    return out;
   }
 
   /** The stored keys (tests check they are digests, not ids). */
   storedKeys(): string[] {
-    return [...this.buckets.keys()];
+    return [...this.tables.values()].flatMap((t) => [...t.buckets.keys()]);
   }
 
-  /** Drops every full bucket now (also runs on a timer while any bucket exists). */
+  /** Drops every full bucket (and fully refilled sketches) now; also runs on a timer. */
   sweep(): void {
     const now = this.clock();
-    for (const [key, b] of this.buckets) if (this.refilled(b, now) >= b.rule.burst) this.buckets.delete(key);
-    if (this.buckets.size === 0) this.stopTimer();
+    for (const table of this.tables.values()) this.sweepTable(table, now);
+    if (this.size === 0 && [...this.tables.values()].every((t) => !t.sketch && !t.global)) this.stopTimer();
   }
 
   /** Forgets everything and stops the sweep timer. */
   close(): void {
-    this.buckets.clear();
+    this.tables.clear();
     this.stopTimer();
   }
 
-  private keyOf(name: LimitName, ids: readonly string[]): string {
+  /** All or none: one token from each key's slot and, per key, one from the kind-wide bucket. */
+  private takeAll(name: LimitName, keys: readonly (readonly string[])[]): Refusal | undefined {
+    const now = this.clock();
+    const table = this.table(name);
+    const rule = table.rule;
+    const slots = keys.map((ids) => this.slot(table, name, ids, now));
+    let wait = 0;
+    for (const s of slots) if (s.tokens < 1) wait = Math.max(wait, waitFor(rule, s.tokens));
+    if (wait > 0) return new Refusal(rule, wait);
+    let global: Bucket | undefined;
+    if (rule.global) {
+      global = table.global ??= { tokens: rule.global.burst, at: now };
+      refill(global, rule.global, now);
+      if (global.tokens < slots.length) return new Refusal(rule.global, waitFor(rule.global, global.tokens - slots.length + 1));
+    }
+    for (const s of slots) s.take(1);
+    if (global) global.tokens -= slots.length;
+    this.startTimer();
+    return undefined;
+  }
+
+  private table(name: LimitName): KindTable {
+    let t = this.tables.get(name);
+    if (!t) this.tables.set(name, (t = new KindTable(this.rules[name])));
+    return t;
+  }
+
+  private keyOf(name: LimitName, ids: readonly string[]): { key: string; cells: Buffer } {
     const h = createHmac('sha256', this.secret);
     h.update(name);
     for (const id of ids) h.update('\0').update(id);
-    return h.digest().subarray(0, KEY_BYTES).toString('base64url');
+    const digest = h.digest();
+    return { key: digest.subarray(0, KEY_BYTES).toString('base64url'), cells: digest.subarray(KEY_BYTES) };
   }
 
-  private refilled(b: Bucket, now: number): number {
-    const rate = b.rule.perWindow / b.rule.windowMs;
-    return Math.min(b.rule.burst, b.tokens + Math.max(0, now - b.at) * rate);
-  }
-
-  private waitFor(b: Bucket): number {
-    return Math.ceil(((1 - b.tokens) * b.rule.windowMs) / b.rule.perWindow);
-  }
-
-  /** The bucket brought up to `now`, marked most recently used; created full if absent. */
-  private bucket(name: LimitName, ids: readonly string[], now: number): Bucket {
-    const key = this.keyOf(name, ids);
-    const rule = this.rules[name];
-    const found = this.buckets.get(key);
-    let b: Bucket;
+  /** The key's bucket brought up to `now` (marked most recently used), or its sketch cells. */
+  private slot(table: KindTable, name: LimitName, ids: readonly string[], now: number): Slot {
+    const { key, cells } = this.keyOf(name, ids);
+    const rule = table.rule;
+    const found = table.buckets.get(key);
     if (found) {
       // Re-inserted, so the Map's order is least recently used first.
-      this.buckets.delete(key);
-      // A clock that went back refills nothing until it passes `at` again.
-      b = { rule, tokens: this.refilled(found, now), at: Math.max(found.at, now) };
-    } else {
-      b = { rule, tokens: rule.burst, at: now };
+      table.buckets.delete(key);
+      table.buckets.set(key, found);
+      refill(found, rule, now);
+      return bucketSlot(found);
     }
-    this.buckets.set(key, b);
-    // Over the bound: the least recently used goes (O(1); full ones also go at the sweep).
-    // Evicting a drained bucket forgives it, so the bound is set far above normal use.
-    if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
-    this.startTimer();
-    return b;
+    if (table.buckets.size >= this.maxKeys && !this.makeRoom(table, now)) {
+      table.overflowed++;
+      return this.sketchSlot(table, cells, now);
+    }
+    // A key that was in the sketch keeps what it had there (never more than its cells).
+    const tokens = table.sketch ? Math.min(rule.burst, this.sketchSlot(table, cells, now).tokens) : rule.burst;
+    const b: Bucket = { tokens, at: now };
+    table.buckets.set(key, b);
+    return bucketSlot(b);
+  }
+
+  /** Frees one place by dropping a refilled bucket; false if every bucket is still refilling. */
+  private makeRoom(table: KindTable, now: number): boolean {
+    let probes = 0;
+    for (const [key, b] of table.buckets) {
+      if (refilledTokens(b, table.rule, now) >= table.rule.burst) {
+        table.buckets.delete(key);
+        return true;
+      }
+      if (++probes >= EVICT_PROBES) break;
+    }
+    if (now - table.lastFullSweep < FULL_SWEEP_MS) return false;
+    table.lastFullSweep = now;
+    this.sweepTable(table, now);
+    return table.buckets.size < this.maxKeys;
+  }
+
+  private sketchSlot(table: KindTable, cells: Buffer, now: number): Slot {
+    const rule = table.rule;
+    const sketch = (table.sketch ??= {
+      tokens: new Float64Array(SKETCH_WIDTH * SKETCH_DEPTH).fill(rule.burst),
+      at: new Float64Array(SKETCH_WIDTH * SKETCH_DEPTH).fill(now),
+    });
+    const index: number[] = [];
+    let tokens = Number.NEGATIVE_INFINITY;
+    for (let row = 0; row < SKETCH_DEPTH; row++) {
+      const i = row * SKETCH_WIDTH + (cells.readUInt32BE(row * 4) % SKETCH_WIDTH);
+      const cell = { tokens: sketch.tokens[i]!, at: sketch.at[i]! };
+      refill(cell, rule, now);
+      sketch.tokens[i] = cell.tokens;
+      sketch.at[i] = cell.at;
+      index.push(i);
+      tokens = Math.max(tokens, cell.tokens);
+    }
+    return {
+      tokens,
+      take(count) {
+        // Floored at minus one burst: a cell others drained recovers within two refills.
+        for (const i of index) sketch.tokens[i] = Math.max(-rule.burst, sketch.tokens[i]! - count);
+      },
+    };
+  }
+
+  private sweepTable(table: KindTable, now: number): void {
+    const rule = table.rule;
+    for (const [key, b] of table.buckets) if (refilledTokens(b, rule, now) >= rule.burst) table.buckets.delete(key);
+    if (table.sketch) {
+      const { tokens, at } = table.sketch;
+      let full = true;
+      for (let i = 0; i < tokens.length && full; i++) if (refilledTokens({ tokens: tokens[i]!, at: at[i]! }, rule, now) < rule.burst) full = false;
+      if (full) table.sketch = undefined;
+    }
+    if (table.global && rule.global && refilledTokens(table.global, rule.global, now) >= rule.global.burst) table.global = undefined;
   }
 
   private startTimer(): void {
@@ -171,4 +330,41 @@ export class RateLimiter {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** A refusal with its wait; an ApiError so callers can throw it as is. */
+class Refusal extends ApiError {
+  constructor(
+    rule: LimitRule | LimitRate,
+    readonly waitMs: number,
+  ) {
+    const e = rateLimited(rule, waitMs);
+    super(e.code, e.message, e.extra);
+  }
+}
+
+function bucketSlot(b: Bucket): Slot {
+  return {
+    get tokens() {
+      return b.tokens;
+    },
+    take(count) {
+      b.tokens -= count;
+    },
+  };
+}
+
+function refilledTokens(b: Bucket, rate: LimitRate, now: number): number {
+  return Math.min(rate.burst, b.tokens + Math.max(0, now - b.at) * (rate.perWindow / rate.windowMs));
+}
+
+/** Brings `b` up to `now`; a clock that went back refills nothing until it passes `at` again. */
+function refill(b: Bucket, rate: LimitRate, now: number): void {
+  b.tokens = refilledTokens(b, rate, now);
+  b.at = Math.max(b.at, now);
+}
+
+/** Milliseconds until `tokens` reaches 1. */
+function waitFor(rate: LimitRate, tokens: number): number {
+  return Math.ceil(((1 - tokens) * rate.windowMs) / rate.perWindow);
 }

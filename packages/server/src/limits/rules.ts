@@ -5,11 +5,20 @@ import { MAX_GROUP_MEMBERS } from '@kluis/protocol';
  * `windowMs`. `what` finishes the sentence "too many … ; try again in N s" (a client may
  * show it, so it names no one).
  */
-export interface LimitRule {
+export interface LimitRate {
   burst: number;
   perWindow: number;
   windowMs: number;
   what: string;
+}
+
+/**
+ * `global`, where set, is a kind-wide bucket every take of the kind also pays (after its
+ * own key's bucket allowed it): it bounds a flood spread over many keys (guesses at link
+ * codes, wrong access keys over many accounts), which per-key buckets cannot.
+ */
+export interface LimitRule extends LimitRate {
+  global?: LimitRate;
 }
 
 const MINUTE = 60_000;
@@ -34,19 +43,59 @@ const MINUTE = 60_000;
  * - invites: no identity before registration, so one bucket per node for failed
  *   redemptions (125-bit codes make guessing pointless anyway; this cuts floods, each of
  *   which costs an argon2 hash);
- * - username lookups: the SDK caches the answer, 120 a minute is plenty for people.
+ * - username lookups: the SDK caches the answer, 120 a minute is plenty for people;
+ * - device logins (HTTP and socket): 20 failed argon2 verifies a minute per account id +
+ *   device id as presented (known or not, alike). A token is taken before the verify (past
+ *   the limit: 429, no argon2 at all) and given back when the password was right, so only
+ *   failures count; a device whose login is cached on this node never reaches the bucket,
+ *   and a fresh login of the owner waits at most 3 s once an attacker stops.
+ * Kind-wide (`global`) buckets where a flood spreads over many keys: wrong access keys
+ * (1,200 a minute on the node; correct keys never pay it), link-code attempts (600 per
+ * 2 minutes: ~300 linkings) and polls (250 a second: ~125 linkings at once), username
+ * lookups (6,000 a minute: enumeration needs many accounts and is still slow). None on
+ * sealed sends (anyone could then stop all sealed mail on a node) nor on per-account
+ * kinds whose account is paying and known.
  */
 export const DEFAULT_LIMITS = {
   sealedSend: { burst: 2 * MAX_GROUP_MEMBERS, perWindow: 1200, windowMs: MINUTE, what: 'sealed messages to this account' },
-  sealedAccessFailure: { burst: 30, perWindow: 30, windowMs: MINUTE, what: 'wrong unidentified-access keys for this account' },
+  sealedAccessFailure: { burst: 30, perWindow: 30, windowMs: MINUTE, what: 'wrong unidentified-access keys for this account',
+    global: { burst: 600, perWindow: 1200, windowMs: MINUTE, what: 'wrong unidentified-access keys on this server' },
+  },
   bundleFetch: { burst: MAX_GROUP_MEMBERS, perWindow: 300, windowMs: MINUTE, what: 'prekey bundle fetches from this account' },
   bundleTarget: { burst: 2 * MAX_GROUP_MEMBERS, perWindow: 600, windowMs: MINUTE, what: 'prekey bundle fetches for this account' },
   keyUpload: { burst: 30, perWindow: 30, windowMs: 10 * MINUTE, what: 'prekey uploads from this device' },
   linkCodeCreate: { burst: 10, perWindow: 10, windowMs: 2 * MINUTE, what: 'link codes made by this account' },
-  linkCodeUse: { burst: 10, perWindow: 10, windowMs: 2 * MINUTE, what: 'attempts with this link code' },
-  linkCodeFetch: { burst: 300, perWindow: 300, windowMs: 2 * MINUTE, what: 'polls with this link code' },
+  linkCodeUse: { burst: 10, perWindow: 10, windowMs: 2 * MINUTE, what: 'attempts with this link code',
+    global: { burst: 300, perWindow: 600, windowMs: 2 * MINUTE, what: 'link code attempts on this server' },
+  },
+  linkCodeFetch: { burst: 300, perWindow: 300, windowMs: 2 * MINUTE, what: 'polls with this link code',
+    global: { burst: 3000, perWindow: 30_000, windowMs: 2 * MINUTE, what: 'link code polls on this server' },
+  },
   inviteFailure: { burst: 100, perWindow: 100, windowMs: MINUTE, what: 'registrations with invalid invite codes on this server' },
-  usernameLookup: { burst: 120, perWindow: 120, windowMs: MINUTE, what: 'username lookups from this account' },
+  usernameLookup: { burst: 120, perWindow: 120, windowMs: MINUTE, what: 'username lookups from this account',
+    global: { burst: 1200, perWindow: 6000, windowMs: MINUTE, what: 'username lookups on this server' },
+  },
+  deviceAuthFailure: { burst: 20, perWindow: 20, windowMs: MINUTE, what: 'failed logins for this device' },
+  // Attachment reservations per account (blob rows name no account, so this lives here
+  // only): 200 an hour covers an album of photos every few minutes all day; 2 GiB a day
+  // is twenty 100 MiB videos. `--attachment-reservations-per-hour`, `--attachment-mib-per-day`.
+  attachmentReserve: { burst: 200, perWindow: 200, windowMs: 60 * MINUTE, what: 'attachment uploads from this account' },
+  attachmentBytes: { burst: 2 * 1024 ** 3, perWindow: 2 * 1024 ** 3, windowMs: 24 * 60 * MINUTE, what: 'attachment bytes from this account today' },
+  // Identified sends per sending device: 200 a second, a burst of 2,000 (a full group's
+  // sender-key distribution plus sync copies). Far above any person, far below a flood
+  // that fills an offline queue in seconds (the queue caps hold past it anyway).
+  identifiedSend: { burst: 2000, perWindow: 12_000, windowMs: MINUTE, what: 'messages from this device' },
+  // Renewal codes are 125 bits: this stops floods (each attempt a transaction). A token is
+  // taken first and given back unless the code was refused, so someone who mistypes ten
+  // times waits a minute a try, and at once again after ten minutes.
+  renewalFailure: { burst: 10, perWindow: 10, windowMs: 10 * MINUTE, what: 'refused renewal codes for this account' },
+  // Unknown link codes (80 bits, 10 minutes) on request, complete and fetch: per source
+  // address (in memory only, HMAC-keyed like every bucket) and per node. Taken before the
+  // lookup (a 429 then tells no hit from a miss), given back when the code exists, so a
+  // real linking is never charged.
+  linkCodeGuess: { burst: 20, perWindow: 20, windowMs: 5 * MINUTE, what: 'unknown link codes from this address',
+    global: { burst: 600, perWindow: 600, windowMs: MINUTE, what: 'unknown link codes on this server' },
+  },
 } satisfies Record<string, LimitRule>;
 
 export type LimitName = keyof typeof DEFAULT_LIMITS;

@@ -12,7 +12,7 @@ const READY_TIMEOUT_MS = 2_000;
  * bus is connected, so a balancer stops sending clients to a node that cannot serve
  * them; `/metrics` is the Prometheus text format. Neither carries user data.
  */
-export function registerOpsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'adapter' | 'bus' | 'metrics' | 'delivery' | 'node'>): void {
+export function registerOpsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'adapter' | 'bus' | 'metrics' | 'delivery' | 'node'> & Partial<Pick<AppContext, 'limits'>>): void {
   app.get('/readyz', async (_req, reply) => {
     reply.type('application/json; charset=utf-8');
     // Draining (SIGTERM): out of the balancer at once, whatever the store says.
@@ -33,6 +33,8 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: Pick<AppContext, 'a
       connections: ctx.delivery.sockets.connections.size,
       busConnected: bus?.connected ?? true,
       busErrors: bus?.errors ?? 0,
+      rateLimitOverflows: Object.values(ctx.limits?.stats() ?? {}).reduce((n, s) => n + (s?.overflowed ?? 0), 0),
+      tcpConnections: app.connectionGate?.connections,
     });
   });
 }

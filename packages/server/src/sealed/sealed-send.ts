@@ -5,7 +5,7 @@ import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { Db } from '../db/schema.js';
 import type { MultiSendCommand } from '../delivery/multi-send.js';
 import { ApiError } from '../errors.js';
-import { accessKeyMatches, combineAccessKeys } from './access.js';
+import { multiAccessAllowed, singleAccessAllowed, type RecipientAccess } from './access.js';
 
 /**
  * The sender of every sealed envelope as far as the server knows: nobody. Envelope rows
@@ -19,7 +19,7 @@ export function accessDenied(): ApiError {
   return new ApiError(ErrorCode.Unauthorized, 'missing or wrong unidentified-access key');
 }
 
-async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, { key: Buffer | null; unrestricted: boolean }>> {
+async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, RecipientAccess>> {
   const rows = accountIds.length
     ? await db
         .selectFrom('accounts')
@@ -27,7 +27,7 @@ async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, { key
         .where('id', 'in', accountIds)
         .execute()
     : [];
-  const out = new Map<string, { key: Buffer | null; unrestricted: boolean }>();
+  const out = new Map<string, RecipientAccess>();
   for (const r of rows) if (r.purged_at === null) out.set(r.id, { key: r.access_key, unrestricted: Number(r.unrestricted_access) === 1 });
   return out;
 }
@@ -35,7 +35,7 @@ async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, { key
 /** Checks a single sealed send's key and content; the send itself is the ordinary one. */
 export async function authorizeSealed(db: Db, destination: string, presented: Buffer | undefined, request: SendRequest): Promise<void> {
   const access = (await accessOf(db, [destination])).get(destination);
-  if (!access || !presented || (!access.unrestricted && !accessKeyMatches(access.key, presented))) throw accessDenied();
+  if (!singleAccessAllowed(access, presented)) throw accessDenied();
   for (const m of request.messages)
     if (m.type !== EnvelopeType.Sealed) throw new ApiError(ErrorCode.BadRequest, 'a sealed send carries sealed-sender ciphertexts (type 6) only');
 }
@@ -43,7 +43,9 @@ export async function authorizeSealed(db: Db, destination: string, presented: Bu
 /**
  * A libsignal multi-recipient message: checked against the presented key (the XOR of
  * every recipient account's key), then split into one payload per recipient account,
- * stored for each listed device like any multi send (409/410/404 as usual).
+ * stored for each listed device like any multi send (409/410 as usual; an account that
+ * is unknown, or has no key and does not take sealed mail from anyone, answers the 401 of
+ * a wrong key).
  */
 export async function prepareSealedMulti(
   db: Db,
@@ -66,8 +68,8 @@ export async function prepareSealedMulti(
     throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message names 1 to ${MAX_GROUP_MEMBERS} accounts`);
   gate?.admit(accountIds);
   const access = await accessOf(db, accountIds);
-  const known = accountIds.filter((a) => access.has(a));
-  if (!presented || !accessKeyMatches(combineAccessKeys(known.map((a) => access.get(a)!.key ?? Buffer.alloc(16))), presented)) {
+  // Unknown accounts answer the same 401 as a wrong key, not 404: no existence oracle.
+  if (!multiAccessAllowed(accountIds.map((a) => access.get(a)), presented)) {
     throw gate ? gate.refused(accountIds, accessDenied()) : accessDenied();
   }
   const destinations: MultiSendCommand['destinations'] = [];
@@ -89,5 +91,11 @@ export async function prepareSealedMulti(
     deviceCount += messages.length;
     destinations.push({ accountId, messages });
   }
-  return { kind: 'multi', sender: SEALED_SENDER, timestamp: request.timestamp, online: request.online === true, destinations, deviceCount };
+  // libsignal's excludedRecipients: listed with no device (the sender's own account when
+  // it has no other device), so the fan-out's account set is the group's. Nothing is
+  // stored for them; they need no key. The writer skips unknown ones (no existence oracle).
+  const excluded = parsed.excludedRecipientServiceIdStrings();
+  if (excluded.length > MAX_GROUP_MEMBERS) throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message excludes at most ${MAX_GROUP_MEMBERS} accounts`);
+  for (const accountId of excluded) destinations.push({ accountId, messages: [] });
+  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online === true, destinations, deviceCount };
 }

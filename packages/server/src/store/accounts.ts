@@ -1,13 +1,15 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/schema.js';
+import { dayEnd, dayStart } from './coarse-time.js';
 
 export interface Account {
   id: string;
   username: string;
   brandId: string;
   identityKey: Buffer;
+  /** Stored as the day (midnight UTC) it falls on. */
   createdAt: number;
-  /** End of the paid period (null: no end); set from the invite's plan at registration. */
+  /** End of the paid period (null: no end); set from the invite's plan at registration; stored as the last millisecond of its UTC day. */
   paidUntil?: number | null;
 }
 
@@ -39,8 +41,8 @@ export class AccountStore {
         username: account.username,
         brand_id: account.brandId,
         identity_key: account.identityKey,
-        created_at: account.createdAt,
-        paid_until: account.paidUntil ?? null,
+        created_at: dayStart(account.createdAt),
+        paid_until: account.paidUntil === undefined || account.paidUntil === null ? null : dayEnd(account.paidUntil),
         suspended_at: null,
         purged_at: null,
       })
@@ -76,15 +78,17 @@ export class SubscriptionStore {
   }
 
   async setPaidUntil(ex: Executor, accountId: string, paidUntil: number): Promise<void> {
-    await ex.updateTable('accounts').set({ paid_until: paidUntil }).where('id', '=', accountId).execute();
+    await ex.updateTable('accounts').set({ paid_until: dayEnd(paidUntil) }).where('id', '=', accountId).execute();
   }
 
   async setSuspended(ex: Executor, accountId: string, at: number | null): Promise<void> {
-    await ex.updateTable('accounts').set({ suspended_at: at }).where('id', '=', accountId).execute();
+    // To the day, rounded up (retention counts from it, so nobody gets less than promised): a
+    // millisecond would match the audit entry of the suspension and undo its pseudonym once purged.
+    await ex.updateTable('accounts').set({ suspended_at: at === null ? null : dayEnd(at) }).where('id', '=', accountId).execute();
   }
 
   async markPurged(ex: Executor, accountId: string, at: number): Promise<void> {
-    await ex.updateTable('accounts').set({ purged_at: at }).where('id', '=', accountId).execute();
+    await ex.updateTable('accounts').set({ purged_at: dayStart(at) }).where('id', '=', accountId).execute();
   }
 
   /** Takes one member invite from the quota; false when it is used up (atomic, like code redemption). */
@@ -179,5 +183,5 @@ function toSubscription(r: {
 }
 
 function toAccount(row: { id: string; username: string; brand_id: string; identity_key: Buffer; created_at: number }): Account {
-  return { id: row.id, username: row.username, brandId: row.brand_id, identityKey: row.identity_key, createdAt: row.created_at };
+  return { id: row.id, username: row.username, brandId: row.brand_id, identityKey: row.identity_key, createdAt: Number(row.created_at) };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Executor } from '../db/schema.js';
 
 export interface AuditRecord {
@@ -21,6 +22,22 @@ export class AuditLogStore {
       .execute();
   }
 
+  /**
+   * Once an account is deleted or purged, its entries keep what was done but no longer
+   * say to whom: its username (and id) become one random pseudonym, the same in all of its
+   * entries so the history still reads as one account's. Returns the pseudonym.
+   */
+  async pseudonymiseAccount(ex: Executor, account: { username: string; accountId: string }): Promise<string> {
+    const pseudonym = newAuditPseudonym();
+    await ex
+      .updateTable('audit_log')
+      .set({ target: pseudonym })
+      .where('action', 'like', `${ACCOUNT_ACTION_PREFIX}%`)
+      .where('target', 'in', [account.username, account.accountId])
+      .execute();
+    return pseudonym;
+  }
+
   /** Newest first; `brandId` restricts to one brand's entries (what a brand admin sees). */
   async list(ex: Executor, f: { brandId?: string; before?: number; limit: number }): Promise<AuditRecord[]> {
     let q = ex.selectFrom('audit_log').selectAll();
@@ -39,4 +56,15 @@ export class AuditLogStore {
       detail: r.detail,
     }));
   }
+}
+
+/** Entries whose target is an account (its username): account.suspend, account.delete, … */
+export const ACCOUNT_ACTION_PREFIX = 'account.';
+
+/**
+ * Random, not derived from the account: a hash of the id or name could be recomputed by
+ * anyone who still has them. '-' is not allowed in usernames, so it reads as no one's.
+ */
+export function newAuditPseudonym(): string {
+  return `deleted-${randomBytes(8).toString('hex')}`;
 }

@@ -1,23 +1,50 @@
+import { sql } from 'kysely';
 import type { BlobsTable, Executor } from '../db/schema.js';
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Midnight UTC of the day `ms` falls in. */
+export function floorDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+/** The first midnight UTC at or after `ms`. */
+export function ceilDay(ms: number): number {
+  return Math.ceil(ms / DAY_MS) * DAY_MS;
+}
 
 export interface BlobRow {
   id: string;
   size: number;
   received: number;
   complete: boolean;
+  /** Midnight UTC of the day the upload was reserved. */
   createdAt: number;
+  /** A midnight UTC, at least the TTL after the reservation. */
   expiresAt: number;
-  expected: number | null;
-  releases: number;
 }
 
-/** The `blobs` table: what the server knows of an attachment (never whose it is). */
+/** Uploads reserved and not complete: how many, their declared bytes, and the bytes still to come. */
+export interface OutstandingUploads {
+  count: number;
+  bytes: number;
+  remaining: number;
+}
+
+/**
+ * The `blobs` table: what the server knows of an attachment (never whose it is, nor who
+ * fetched it or how many will). Times are stored as whole UTC days, whatever the caller
+ * passes: a blob reserved a few milliseconds before the message carrying its pointer must
+ * not be placeable next to that message in a copy of the database.
+ */
 export class BlobMetaStore {
-  async insert(ex: Executor, row: { id: string; size: number; createdAt: number; expiresAt: number }): Promise<void> {
+  async insert(ex: Executor, row: { id: string; size: number; createdAt: number; expiresAt: number }): Promise<BlobRow> {
+    const stored = { id: row.id, size: row.size, received: 0, complete: false, createdAt: floorDay(row.createdAt), expiresAt: ceilDay(row.expiresAt) };
     await ex
       .insertInto('blobs')
-      .values({ id: row.id, size: row.size, received: 0, complete: 0, created_at: row.createdAt, expires_at: row.expiresAt, expected: null, releases: 0 })
+      .values({ id: stored.id, size: stored.size, received: 0, complete: 0, created_at: stored.createdAt, expires_at: stored.expiresAt })
       .execute();
+    return stored;
   }
 
   async get(ex: Executor, id: string): Promise<BlobRow | undefined> {
@@ -37,32 +64,11 @@ export class BlobMetaStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Only once, and only for a complete blob: a later call cannot undo an earlier count. */
-  async setExpected(ex: Executor, id: string, expected: number): Promise<boolean> {
-    const r = await ex
-      .updateTable('blobs')
-      .set({ expected })
-      .where('id', '=', id)
-      .where('complete', '=', 1)
-      .where('expected', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
-  async addRelease(ex: Executor, id: string): Promise<boolean> {
-    const r = await ex
-      .updateTable('blobs')
-      .set((eb) => ({ releases: eb('releases', '+', 1) }))
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
-  }
-
   async remove(ex: Executor, id: string): Promise<void> {
     await ex.deleteFrom('blobs').where('id', '=', id).execute();
   }
 
-  /** Past their expiry, or uploads never completed and started before `incompleteBefore`. */
+  /** Past their expiry, or uploads never completed and reserved on or before `incompleteBefore`. */
   async expired(ex: Executor, now: number, incompleteBefore: number, limit: number): Promise<string[]> {
     const rows = await ex
       .selectFrom('blobs')
@@ -71,6 +77,26 @@ export class BlobMetaStore {
       .limit(limit)
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Incomplete uploads reserved after `incompleteBefore` and not expired: the ones the
+   * sweep would not delete yet (through the `blobs_incomplete` index, so it costs as much
+   * as there are such uploads, which the caller caps).
+   */
+  async outstanding(ex: Executor, now: number, incompleteBefore: number): Promise<OutstandingUploads> {
+    const row = await ex
+      .selectFrom('blobs')
+      .select([
+        sql<number | string>`count(*)`.as('count'),
+        sql<number | string | null>`coalesce(sum(size), 0)`.as('bytes'),
+        sql<number | string | null>`coalesce(sum(size - received), 0)`.as('remaining'),
+      ])
+      .where('complete', '=', 0)
+      .where('created_at', '>', incompleteBefore)
+      .where('expires_at', '>', now)
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), bytes: Number(row.bytes ?? 0), remaining: Number(row.remaining ?? 0) };
   }
 }
 
@@ -82,7 +108,5 @@ function toRow(row: { [K in keyof BlobsTable]: unknown }): BlobRow {
     complete: Number(row.complete) === 1,
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
-    expected: row.expected === null ? null : Number(row.expected),
-    releases: Number(row.releases),
   };
 }

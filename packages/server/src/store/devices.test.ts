@@ -27,11 +27,14 @@ describeStores('DeviceStore', (dialect) => {
       name: Buffer.from('sealed name'),
       signedPreKey: key(3),
       kyberLastResort: key(4),
-      createdAt: 123,
+      createdAt: Date.UTC(2026, 0, 10, 13, 14, 15, 678),
       lastSeenDay: null,
     };
     await devices.insert(t.db, d);
-    expect(await devices.get(t.db, A, 2)).toEqual(d);
+    // Kept to the day: a millisecond would tie a linked device to its link code and requests.
+    expect(await devices.get(t.db, A, 2)).toEqual({ ...d, createdAt: Date.UTC(2026, 0, 10) });
+    await devices.replace(t.db, { ...d, createdAt: Date.UTC(2026, 0, 11, 1) });
+    expect((await devices.get(t.db, A, 2))?.createdAt).toBe(Date.UTC(2026, 0, 11));
     expect(await devices.passwordHash(t.db, A, 2)).toBe('$argon2id$x');
     expect(await devices.passwordHash(t.db, A, 3)).toBeUndefined();
     expect(await devices.deviceIds(t.db, A)).toEqual([1, 2]);

@@ -1,5 +1,6 @@
 import type { Db, DevicesTable, Executor } from '../db/schema.js';
 import { bucketedChunks, IN_LIST_BUCKETS, prepare, type PreparedQuery } from '../db/prepared.js';
+import { dayStart } from './coarse-time.js';
 
 export interface SignedKey {
   keyId: number;
@@ -15,6 +16,7 @@ export interface Device {
   name: Buffer | null;
   signedPreKey: SignedKey;
   kyberLastResort: SignedKey;
+  /** Stored as the day (midnight UTC) it falls on. */
   createdAt: number;
   lastSeenDay: number | null;
 }
@@ -159,7 +161,7 @@ function toRow(d: Device): DevicesTable {
     kyber_last_resort_id: d.kyberLastResort.keyId,
     kyber_last_resort: d.kyberLastResort.publicKey,
     kyber_last_resort_signature: d.kyberLastResort.signature,
-    created_at: d.createdAt,
+    created_at: dayStart(d.createdAt),
     last_seen_day: d.lastSeenDay,
   };
 }
@@ -173,7 +175,7 @@ function toDevice(row: DevicesTable): Device {
     name: row.name,
     signedPreKey: { keyId: row.signed_prekey_id, publicKey: row.signed_prekey, signature: row.signed_prekey_signature },
     kyberLastResort: { keyId: row.kyber_last_resort_id, publicKey: row.kyber_last_resort, signature: row.kyber_last_resort_signature },
-    createdAt: row.created_at,
+    createdAt: Number(row.created_at),
     lastSeenDay: row.last_seen_day,
   };
 }

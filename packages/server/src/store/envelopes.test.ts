@@ -33,6 +33,18 @@ describeStores('EnvelopeStore', (dialect) => {
   });
   afterEach(() => t.close());
 
+  it('counts envelopes and ciphertext bytes per device for the queue caps (devices asked for only)', async () => {
+    await store.insertMany(t.db, [env(A, 1, 'abc'), env(A, 1, 'de'), env(A, 2, 'xyz1'), env(B, 1, 'q')]);
+    const usage = await store.usage(t.db, [{ accountId: A, deviceId: 1 }, { accountId: B, deviceId: 2 }]);
+    expect(usage).toEqual([{ accountId: A, deviceId: 1, count: 2, bytes: 5 }]);
+    const all = await store.usage(t.db, [{ accountId: A, deviceId: 1 }, { accountId: A, deviceId: 2 }, { accountId: B, deviceId: 1 }]);
+    expect(all.sort((x, y) => (x.accountId + x.deviceId).localeCompare(y.accountId + y.deviceId))).toEqual([
+      { accountId: A, deviceId: 1, count: 2, bytes: 5 },
+      { accountId: A, deviceId: 2, count: 1, bytes: 4 },
+      { accountId: B, deviceId: 1, count: 1, bytes: 1 },
+    ]);
+  });
+
   it('keeps per-device queues in insertion order, paged from a cursor', async () => {
     const ids: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -45,6 +57,18 @@ describeStores('EnvelopeStore', (dialect) => {
     expect(first[0]).toMatchObject({ type: 2, sourceAccount: B, sourceDevice: 1, timestamp: 5, serverTimestamp: 6 });
     const rest = await store.page(t.db, A, 1, first[3]!.id, 100);
     expect(rest.map((e) => e.content.toString())).toEqual(['a4', 'a5', 'a6', 'a7', 'a8', 'a9']);
+  });
+
+  // PostgreSQL (cluster mode) takes positions from one sequence: the adjacency remains there.
+  it.skipIf(dialect !== 'sqlite')('gives each device queue a lane of its own: ordered within it, not adjacent across queues (the rows of one send do not sit together)', async () => {
+    // One commit: a sealed envelope to B's device, the sender's sync copy to A's device 2.
+    const [toB, toA2, toB2] = await store.insertMany(t.db, [env(B, 1, 'to bob'), env(A, 2, 'sync copy'), env(B, 1, 'to bob again')]);
+    expect(toB2).toBe(toB! + 1);
+    expect(Math.abs(toA2! - toB!)).toBeGreaterThan(1_000_000);
+    // After a restart a queue continues above what it holds.
+    const again = envelopeStoreFor(t.adapter);
+    expect(await again.insert(t.db, env(B, 1, 'after restart'))).toBe(toB2! + 1);
+    expect(Number.isSafeInteger(toA2)).toBe(true);
   });
 
   it('never reuses a queue position after the newest envelope is deleted', async () => {

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { DatabaseAdapter } from '../db/database.js';
 import type { Db, Executor } from '../db/schema.js';
 import { bucketedChunks, IN_LIST_BUCKETS, prepare, type PreparedQuery } from '../db/prepared.js';
@@ -38,6 +39,14 @@ type PageRow = {
 };
 
 const COLUMNS = 11;
+/**
+ * Where a device queue's lane of positions starts (see insertMany): random below 2^47,
+ * leaving every lane far more positions than it will use below 2^53 (exact in JavaScript
+ * numbers). Two lanes collide only if one runs into a still-stored row of another; that
+ * commit then fails, its sends answer 503, and the retry takes the next positions.
+ */
+const LANE_MIN = 2 ** 32;
+const LANE_MAX = 2 ** 47;
 /** Rows per INSERT statement: a batch is cut into chunks of these sizes (few distinct SQL texts). */
 const INSERT_CHUNKS = [64, 16, 4, 1] as const;
 
@@ -50,8 +59,9 @@ export function envelopeStoreFor(adapter: DatabaseAdapter): EnvelopeStore {
 /** Per-device queues. The send, push and ack paths use precompiled queries (db/prepared.ts). */
 export class EnvelopeStore {
   private readonly insertQueries = new Map<number, PreparedQuery<unknown>>();
-  /** Next queue position; see insertMany. */
-  private nextId: number | undefined;
+  /** Per device queue ("account.device"): the last position handed out; see insertMany. */
+  private readonly lastIds = new Map<string, number>();
+  private readonly lastIdQuery: PreparedQuery<{ max: number | null }>;
   private readonly pageQuery: PreparedQuery<PageRow>;
   private readonly ownerQueries = new Map<number, PreparedQuery<{ id: number; guid: string; account_id: string; device_id: number }>>();
   private readonly deleteQueries = new Map<number, PreparedQuery<unknown>>();
@@ -83,6 +93,13 @@ export class EnvelopeStore {
         ),
       );
     }
+    this.lastIdQuery = prepare((arg) =>
+      db
+        .selectFrom('envelopes')
+        .select((eb) => eb.fn.max('id').as('max'))
+        .where('account_id', '=', arg(0))
+        .where('device_id', '=', arg(1)),
+    );
     this.pageQuery = prepare((arg) =>
       db
         .selectFrom('envelopes')
@@ -123,15 +140,18 @@ export class EnvelopeStore {
 
   /**
    * Inserts envelopes in multi-row statements and returns their queue positions.
-   * Positions are handed out here rather than by the database: this process is the
-   * only writer of its SQLite file, so a counter that starts above the largest stored
-   * id is monotonic, and no RETURNING round trip is needed. Reusing an id after a
-   * restart is harmless (socket cursors live only as long as the socket). A
-   * multi-writer store takes ids from DatabaseAdapter.allocateIds (a sequence) instead.
+   * Positions are handed out here rather than by the database: this process is the only
+   * writer of its SQLite file, and no RETURNING round trip is needed. Each device queue
+   * has a lane of its own: it starts at a random position (above the queue's largest
+   * stored id, if any) and counts up by one. Order only matters within a queue (socket
+   * cursors are per device and live as long as the socket); one global counter would make
+   * the rows of one send adjacent — a sealed envelope to Bob at 100, its sender's sync
+   * copy at 101 — and so name the sender. A multi-writer store takes ids from
+   * DatabaseAdapter.allocateIds (a sequence) instead, and keeps that adjacency.
    */
   async insertMany(ex: Executor, envelopes: readonly NewEnvelope[]): Promise<number[]> {
     if (envelopes.length === 0) return [];
-    const ids = this.allocateIds ? await this.allocateIds(ex, envelopes.length) : await this.countIds(ex, envelopes.length);
+    const ids = this.allocateIds ? await this.allocateIds(ex, envelopes.length) : await this.laneIds(ex, envelopes);
     let i = 0;
     for (const size of INSERT_CHUNKS) {
       const query = this.insertQueries.get(size)!;
@@ -159,16 +179,22 @@ export class EnvelopeStore {
     return ids;
   }
 
-  private async countIds(ex: Executor, count: number): Promise<number[]> {
-    if (this.nextId === undefined) {
-      const row = await ex
-        .selectFrom('envelopes')
-        .select((eb) => eb.fn.max('id').as('max'))
-        .executeTakeFirst();
-      this.nextId = Number(row?.max ?? 0) + 1;
+  private async laneIds(ex: Executor, envelopes: readonly NewEnvelope[]): Promise<number[]> {
+    const ids = new Array<number>(envelopes.length);
+    for (let i = 0; i < envelopes.length; i++) {
+      const e = envelopes[i]!;
+      const key = `${e.accountId}.${e.deviceId}`;
+      let last = this.lastIds.get(key);
+      if (last === undefined) {
+        // Once per device and process: continue its stored queue, or start a new lane.
+        const { rows } = await this.lastIdQuery.execute(ex, [e.accountId, e.deviceId]);
+        const max = rows[0]?.max;
+        last = max === null || max === undefined ? randomInt(LANE_MIN, LANE_MAX) : Number(max);
+      }
+      // Advanced even if the transaction rolls back: a gap, never a reused position.
+      this.lastIds.set(key, ++last);
+      ids[i] = last;
     }
-    const ids = new Array<number>(count);
-    for (let i = 0; i < count; i++) ids[i] = this.nextId++;
     return ids;
   }
 
@@ -239,6 +265,27 @@ export class EnvelopeStore {
       .where('id', 'in', (eb) => eb.selectFrom('envelopes').select('id').where('expires_at', '<=', now).limit(limit))
       .executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  /**
+   * Stored envelopes and ciphertext bytes per device, for the queue caps (QueueCaps reads
+   * a device once a minute at most, never per send). Devices with nothing stored are left out.
+   */
+  async usage(ex: Executor, devices: ReadonlyArray<{ accountId: string; deviceId: number }>): Promise<Array<{ accountId: string; deviceId: number; count: number; bytes: number }>> {
+    const wanted = new Set(devices.map((d) => `${d.accountId}.${d.deviceId}`));
+    const out: Array<{ accountId: string; deviceId: number; count: number; bytes: number }> = [];
+    for (const chunk of bucketedChunks([...new Set(devices.map((d) => d.accountId))])) {
+      const rows = await ex
+        .selectFrom('envelopes')
+        .select((eb) => ['account_id', 'device_id', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>(eb.fn('length', ['content'])).as('bytes')])
+        .where('account_id', 'in', chunk)
+        .groupBy(['account_id', 'device_id'])
+        .execute();
+      for (const r of rows) {
+        if (wanted.has(`${r.account_id}.${r.device_id}`)) out.push({ accountId: r.account_id, deviceId: r.device_id, count: Number(r.n), bytes: Number(r.bytes ?? 0) });
+      }
+    }
+    return out;
   }
 
   async count(ex: Executor, accountId?: string, deviceId?: number): Promise<number> {

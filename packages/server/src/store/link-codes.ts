@@ -1,4 +1,5 @@
 import type { Executor, LinkCodeState, LinkCodesTable } from '../db/schema.js';
+import { dayStart } from './coarse-time.js';
 
 export interface LinkCode {
   codeHash: Buffer;
@@ -22,7 +23,8 @@ export class LinkCodeStore {
       .values({
         code_hash: code.codeHash,
         account_id: code.accountId,
-        created_at: code.createdAt,
+        // Nothing reads it; expires_at (minutes away, when the row goes) is the code's only clock.
+        created_at: dayStart(code.createdAt),
         expires_at: code.expiresAt,
         state: 'waiting',
         public_key: null,

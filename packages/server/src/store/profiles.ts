@@ -1,19 +1,22 @@
 import type { Executor } from '../db/schema.js';
+import { dayStart } from './coarse-time.js';
 
 export interface ProfileRow {
   accountId: string;
   version: string;
   ciphertext: Buffer;
+  /** Stored as the day: a millisecond would date each profile-key rotation, and so each block. */
   updatedAt: number;
 }
 
 /** The `profiles` table: one encrypted profile per account, replaced whole on each write. */
 export class ProfileStore {
   async put(ex: Executor, row: ProfileRow): Promise<void> {
+    const updatedAt = dayStart(row.updatedAt);
     await ex
       .insertInto('profiles')
-      .values({ account_id: row.accountId, version: row.version, ciphertext: row.ciphertext, updated_at: row.updatedAt })
-      .onConflict((oc) => oc.column('account_id').doUpdateSet({ version: row.version, ciphertext: row.ciphertext, updated_at: row.updatedAt }))
+      .values({ account_id: row.accountId, version: row.version, ciphertext: row.ciphertext, updated_at: updatedAt })
+      .onConflict((oc) => oc.column('account_id').doUpdateSet({ version: row.version, ciphertext: row.ciphertext, updated_at: updatedAt }))
       .execute();
   }
 

@@ -6,6 +6,8 @@ import { TestSocket } from '../test-support/socket-client.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
 const DAY = 86_400_000;
+/** paid-until is stored rounded up to the last millisecond of its UTC day. */
+const endOfDay = (ms: number) => Math.floor(ms / DAY) * DAY + DAY - 1;
 let now = Date.UTC(2026, 0, 10, 12);
 let ts: TestServer;
 let brand: { slug: string; planId: string };
@@ -33,7 +35,7 @@ describe('subscriptions with an injectable clock', () => {
     const alice = await accountIn(ts, brand);
     const bob = await accountIn(ts, brand);
     const sub = await call(ts.url, 'GET', '/v1/subscription', { auth: alice.auth });
-    expect(sub.body).toMatchObject({ state: 'active', paidUntil: start + 30 * DAY, graceEndsAt: start + 37 * DAY, brand: { slug: 'acme' } });
+    expect(sub.body).toMatchObject({ state: 'active', paidUntil: endOfDay(start + 30 * DAY), graceEndsAt: endOfDay(start + 37 * DAY), brand: { slug: 'acme' } });
 
     // Day 31: grace. Alice cannot send but still receives.
     now = start + 31 * DAY;
@@ -67,7 +69,7 @@ describe('subscriptions with an injectable clock', () => {
     const [code] = await mintCodes(ts, brand, 'renewal');
     const renewed = await call(ts.url, 'POST', '/v1/subscription/renew', { auth: alice.auth, body: { code } });
     expect(renewed.status).toBe(200);
-    expect(renewed.body).toMatchObject({ state: 'active', paidUntil: now + 30 * DAY });
+    expect(renewed.body).toMatchObject({ state: 'active', paidUntil: endOfDay(now + 30 * DAY) });
     expect(await refused(alice.auth)).toBeUndefined();
     expect((await call(ts.url, 'PUT', `/v1/messages/${bob.accountId}`, { auth: alice.auth, body: sendBody([bob], 'back') })).status).toBe(200);
   });

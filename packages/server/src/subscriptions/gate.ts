@@ -76,26 +76,53 @@ export class SubscriptionGate {
     throw suspendedError(row, now);
   }
 
-  /** Sockets are refused once suspended (past grace, or by an admin). */
-  async assertCanConnect(accountId: string): Promise<void> {
+  /**
+   * Sockets are refused once suspended (past grace, or by an admin); so are prekey uploads
+   * and re-registrations (`action` names what was refused), which would keep a suspended
+   * account's devices reachable and renewed without a socket. In grace they still work:
+   * the account still receives, and others need its keys to reach it.
+   */
+  async assertCanConnect(accountId: string, action?: string): Promise<void> {
     const row = await this.facts(accountId);
     if (!row) return;
     const now = this.clock();
     const state = accountState(row, row.graceDays, now);
-    if (state === 'suspended' || state === 'purged') throw suspendedError(row, now);
+    if (state === 'suspended' || state === 'purged') throw suspendedError(row, now, action);
+  }
+
+  /**
+   * Adding a device (making a link code, provisioning it, requesting and completing the
+   * link) needs a paid, unsuspended account: in grace the account may read what it has,
+   * not grow. 402 in grace, 403 when suspended, each with the way out.
+   */
+  async assertCanLink(accountId: string): Promise<void> {
+    const row = await this.facts(accountId);
+    if (!row) return;
+    const now = this.clock();
+    const state = accountState(row, row.graceDays, now);
+    if (state === 'active') return;
+    if (state === 'grace') {
+      throw new ApiError(
+        ErrorCode.SubscriptionExpired,
+        `devices cannot be linked: your subscription ended on ${isoDay(row.paidUntil!)}; ${RENEW_HINT}`,
+        { paidUntil: row.paidUntil, graceEndsAt: graceEndsAt(row.paidUntil, row.graceDays) },
+      );
+    }
+    throw suspendedError(row, now, 'devices cannot be linked');
   }
 }
 
-function suspendedError(row: SubscriptionRow, _now: number): ApiError {
+function suspendedError(row: SubscriptionRow, _now: number, action?: string): ApiError {
+  const prefix = action ? `${action}: ` : '';
   if (row.purgedAt !== null) {
-    return new ApiError(ErrorCode.AccountSuspended, 'this account was suspended and its keys and messages have been deleted; register again with a new invite');
+    return new ApiError(ErrorCode.AccountSuspended, `${prefix}this account was suspended and its keys and messages have been deleted; register again with a new invite`);
   }
   if (row.suspendedAt !== null) {
-    return new ApiError(ErrorCode.AccountSuspended, 'this account has been suspended by the service operator; contact your reseller');
+    return new ApiError(ErrorCode.AccountSuspended, `${prefix}this account has been suspended by the service operator; contact your reseller`);
   }
   return new ApiError(
     ErrorCode.AccountSuspended,
-    `this account is suspended: the subscription ended on ${isoDay(row.paidUntil!)} and the grace period ended on ${isoDay(graceEndsAt(row.paidUntil, row.graceDays)!)}; ${RENEW_HINT}`,
+    `${prefix}this account is suspended: the subscription ended on ${isoDay(row.paidUntil!)} and the grace period ended on ${isoDay(graceEndsAt(row.paidUntil, row.graceDays)!)}; ${RENEW_HINT}`,
     { paidUntil: row.paidUntil, graceEndsAt: graceEndsAt(row.paidUntil, row.graceDays) },
   );
 }

@@ -6,8 +6,12 @@ const buf = (b64: string) => Buffer.from(b64, 'base64') as Buffer<ArrayBuffer>;
 
 export const addressOf = (d: TestDevice) => ProtocolAddress.new(d.accountId, d.deviceId);
 
-/** What a client does with GET /v1/keys: fetches `to`'s bundle and builds a session (libsignal must accept it as is). */
-export async function startSession(url: string, from: TestDevice, to: TestDevice): Promise<void> {
+/**
+ * What a client does with GET /v1/keys: fetches `to`'s bundle and builds a session (libsignal
+ * must accept it as is). `as` files the session under another address (a made-up account
+ * id, for sends to accounts that do not exist).
+ */
+export async function startSession(url: string, from: TestDevice, to: TestDevice, as: ProtocolAddress = addressOf(to)): Promise<void> {
   const r = await call(url, 'GET', `/v1/keys/${to.accountId}/${to.deviceId}`, { auth: from.auth });
   const d = r.body.devices[0];
   const bundle = PreKeyBundle.new(
@@ -23,5 +27,5 @@ export async function startSession(url: string, from: TestDevice, to: TestDevice
     KEMPublicKey.deserialize(buf(d.kyberPreKey.publicKey)),
     buf(d.kyberPreKey.signature),
   );
-  await processPreKeyBundle(bundle, addressOf(to), addressOf(from), from.signal.sessions, from.signal.identities);
+  await processPreKeyBundle(bundle, as, addressOf(from), from.signal.sessions, from.signal.identities);
 }

@@ -46,7 +46,8 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
     }
   };
   const sub = info?.subscription;
-  const daysLeft = sub?.paidUntil ? Math.ceil((sub.paidUntil - Date.now()) / DAY) : undefined;
+  // Calendar days to the last paid day (the server keeps paid-until to the end of its UTC day).
+  const daysLeft = sub?.paidUntil ? Math.floor(sub.paidUntil / DAY) - Math.floor(Date.now() / DAY) : undefined;
 
   const pickAvatar = async (e: Event) => {
     const input = e.target as HTMLInputElement;
