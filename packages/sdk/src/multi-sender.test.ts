@@ -268,4 +268,32 @@ describe('MultiSender', () => {
       [200, 7, true],
     ]);
   });
+
+  it('a 200 naming full device queues (queueFull) is a success: carried in the results, those devices not counted, nothing retried', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    const carol = await user('carol');
+    const ctx = ctxOf(alice.client);
+    const full = [{ accountId: carol.id, deviceIds: [1] }];
+    let requests = 0;
+    // The server's answer when carol's queue is full (see queue-full-multi.test.ts in the server).
+    const multi = new MultiSender(
+      {
+        ...ctx,
+        transmitMulti: async (req) => {
+          requests++;
+          const res = await ctx.transmitMulti(req);
+          return res.status === 200 ? { status: 200, body: { ...(res.body as object), queueFull: full } } : res;
+        },
+      },
+      alice.client._internals.sender,
+    );
+    const timestamp = Date.now();
+    const r = await multi.sendToAccounts([bob.id, carol.id], bytes('to both'), timestamp);
+    expect(r).toEqual({ serverTimestamp: expect.any(Number), devices: 1, blocked: [], unknownAccounts: [], queueFull: full });
+    expect(requests).toBe(1);
+    const shared = await multi.sendShared(new Map([[bob.id, undefined], [carol.id, undefined]]), EnvelopeType.SenderKey, new Uint8Array([1, 2, 3]), timestamp + 1);
+    expect(shared).toEqual({ ok: true, serverTimestamp: expect.any(Number), devices: 1, withoutSession: [], queueFull: full });
+    expect(requests).toBe(2);
+  });
 });

@@ -33,6 +33,14 @@ export interface AccountsSendResult {
   blocked: string[];
   /** Accounts that do not exist (any more); dropped from the send. */
   unknownAccounts: string[];
+  /** Devices whose server queue was full: the message was not stored for them (the others got it). */
+  queueFull?: FullQueue[];
+}
+
+/** Devices of one account the server stored nothing for, their queues being full (QueueFullBody). */
+export interface FullQueue {
+  accountId: string;
+  deviceIds: number[];
 }
 
 export interface DeviceMismatch {
@@ -55,6 +63,8 @@ export type MultiSendResult =
       withoutSession: DeviceList[];
       /** A sealed send: the device the server took to be the sender's and left out. */
       skipped?: Array<{ accountId: string; deviceId: number }>;
+      /** Devices left out because their queues are full (not counted in `devices`); not to be retried now. */
+      queueFull?: FullQueue[];
     }
   | {
       ok: false;
@@ -137,7 +147,9 @@ export class MultiSender {
         const devices = recipients.reduce((n, r) => n + r.devices.length, 0);
         const res = await this.ctx.transmitMulti(this.request(timestamp, recipients, o));
         if (res.status >= 200 && res.status < 300) {
-          const { serverTimestamp } = expectShape(MultiSendResponse, res.body, 'sendMulti');
+          const { serverTimestamp, queueFull } = expectShape(MultiSendResponse, res.body, 'sendMulti');
+          // Stored for everyone else; the full devices are told back, not retried.
+          if (queueFull?.length) return { serverTimestamp, devices: devices - countDevices(queueFull), blocked, unknownAccounts, queueFull };
           return { serverTimestamp, devices, blocked, unknownAccounts };
         }
         if (res.status === 409 && check(MultiMismatchedDevicesBody, res.body)) {
@@ -269,7 +281,15 @@ export class MultiSender {
   private sharedResult(res: RawResponse, devices: number, withoutSession: DeviceList[]): MultiSendResult {
     if (res.status >= 200 && res.status < 300) {
       const body = expectShape(MultiSendResponse, res.body, 'sendMulti');
-      return { ok: true, serverTimestamp: body.serverTimestamp, devices, withoutSession, ...(body.skipped ? { skipped: body.skipped } : {}) };
+      const full = body.queueFull?.length ? { queueFull: body.queueFull } : {};
+      return {
+        ok: true,
+        serverTimestamp: body.serverTimestamp,
+        devices: devices - countDevices(body.queueFull ?? []),
+        withoutSession,
+        ...(body.skipped ? { skipped: body.skipped } : {}),
+        ...full,
+      };
     }
     const failed = { ok: false as const, status: res.status, mismatched: [], stale: [], unknownAccounts: [], withoutSession };
     if (res.status === 409 && check(MultiMismatchedDevicesBody, res.body)) return { ...failed, mismatched: res.body.mismatched };
@@ -364,4 +384,8 @@ export class MultiSender {
   private registrations(accountId: string): ReadonlyMap<number, number> {
     return this.ctx.store.usableSessions(accountId);
   }
+}
+
+function countDevices(lists: readonly FullQueue[]): number {
+  return lists.reduce((n, l) => n + l.deviceIds.length, 0);
 }

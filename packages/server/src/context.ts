@@ -179,7 +179,8 @@ export function createAppContext(deps: {
     onStorageFull: (err) => storage.report(err),
     onQueued: (n) => (metrics.envelopesQueued += n),
   });
-  // Per-device queue caps in front of the writer: a full queue answers 507, stores nothing.
+  // Per-device queue caps in front of the writer: a full queue answers 507, stores nothing
+  // (a multi-recipient send stores for the other devices and names the full ones).
   const queueCaps = new QueueCaps({
     maxEnvelopes: config.maxQueueEnvelopes,
     maxBytes: config.maxQueueBytes,

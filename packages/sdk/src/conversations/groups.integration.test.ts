@@ -2,12 +2,13 @@
  * Groups against the real server: sender keys, server fan-out, membership changes that
  * converge on every device. Four accounts, alice with two devices, and a fifth who joins.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProtocolAddress, groupDecrypt } from '@signalapp/libsignal-client';
 import { EnvelopeType, encodeContent, type Envelope } from '@kluis/protocol';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
 import { linkDevice, connectedUser } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
+import { GroupSender, type GroupSendResult } from '../groups/group-sender.js';
 import { unb64 } from '../keys.js';
 import { until } from '../testing/helpers.js';
 
@@ -143,4 +144,41 @@ describe('groups', () => {
     await until('bob got the next message', async () => (await texts(bob.c, conv)).includes('still mine'));
     expect((await bob.c.group(conv))!.title).toBe('Forge');
   }, 60_000);
+});
+
+describe('a member whose device queue is full (offline for long)', () => {
+  it('does not block the group: the others get the message once, the full device is named, nothing is retried', async () => {
+    // A queue cap of 20 for the test (default 50,000).
+    const small = await h.startServer({ maxQueueEnvelopes: 20 });
+    const on = async (base: string) => {
+      const name = `${base}${n++}`;
+      return { c: await connectedUser(h, small, name), name };
+    };
+    const alice = await on('alice');
+    const bob = await on('bob');
+    const carol = await on('carol');
+    const conv = await alice.c.createGroup('Busy', [bob.name, carol.name]);
+    for (const c of [alice.c, bob.c, carol.c]) await until('group known everywhere', async () => (await c.group(conv))?.members.length === 3);
+    const carolId = carol.c.account!.accountId;
+    await carol.c.close();
+    // Alice's 1:1 messages fill carol's queue until the server refuses them (1:1 sends stay refused whole).
+    let refused: unknown;
+    for (let i = 0; i < 40 && !refused; i++) await alice.c.send(carol.name, `fill ${i}`).catch((e: unknown) => (refused = e));
+    expect(refused).toMatchObject({ status: 507, code: 'QUEUE_FULL' });
+
+    // Before: the whole group send was refused with 507 because of carol's one device.
+    const spy = vi.spyOn(GroupSender.prototype, 'sendToGroup');
+    try {
+      const sent = await alice.c.send(conv, 'while carol is away');
+      expect(sent.status).not.toBe('failed');
+      const result = (await spy.mock.results.at(-1)!.value) as GroupSendResult;
+      expect(result.undelivered).toEqual([{ accountId: carolId, deviceIds: [1] }]);
+      expect(result.recipients).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    await until('bob got it', async () => (await texts(bob.c, conv)).includes('while carol is away'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await texts(bob.c, conv)).filter((t) => t === 'while carol is away')).toHaveLength(1);
+  }, 120_000);
 });

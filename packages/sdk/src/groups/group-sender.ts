@@ -6,17 +6,29 @@ import {
   UnidentifiedSenderMessageContent,
   type CiphertextMessage,
 } from '@signalapp/libsignal-client';
-import { encodeContent, EnvelopeType } from '@kluis/protocol';
+import { encodeContent, EnvelopeType, ErrorCode, QueueFullBody } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
 import { IdentityChangedError, KluisError, ServerError } from '../errors.js';
-import type { MultiSender, MultiSendResult } from '../multi-sender.js';
+import type { FullQueue, MultiSender, MultiSendResult } from '../multi-sender.js';
 import { SealingUnavailableError, type SealedSender } from '../sealed/sealed-sender.js';
 import type { Sender } from '../sender.js';
 import { eachLimit } from '../mutex.js';
 import type { Bytes } from '../store/protocol-store.js';
+import { check } from '../transport/validate.js';
 import type { GroupBook } from './group-book.js';
 
 export const MAX_GROUP_SEND_ATTEMPTS = 5;
+
+/** A group message's result: stored for `recipients` devices; `undelivered` ones had full queues. */
+export interface GroupSendResult {
+  serverTimestamp?: number;
+  recipients: number;
+  /**
+   * Member devices whose server queue was full (offline for long): this message was not
+   * stored for them and is not retried; everyone else got it (say "not delivered to …").
+   */
+  undelivered: FullQueue[];
+}
 /** Sealed 1:1 sends in flight at once when telling many members something. */
 const SEALED_FANOUT = 8;
 /** Bundle fetches at once when a send meets members we never talked to. */
@@ -41,26 +53,49 @@ export class GroupSender {
    * get sealed sends (the server cannot tell who is telling whom about the group); the
    * rest, and our own devices, go in one identified multi-recipient request.
    */
-  async sendToAccounts(accountIds: string[], content: Bytes, timestamp: number): Promise<number> {
+  async sendToAccounts(accountIds: string[], content: Bytes, timestamp: number): Promise<{ devices: number; undelivered: FullQueue[] }> {
     // Our own devices too, when we hold our own key: an identified copy beside sealed
     // ones would name the sender.
     const sealable = this.sealed ? accountIds.filter((a) => this.sealed!.accessKeyFor(a)) : [];
     const sealed = new Set(sealable);
     const rest = accountIds.filter((a) => !sealed.has(a));
-    let devices = rest.length > 0 ? (await this.multi.sendToAccounts(rest, content, timestamp)).devices : 0;
+    const undelivered: FullQueue[] = [];
+    let devices = 0;
+    if (rest.length > 0) {
+      try {
+        const r = await this.multi.sendToAccounts(rest, content, timestamp);
+        devices = r.devices;
+        undelivered.push(...(r.queueFull ?? []));
+      } catch (e) {
+        // Every device's queue full: nothing stored, nobody else to tell.
+        const full = queueFullOf(e);
+        if (!full) throw e;
+        undelivered.push(...full);
+      }
+    }
     await eachLimit(sealable, SEALED_FANOUT, async (a) => {
       try {
         await this.sender.sendToAccount(a, content, timestamp);
         devices += this.devicesOf(a).length;
       } catch (e) {
         // One member's changed safety number must not keep the others from hearing.
-        if (!(e instanceof IdentityChangedError)) throw e;
+        if (e instanceof IdentityChangedError) return;
+        // A 1:1 send is refused whole for one full device: the account's others get it as
+        // a resend naming them alone (nothing of the first try was stored).
+        const full = queueFullOf(e)?.filter((f) => f.accountId === a);
+        if (!full) throw e;
+        undelivered.push(...full);
+        const left = new Set(full.flatMap((f) => f.deviceIds));
+        const rest = this.devicesOf(a).filter((d) => !left.has(d) && !(a === this.ctx.me().accountId && d === this.ctx.me().deviceId));
+        if (rest.length === 0) return;
+        await this.sender.sendToAccount(a, content, timestamp, { onlyDevices: rest });
+        devices += rest.length;
       }
     });
-    return devices;
+    return { devices, undelivered };
   }
 
-  async sendToGroup(groupId: string, content: Bytes, timestamp: number, o: { online?: boolean } = {}): Promise<{ serverTimestamp?: number; recipients: number }> {
+  async sendToGroup(groupId: string, content: Bytes, timestamp: number, o: { online?: boolean } = {}): Promise<GroupSendResult> {
     const me = this.ctx.me();
     const state = this.book.state(groupId);
     const distributionId = this.book.distributionId(groupId);
@@ -79,14 +114,17 @@ export class GroupSender {
       // Our own account always, even with no other device (then listed with none): a
       // fan-out to the group minus one account would name that account as its sender.
       for (const a of targets) devices.set(a, this.devicesOf(a).filter((d) => !(a === me.accountId && d === me.deviceId)));
-      await this.distribute(groupId, distributionId, devices, timestamp);
+      const missedKey = await this.distribute(groupId, distributionId, devices, timestamp);
       // Encrypted after the distribution: a key handed out later starts past this message.
       const ct = await this.ctx.locks.run(`group:${groupId}`, () => groupEncrypt(local, distributionId, this.ctx.adapters().senderKeys, content));
       const res = await this.transmit(state.id, devices, ct, timestamp, o);
       if (res.ok) {
+        // Full queues are reported, not retried: the device is offline, and its account
+        // stays in the fan-out (the recipient set is still the whole group).
         let n = 0;
         for (const ds of devices.values()) n += ds.length;
-        return { serverTimestamp: res.serverTimestamp, recipients: n };
+        for (const f of res.queueFull ?? []) n -= f.deviceIds.length;
+        return { serverTimestamp: res.serverTimestamp, recipients: n, undelivered: mergeFull(res.queueFull ?? [], missedKey) };
       }
       for (const a of res.unknownAccounts ?? []) gone.add(a);
       for (const m of res.mismatched ?? []) {
@@ -133,20 +171,26 @@ export class GroupSender {
     }
   }
 
-  /** Sends our current sender key to every listed device that does not have it yet. */
-  private async distribute(groupId: string, distributionId: string, devices: Map<string, number[]>, timestamp: number): Promise<void> {
+  /**
+   * Sends our current sender key to every listed device that does not have it yet.
+   * Returns the devices it could not be stored for (full queues): not marked as having
+   * it, so the next group message hands it out again.
+   */
+  private async distribute(groupId: string, distributionId: string, devices: Map<string, number[]>, timestamp: number): Promise<FullQueue[]> {
     const shared = this.ctx.conv.senderKeyShared(groupId, distributionId);
     const need = [...devices.entries()].filter(([a, ds]) => ds.some((d) => !shared.has(`${a}.${d}`))).map(([a]) => a);
-    if (need.length === 0) return;
+    if (need.length === 0) return [];
     const me = this.ctx.me();
     const skdm = await this.ctx.locks.run(`group:${groupId}`, () =>
       SenderKeyDistributionMessage.create(ProtocolAddress.new(me.accountId, me.deviceId), distributionId, this.ctx.adapters().senderKeys),
     );
     const content = encodeContent({ senderKeyDistribution: skdm.serialize() });
-    await this.sendToAccounts(need, content, timestamp);
+    const { undelivered } = await this.sendToAccounts(need, content, timestamp);
     // Whatever devices reconciliation found, each now has a session and got the key.
-    const addresses = need.flatMap((a) => this.devicesOf(a).map((d) => `${a}.${d}`));
+    const missed = new Set(undelivered.flatMap((f) => f.deviceIds.map((d) => `${f.accountId}.${d}`)));
+    const addresses = need.flatMap((a) => this.devicesOf(a).map((d) => `${a}.${d}`)).filter((x) => !missed.has(x));
     this.ctx.conv.markSenderKeyShared(groupId, distributionId, addresses);
+    return undelivered;
   }
 
   private devicesOf(accountId: string): number[] {
@@ -210,4 +254,21 @@ export class GroupSender {
     this.ctx.store.deleteSession(address);
     this.ctx.conv.forgetSenderKeyShared(address);
   }
+}
+
+/** The full devices of a 507 QUEUE_FULL (nothing of that send was stored), else undefined. */
+function queueFullOf(e: unknown): FullQueue[] | undefined {
+  if (!(e instanceof ServerError) || e.status !== 507 || e.code !== ErrorCode.QueueFull) return undefined;
+  return check(QueueFullBody, e.body) ? e.body.full : undefined;
+}
+
+/** Both lists, each device once, per account. */
+function mergeFull(a: readonly FullQueue[], b: readonly FullQueue[]): FullQueue[] {
+  const by = new Map<string, Set<number>>();
+  for (const f of [...a, ...b]) {
+    const s = by.get(f.accountId) ?? new Set<number>();
+    for (const d of f.deviceIds) s.add(d);
+    by.set(f.accountId, s);
+  }
+  return [...by].map(([accountId, ds]) => ({ accountId, deviceIds: [...ds].sort((x, y) => x - y) }));
 }

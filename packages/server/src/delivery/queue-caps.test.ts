@@ -71,7 +71,7 @@ describe('QueueCaps', () => {
     expect(loads).toEqual([1, 1]);
   });
 
-  it('a multi-recipient send is admitted whole or refused whole, naming only the full devices', async () => {
+  it('admit (1:1 sends) takes a send whole or refuses it whole, naming only the full devices', async () => {
     const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
     const stored = new Map([[deviceKey(B, 2), { accountId: B, deviceId: 2, count: 5, bytes: 5 }]]);
     const { c } = caps(stored);
@@ -80,6 +80,29 @@ describe('QueueCaps', () => {
     expect(r?.message).toMatch(/^the queues of 1 recipient devices are full|^the recipient's device 2/);
     // Nothing was counted for the others: five more fit on A's device 1.
     for (let i = 0; i < 5; i++) expect(await c.admit([target(1)])).toBeUndefined();
+  });
+
+  it('admitAvailable (multi-recipient sends) leaves out the full devices and counts in only the others; 507 when all are full', async () => {
+    const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+    const stored = new Map([[deviceKey(B, 2), { accountId: B, deviceId: 2, count: 5, bytes: 5 }]]);
+    const { c } = caps(stored);
+    const send = [target(1), target(1, 10, B), target(2, 10, B)];
+    const a = await c.admitAvailable(send);
+    expect(a.error).toBeUndefined();
+    expect(a.full).toEqual([target(2, 10, B)]);
+    expect(a.admitted).toEqual([target(1), target(1, 10, B)]);
+    c.settle(a.admitted, true);
+    // A's device 1 took one: four more fit, then it is full too.
+    for (let i = 0; i < 4; i++) expect(await c.admit([target(1)])).toBeUndefined();
+    expect((await c.admit([target(1)]))?.code).toBe('QUEUE_FULL');
+    // Every destination full: refused whole, nothing counted.
+    const none = await c.admitAvailable([target(1), target(2, 10, B)]);
+    expect(none.error?.code).toBe('QUEUE_FULL');
+    expect(none.error?.extra).toMatchObject({ full: [{ accountId: A, deviceIds: [1] }, { accountId: B, deviceIds: [2] }] });
+    expect(none.admitted).toEqual([]);
+    // B's device 1 had one counted in: four more fit.
+    for (let i = 0; i < 4; i++) expect(await c.admit([target(1, 10, B)])).toBeUndefined();
+    expect((await c.admit([target(1, 10, B)]))?.code).toBe('QUEUE_FULL');
   });
 
   it('holds at most maxDevices devices', async () => {

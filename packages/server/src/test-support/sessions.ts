@@ -1,4 +1,18 @@
-import { KEMPublicKey, PreKeyBundle, processPreKeyBundle, ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
+import {
+  Aci,
+  ContentHint,
+  KEMPublicKey,
+  PreKeyBundle,
+  PrivateKey,
+  processPreKeyBundle,
+  ProtocolAddress,
+  PublicKey,
+  SenderCertificate,
+  ServerCertificate,
+  UnidentifiedSenderMessageContent,
+  sealedSenderMultiRecipientEncrypt,
+  signalEncrypt,
+} from '@signalapp/libsignal-client';
 import type { TestDevice } from './accounts.js';
 import { call } from './http.js';
 
@@ -28,4 +42,25 @@ export async function startSession(url: string, from: TestDevice, to: TestDevice
     buf(d.kyberPreKey.signature),
   );
   await processPreKeyBundle(bundle, as, addressOf(from), from.signal.sessions, from.signal.identities);
+}
+
+/**
+ * A real libsignal multi-recipient sealed message from `from` to `to` (sessions built
+ * here), with `excluded` accounts named but given nothing, as a client's group fan-out.
+ */
+export async function sealedMultiMessage(url: string, from: TestDevice, to: TestDevice[], excluded: TestDevice[] = []): Promise<string> {
+  for (const t of to) await startSession(url, from, t);
+  const root = PrivateKey.generate();
+  const serverKey = PrivateKey.generate();
+  const server = ServerCertificate.new(1, serverKey.getPublicKey(), root);
+  const cert = SenderCertificate.new(from.accountId, null, from.deviceId, from.identity.publicKey, Date.now() + 86_400_000, server, serverKey);
+  const inner = await signalEncrypt(new Uint8Array(32), addressOf(to[0]!), addressOf(from), from.signal.sessions, from.signal.identities);
+  const bytes = await sealedSenderMultiRecipientEncrypt({
+    content: UnidentifiedSenderMessageContent.new(inner, cert, ContentHint.Default, null),
+    recipients: to.map(addressOf),
+    excludedRecipients: excluded.map((d) => Aci.fromUuid(d.accountId)),
+    identityStore: from.signal.identities,
+    sessionStore: from.signal.sessions,
+  });
+  return Buffer.from(bytes).toString('base64');
 }
