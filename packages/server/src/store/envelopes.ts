@@ -1,7 +1,7 @@
-import { randomInt } from 'node:crypto';
 import type { DatabaseAdapter } from '../db/database.js';
 import type { Db, Executor } from '../db/schema.js';
 import { bucketedChunks, IN_LIST_BUCKETS, prepare, type PreparedQuery } from '../db/prepared.js';
+import { QueueLanes, type LaneLookups } from './queue-lanes.js';
 
 export interface NewEnvelope {
   guid: string;
@@ -39,14 +39,6 @@ type PageRow = {
 };
 
 const COLUMNS = 11;
-/**
- * Where a device queue's lane of positions starts (see insertMany): random below 2^47,
- * leaving every lane far more positions than it will use below 2^53 (exact in JavaScript
- * numbers). Two lanes collide only if one runs into a still-stored row of another; that
- * commit then fails, its sends answer 503, and the retry takes the next positions.
- */
-const LANE_MIN = 2 ** 32;
-const LANE_MAX = 2 ** 47;
 /** Rows per INSERT statement: a batch is cut into chunks of these sizes (few distinct SQL texts). */
 const INSERT_CHUNKS = [64, 16, 4, 1] as const;
 
@@ -59,9 +51,10 @@ export function envelopeStoreFor(adapter: DatabaseAdapter): EnvelopeStore {
 /** Per-device queues. The send, push and ack paths use precompiled queries (db/prepared.ts). */
 export class EnvelopeStore {
   private readonly insertQueries = new Map<number, PreparedQuery<unknown>>();
-  /** Per device queue ("account.device"): the last position handed out; see insertMany. */
-  private readonly lastIds = new Map<string, number>();
+  /** Positions per device queue, where this process is the only writer (see insertMany). */
+  private readonly lanes: QueueLanes;
   private readonly lastIdQuery: PreparedQuery<{ max: number | null }>;
+  private readonly rangeQuery: PreparedQuery<{ id: number }>;
   private readonly pageQuery: PreparedQuery<PageRow>;
   private readonly ownerQueries = new Map<number, PreparedQuery<{ id: number; guid: string; account_id: string; device_id: number }>>();
   private readonly deleteQueries = new Map<number, PreparedQuery<unknown>>();
@@ -71,6 +64,7 @@ export class EnvelopeStore {
     db: Db,
     private readonly allocateIds?: (ex: Executor, count: number) => Promise<number[]>,
   ) {
+    this.lanes = new QueueLanes();
     for (const size of INSERT_CHUNKS) {
       this.insertQueries.set(
         size,
@@ -100,6 +94,7 @@ export class EnvelopeStore {
         .where('account_id', '=', arg(0))
         .where('device_id', '=', arg(1)),
     );
+    this.rangeQuery = prepare((arg) => db.selectFrom('envelopes').select('id').where('id', '>=', arg(0)).where('id', '<', arg(1)).limit(1));
     this.pageQuery = prepare((arg) =>
       db
         .selectFrom('envelopes')
@@ -180,21 +175,15 @@ export class EnvelopeStore {
   }
 
   private async laneIds(ex: Executor, envelopes: readonly NewEnvelope[]): Promise<number[]> {
+    const db: LaneLookups = {
+      lastStored: async (accountId, deviceId) => {
+        const max = (await this.lastIdQuery.execute(ex, [accountId, deviceId])).rows[0]?.max;
+        return max === null || max === undefined ? undefined : Number(max);
+      },
+      anyStored: async (from, to) => (await this.rangeQuery.execute(ex, [from, to])).rows.length > 0,
+    };
     const ids = new Array<number>(envelopes.length);
-    for (let i = 0; i < envelopes.length; i++) {
-      const e = envelopes[i]!;
-      const key = `${e.accountId}.${e.deviceId}`;
-      let last = this.lastIds.get(key);
-      if (last === undefined) {
-        // Once per device and process: continue its stored queue, or start a new lane.
-        const { rows } = await this.lastIdQuery.execute(ex, [e.accountId, e.deviceId]);
-        const max = rows[0]?.max;
-        last = max === null || max === undefined ? randomInt(LANE_MIN, LANE_MAX) : Number(max);
-      }
-      // Advanced even if the transaction rolls back: a gap, never a reused position.
-      this.lastIds.set(key, ++last);
-      ids[i] = last;
-    }
+    for (let i = 0; i < envelopes.length; i++) ids[i] = await this.lanes.next(envelopes[i]!.accountId, envelopes[i]!.deviceId, db);
     return ids;
   }
 

@@ -67,11 +67,7 @@ export class SubscriptionGate {
     const state = accountState(row, row.graceDays, now);
     if (state === 'active') return;
     if (state === 'grace') {
-      throw new ApiError(
-        ErrorCode.SubscriptionExpired,
-        `your subscription ended on ${isoDay(row.paidUntil!)}: you can still receive messages until ${isoDay(graceEndsAt(row.paidUntil, row.graceDays)!)}, but not send; ${RENEW_HINT}`,
-        { paidUntil: row.paidUntil, graceEndsAt: graceEndsAt(row.paidUntil, row.graceDays) },
-      );
+      throw graceError(row, `your subscription ended on ${isoDay(row.paidUntil!)}: you can still receive messages until ${isoDay(graceEndsAt(row.paidUntil, row.graceDays)!)}, but not send`);
     }
     throw suspendedError(row, now);
   }
@@ -101,15 +97,17 @@ export class SubscriptionGate {
     const now = this.clock();
     const state = accountState(row, row.graceDays, now);
     if (state === 'active') return;
-    if (state === 'grace') {
-      throw new ApiError(
-        ErrorCode.SubscriptionExpired,
-        `devices cannot be linked: your subscription ended on ${isoDay(row.paidUntil!)}; ${RENEW_HINT}`,
-        { paidUntil: row.paidUntil, graceEndsAt: graceEndsAt(row.paidUntil, row.graceDays) },
-      );
-    }
+    if (state === 'grace') throw graceError(row, `devices cannot be linked: your subscription ended on ${isoDay(row.paidUntil!)}`);
     throw suspendedError(row, now, 'devices cannot be linked');
   }
+}
+
+/** 402 in grace: what was refused, and how to renew. */
+function graceError(row: SubscriptionRow, sentence: string): ApiError {
+  return new ApiError(ErrorCode.SubscriptionExpired, `${sentence}; ${RENEW_HINT}`, {
+    paidUntil: row.paidUntil,
+    graceEndsAt: graceEndsAt(row.paidUntil, row.graceDays),
+  });
 }
 
 function suspendedError(row: SubscriptionRow, _now: number, action?: string): ApiError {
