@@ -94,7 +94,9 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     log(`starting kluis server (data in ${dataDir})`);
-    const kluis = await startWithUrl(['packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0', '--rate-limits', 'off']);
+    // KLUIS_BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there when it exits (as in cluster mode).
+    const profile = process.env.KLUIS_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KLUIS_BENCH_CPU_PROF}`] : [];
+    const kluis = await startWithUrl([...profile, 'packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0', '--rate-limits', 'off']);
     children.push(kluis.child);
     const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
     const attachmentPhase = async (pair: BenchPeer[]) => {
