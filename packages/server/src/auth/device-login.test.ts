@@ -99,6 +99,35 @@ describe('failed device logins are limited per device', () => {
   });
 });
 
+describe('failed device logins on the whole node', () => {
+  it('a flood of invented devices gets 600 argon2 checks at once, then 429 for everyone until it stops; a cached login still works', async () => {
+    const base = Date.now();
+    let shift = 0;
+    const node = await startTestServer({}, { clock: () => base + shift });
+    try {
+      const owner = await registerAccount(node);
+      // Before: each invented account id had a bucket of its own, so a flood was unbounded.
+      const invented = () => call(node.url, 'GET', '/v1/accounts/me', { auth: deviceAuthorization(randomUUID(), 1, newPassword()) });
+      let refused: HttpResult | undefined;
+      let checked = 0;
+      for (let i = 0; i < 700 && !refused; i++) {
+        const r = await invented();
+        if (r.status === 401) checked++;
+        else refused = r;
+      }
+      expect(checked).toBe(600);
+      expect(refused?.status).toBe(429);
+      expect(refused?.body.message).toMatch(/^too many failed logins on this server; try again in \d+ s$/);
+      // The owner, logged in before (cached on this node), is not refused.
+      expect((await call(node.url, 'GET', '/v1/accounts/me', { auth: owner.auth })).status).toBe(200);
+      shift += 60_000;
+      expect((await invented()).status).toBe(401);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('--device-login-failures-per-minute', () => {
   it('is a flag and an env variable, 20 by default, and sets the bucket', async () => {
     expect(loadServerConfig({ flags: {}, env: {} }).deviceLoginFailuresPerMinute).toBe(20);

@@ -75,7 +75,12 @@ export const DEFAULT_LIMITS = {
   usernameLookup: { burst: 120, perWindow: 120, windowMs: MINUTE, what: 'username lookups from this account',
     global: { burst: 1200, perWindow: 6000, windowMs: MINUTE, what: 'username lookups on this server' },
   },
-  deviceAuthFailure: { burst: 20, perWindow: 20, windowMs: MINUTE, what: 'failed logins for this device' },
+  // Failed logins per device as named in the credentials, and per node: every failure
+  // costs an argon2 verify (an invented device too, so the timing tells nothing), so a
+  // flood of invented ids is held to ~100 verifies a second (a fifth of a core).
+  deviceAuthFailure: { burst: 20, perWindow: 20, windowMs: MINUTE, what: 'failed logins for this device',
+    global: { burst: 600, perWindow: 6000, windowMs: MINUTE, what: 'failed logins on this server' },
+  },
   // Attachment reservations per account (blob rows name no account, so this lives here
   // only): 200 an hour covers an album of photos every few minutes all day; 2 GiB a day
   // is twenty 100 MiB videos. `--attachment-reservations-per-hour`, `--attachment-mib-per-day`.
