@@ -17,7 +17,7 @@ import {
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENVELOPE_TIME_GRANULARITY_MS } from '../delivery/coarse-time.js';
+import { ENVELOPE_TIME_GRANULARITY_MS } from '../store/coarse-time.js';
 import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
 import { openSqliteForTest } from '../test-support/peek.js';

@@ -7,7 +7,7 @@ import type { EnvelopeStore, NewEnvelope } from '../store/envelopes.js';
 import { deviceKey, type Bus, type LiveEnvelope, type OnlineEnvelope } from './bus.js';
 import type { MultiSendCommand, MultiSendSubmitter } from './multi-send.js';
 import { SEALED_SENDER } from '../sealed/sealed-send.js';
-import { coarsen, envelopeTimeStep } from './coarse-time.js';
+import { coarsen, envelopeTimeStep } from '../store/coarse-time.js';
 import { deviceDifferences, reconcileDevices, type DeviceDifferences } from './reconcile.js';
 import { isSealed, type SendCommand, type SendOutcome, type SendSubmitter } from './send.js';
 
@@ -40,7 +40,7 @@ interface PendingSend {
 
 /** What a batch stages before writing: rows to insert (with their push keys) and online-only pushes. */
 interface Staging {
-  /** The coarse server time stored and pushed (coarse-time.ts). */
+  /** The coarse server time stored and pushed (store/coarse-time.ts). */
   now: number;
   /** expires_at of this batch's rows, as coarse. */
   expiresAt: number;
