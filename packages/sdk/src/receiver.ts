@@ -31,8 +31,13 @@ import type { ClientHooks } from './types.js';
 
 /** A sent message is resent at most this often in answer to resend requests. */
 export const MAX_RESENDS = 3;
-/** A resend request for a sealed envelope (no timestamp) is answered with a message at most this old. */
-export const SEALED_RESEND_WINDOW_MS = 10 * 60 * 1000;
+/**
+ * A resend request for a sealed envelope (no timestamp) is answered with the latest
+ * message to that account at most this old: as long as sent content is kept (24 h), so a
+ * recipient who was offline for hours still gets it; resending the wrong one is harmless
+ * (receivers drop duplicates by sender and timestamp).
+ */
+export const SEALED_RESEND_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 type Outcome =
   | { kind: 'stored'; effects: Effects; changed: string[] }

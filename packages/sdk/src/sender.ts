@@ -166,7 +166,14 @@ export class Sender {
         }
         throw toServerError(res);
       }
+      if (accepted !== undefined) return accepted;
       throw new KluisError('DEVICES_CHANGING', `the device list of ${o.username ?? accountId} kept changing; try again`);
+    } catch (e) {
+      // Stored for the others already: a failed follow-up to a device new to us must not
+      // mark the message failed (a user who sends it again would show it twice). That
+      // device's gap is reported by the receiver, like any lost message.
+      if (accepted !== undefined) return accepted;
+      throw e;
     } finally {
       // Nothing was committed with the encryption (e.g. no device to send to): write it anyway.
       if (extra) this.ctx.store.transaction(once);

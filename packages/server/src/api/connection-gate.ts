@@ -1,10 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { isIPv4, isIPv6, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { ErrorCode } from '@kluis/protocol';
 import { ApiError } from '../errors.js';
 import { endWithError } from './raw-error-answers.js';
+import { addressSource } from './source-address.js';
 
 /** Connections above the cap that may still be opened, for health checks only. */
 export const HEALTH_HEADROOM = 32;
@@ -180,30 +181,8 @@ export class ConnectionGate {
   /** undefined: not capped (loopback, or no address). IPv6 by /64: one host holds many addresses. */
   private sourceKey(address: string | undefined): string | undefined {
     if (!address) return undefined;
-    let source = address;
-    if (source.startsWith('::ffff:') && isIPv4(source.slice(7))) source = source.slice(7);
-    if (isIPv4(source)) {
-      if (source.startsWith('127.')) return undefined;
-    } else if (isIPv6(source)) {
-      const groups = expandIPv6(source);
-      if (groups.every((g, i) => (i < 7 ? g === 0 : g === 1))) return undefined;
-      source = groups.slice(0, 4).join(':');
-    }
+    const { source, loopback } = addressSource(address);
+    if (loopback) return undefined;
     return createHmac('sha256', this.secret).update(source).digest().subarray(0, 16).toString('base64url');
   }
-}
-
-/** Eight 16-bit groups of an IPv6 address (with '::' expanded; an embedded IPv4 tail read as two). */
-function expandIPv6(address: string): number[] {
-  let text = address.split('%')[0]!;
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = text.slice(0, v4.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const parse = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const h = parse(head);
-  const t = parse(tail);
-  return tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
 }

@@ -202,7 +202,7 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
       onRequest:
         route.auth === 'device'
           ? async (req) => {
-              req.deviceIdentity = await ctx.auth.device.authenticate(req.headers.authorization);
+              req.deviceIdentity = await ctx.auth.device.authenticate(req.headers.authorization, req.ip);
               if (route.primaryOnly && req.deviceIdentity.deviceId !== PRIMARY_DEVICE_ID) throw notPrimary();
             }
           : route.auth === 'operator' || route.auth === 'admin'

@@ -5,6 +5,7 @@ import { newDevice } from '../accounts/new-device.js';
 import { ApiError } from '../errors.js';
 import { verifyDeviceKeys } from '../keys/device-keys.js';
 import { defineRoute } from './route.js';
+import { addressSource } from './source-address.js';
 
 /**
  * Step 4b (new device): its keys must be signed by the account identity key, which it
@@ -17,12 +18,15 @@ export const linkComplete = defineRoute({
   response: LinkCompleteResponse,
   async handler(ctx, { body, http }) {
     const hash = linkCodeHash(body.code);
-    ctx.limits.take('linkCodeUse', hash.toString('base64'));
-    ctx.limits.take('linkCodeGuess', http.request.ip);
+    ctx.limits.take('linkCodeGuess', addressSource(http.request.ip).source);
     const { accounts, devices, linkCodes, prekeys } = ctx.stores;
     const code = await linkCodes.live(ctx.db, hash, ctx.clock());
     if (!code) throw invalidLinkCode();
-    ctx.limits.refund('linkCodeGuess', http.request.ip);
+    ctx.limits.refund('linkCodeGuess', addressSource(http.request.ip).source);
+    // Per live code, after the lookup: unknown codes are the per-source bucket's (a fresh
+    // bucket per guessed code would bound nothing, and its node-wide share would let one
+    // guesser block every real linking on the node).
+    ctx.limits.take('linkCodeUse', hash.toString('base64'));
     // Checked again here, the step that adds the device: the account may have lapsed since.
     await ctx.subscriptions.assertCanLink(code.accountId);
     if (code.state !== 'provisioned') throw wrongLinkState(code.state, 'provisioned');

@@ -4,6 +4,7 @@ import { invalidLinkCode, linkCodeHash, wrongLinkState } from '../accounts/link-
 import { ApiError } from '../errors.js';
 import { bytes } from '../keys/device-keys.js';
 import { defineRoute } from './route.js';
+import { addressSource } from './source-address.js';
 
 /** Step 2 (new device, no account yet): attach the one-time key the secrets will be sealed to. */
 export const linkRequest = defineRoute({
@@ -13,8 +14,7 @@ export const linkRequest = defineRoute({
   response: LinkStatusResponse,
   async handler(ctx, { body, http }) {
     const hash = linkCodeHash(body.code);
-    ctx.limits.take('linkCodeUse', hash.toString('base64'));
-    ctx.limits.take('linkCodeGuess', http.request.ip);
+    ctx.limits.take('linkCodeGuess', addressSource(http.request.ip).source);
     const publicKey = bytes(body.publicKey);
     try {
       PublicKey.deserialize(publicKey);
@@ -25,7 +25,11 @@ export const linkRequest = defineRoute({
     const { linkCodes } = ctx.stores;
     const code = await linkCodes.live(ctx.db, hash, now);
     if (!code) throw invalidLinkCode();
-    ctx.limits.refund('linkCodeGuess', http.request.ip);
+    ctx.limits.refund('linkCodeGuess', addressSource(http.request.ip).source);
+    // Per live code, after the lookup: unknown codes are the per-source bucket's (a fresh
+    // bucket per guessed code would bound nothing, and its node-wide share would let one
+    // guesser block every real linking on the node).
+    ctx.limits.take('linkCodeUse', hash.toString('base64'));
     // A code made while paid does not outlive a lapse or a suspension.
     await ctx.subscriptions.assertCanLink(code.accountId);
     if (code.state !== 'waiting') throw wrongLinkState(code.state, 'waiting');

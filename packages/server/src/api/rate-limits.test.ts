@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ContentHint,
@@ -9,6 +9,7 @@ import {
   sealedSenderMultiRecipientEncrypt,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
+import { deviceAuthorization } from '@kluis/protocol';
 import { ConfigError, loadServerConfig } from '../config.js';
 import { INVITE_CODE_LENGTH, LINK_CODE_LENGTH, newCode } from '../auth/secrets.js';
 import { registerAccount, sendBody, uniqueName, type TestDevice } from '../test-support/accounts.js';
@@ -119,13 +120,18 @@ describe('rate limits (on by default)', () => {
     expect((await call(ts.url, 'PUT', '/v1/keys', { auth: alice.auth, body: {} })).status).toBe(200);
   });
 
-  it('link codes: 10 request attempts per code in 2 minutes', async () => {
-    const code = newCode(LINK_CODE_LENGTH).display; // unknown: limited before the lookup, like any
+  it('link codes: 10 request attempts per live code in 2 minutes; unknown codes are the per-source bucket’s', async () => {
     const publicKey = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64');
-    for (let i = 0; i < 10; i++) expect((await call(ts.url, 'POST', '/v1/link/request', { body: { code, publicKey } })).status).toBe(404);
-    expectLimited(await call(ts.url, 'POST', '/v1/link/request', { body: { code, publicKey } }));
-    // Another code has its own bucket.
-    expect((await call(ts.url, 'POST', '/v1/link/request', { body: { code: newCode(LINK_CODE_LENGTH).display, publicKey } })).status).toBe(404);
+    const request = (code: string) => call(ts.url, 'POST', '/v1/link/request', { body: { code, publicKey } });
+    const code = (await call(ts.url, 'POST', '/v1/devices/link-codes', { auth: alice.auth })).body.code as string;
+    expect((await request(code)).status).toBe(200);
+    // Taken now: each further attempt is refused by state, and counts.
+    for (let i = 0; i < 9; i++) expect((await request(code)).status).not.toBe(429);
+    expectLimited(await request(code));
+    // Another live code has its own bucket.
+    const other = (await call(ts.url, 'POST', '/v1/devices/link-codes', { auth: alice.auth })).body.code as string;
+    expect((await request(other)).status).toBe(200);
+    offset += 5 * 60_000;
   });
 
   it('registration: 100 refused invites a minute per node, then 429 for everyone until tokens refill', async () => {
@@ -237,20 +243,16 @@ describe('per-account and per-requester guess limits', () => {
 });
 
 describe('rate-limit tables a flood cannot reset', () => {
-  it('--rate-limit-keys 100: a link code limited, then 150 other codes tried; the first is still limited', async () => {
+  it('--rate-limit-keys 100: a device’s failed logins limited, then 150 other devices tried; the first is still limited', async () => {
     const small = await startTestServer({ rateLimitKeys: 100 });
     try {
-      const publicKey = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64');
-      const request = (code: string) => call(small.url, 'POST', '/v1/link/request', { body: { code, publicKey } });
-      const code = newCode(LINK_CODE_LENGTH).display;
-      for (let i = 0; i < 10; i++) expect((await request(code)).status).toBe(404);
-      expectLimited(await request(code));
+      const wrong = (accountId: string) => call(small.url, 'GET', '/v1/accounts/me', { auth: deviceAuthorization(accountId, 1, newPassword()) });
+      const target = randomUUID();
+      for (let i = 0; i < 20; i++) expect((await wrong(target)).status).toBe(401);
+      expectLimited(await wrong(target));
       // More keys than the table holds: before, the least recently used (the drained one) went first.
-      for (let i = 0; i < 150; i++) {
-        const r = await request(newCode(LINK_CODE_LENGTH).display);
-        expect([404, 429]).toContain(r.status);
-      }
-      expectLimited(await request(code));
+      for (let i = 0; i < 150; i++) expect([401, 429]).toContain((await wrong(randomUUID())).status);
+      expectLimited(await wrong(target));
       // The flood went to the kind's shared sketch (counted), not over anyone's bucket.
       const metrics = await (await fetch(`${small.url}/metrics`)).text();
       expect(Number(/^kluis_rate_limit_overflows_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import type { DeviceStore } from '../store/devices.js';
 import type { AuthCache, CachedIdentity } from './auth-cache.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { sha256 } from './secrets.js';
+import { addressSource } from '../api/source-address.js';
 
 export type DeviceIdentity = CachedIdentity;
 
@@ -43,7 +44,12 @@ export class DeviceAuthenticator {
   ) {}
 
   /** The device a request speaks for, or an UNAUTHORIZED ApiError. */
-  async authenticate(header: string | undefined): Promise<DeviceIdentity> {
+  /**
+   * @param address the peer's address: failures are counted per device *and* source, so
+   * someone elsewhere who knows a device's id cannot lock its owner out by failing on
+   * purpose; the node-wide bucket still bounds the argon2 work of a flood from anywhere.
+   */
+  async authenticate(header: string | undefined, address?: string): Promise<DeviceIdentity> {
     if (!header) throw unauthorized('missing device credentials (HTTP Basic "accountId.deviceId:password")');
     const key = sha256(header).toString('base64');
     const cached = this.cache.get(key);
@@ -51,8 +57,8 @@ export class DeviceAuthenticator {
     const parsed = parseDeviceAuthorization(header);
     if (!parsed) throw unauthorized('malformed device credentials (expected HTTP Basic "accountId.deviceId:password")');
     // Before any work: past the limit a guess costs no argon2 (429 with Retry-After). The
-    // bucket is keyed by the ids as presented, so an unknown device is limited the same.
-    const ids = [parsed.accountId, String(parsed.deviceId)];
+    // bucket is keyed by the ids as presented (and the source), so an unknown device is limited the same.
+    const ids = [parsed.accountId, String(parsed.deviceId), address ? addressSource(address).source : ''];
     this.limits?.take('deviceAuthFailure', ...ids);
     const epoch = this.cache.currentEpoch();
     let failed = false;

@@ -4,6 +4,7 @@
  * device is answered after the same work as a known one with a wrong password.
  */
 import { randomUUID } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { deviceAuthorization } from '@kluis/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadServerConfig } from '../config.js';
@@ -35,6 +36,17 @@ async function socketLogin(auth: string): Promise<{ status?: number; body?: { co
 
 let ts: TestServer;
 let offset = 0;
+
+/** GET /v1/accounts/me from a chosen loopback address (Linux routes all of 127/8 to lo). */
+function statusFrom(url: string, localAddress: string, auth: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${url}/v1/accounts/me`, { localAddress, headers: { authorization: auth } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+}
 
 describe('failed device logins are limited per device', () => {
   let alice: TestDevice;
@@ -78,6 +90,18 @@ describe('failed device logins are limited per device', () => {
     expectLimited(await whoami(deviceAuthorization(bob.accountId, bob.deviceId, newPassword())));
     // Cached now: the owner is not refused even with the bucket empty.
     expect((await whoami(bob.auth)).status).toBe(200);
+  });
+
+  it('failures elsewhere do not lock the owner out: the bucket is per device and source address', async () => {
+    // Before: keyed by the device alone, so anyone who knew its id (every contact) could
+    // keep the owner's fresh logins at 429 with a wrong password every 3 s.
+    await ts.close();
+    ts = await startTestServer({ dataDir }, { clock: () => Date.now() + offset });
+    const from = (localAddress: string, auth: string) => statusFrom(ts.url, localAddress, auth);
+    for (let i = 0; i < 20; i++) expect(await from('127.0.0.2', deviceAuthorization(alice.accountId, alice.deviceId, newPassword()))).toBe(401);
+    expect(await from('127.0.0.2', deviceAuthorization(alice.accountId, alice.deviceId, newPassword()))).toBe(429);
+    // The owner, elsewhere and not cached after the restart, logs in.
+    expect(await from('127.0.0.1', alice.auth)).toBe(200);
   });
 
   it('a device whose login is cached on this node is never locked out by someone else’s failures', async () => {

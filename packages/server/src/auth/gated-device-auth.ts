@@ -15,8 +15,8 @@ export class SocketDeviceAuthenticator extends DeviceAuthenticator {
     return this;
   }
 
-  override async authenticate(header: string | undefined): Promise<DeviceIdentity> {
-    const identity = await super.authenticate(header);
+  override async authenticate(header: string | undefined, address?: string): Promise<DeviceIdentity> {
+    const identity = await super.authenticate(header, address);
     await this.gate?.assertCanConnect(identity.accountId);
     return identity;
   }

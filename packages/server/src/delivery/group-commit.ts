@@ -400,8 +400,6 @@ function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<nu
   for (const d of command.destinations) {
     const devices = registrations.get(d.accountId);
     if (!devices) {
-      // A sealed send's excluded recipient (no device listed): nothing to store, no 404.
-      if (command.sender === SEALED_SENDER && d.messages.length === 0) continue;
       unknownAccounts.push(d.accountId);
       continue;
     }
@@ -413,7 +411,7 @@ function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<nu
   // group) but not the sending device, which the server cannot name: one device left
   // out in all is taken to be that one, and reported back in `skipped`.
   let skipped: { accountId: string; deviceId: number } | undefined;
-  if (command.sender === SEALED_SENDER) {
+  if (command.sender === SEALED_SENDER && !command.sealedExcludes) {
     const missing = diffs.filter((x) => x.diff.missing.length > 0 || x.diff.extra.length > 0);
     const one = missing.length === 1 ? leftOutOne(missing[0]!.diff) : undefined;
     if (one !== undefined) {

@@ -18,6 +18,12 @@ export interface MultiSendCommand {
    * device-list check like any listed device, but nothing is stored for them.
    */
   withheld?: ReadonlySet<string>;
+  /**
+   * A sealed fan-out that names accounts in libsignal's excludedRecipients: the sender's
+   * own account is among them (it has no other device), so its sending device is not in
+   * the listed accounts and none of their devices may be left out.
+   */
+  sealedExcludes?: boolean;
 }
 
 export interface MultiSendSubmitter {

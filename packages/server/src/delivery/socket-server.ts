@@ -74,7 +74,7 @@ export class SocketServer {
       this.deps.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS,
     );
     timer.unref();
-    this.deps.auth.authenticate(req.headers.authorization).then(
+    this.deps.auth.authenticate(req.headers.authorization, req.socket.remoteAddress).then(
       (identity) => {
         clearTimeout(timer);
         if (socket.destroyed || socket.writableEnded) return;

@@ -45,14 +45,16 @@ const MINUTE = 60_000;
  *   which costs an argon2 hash);
  * - username lookups: the SDK caches the answer, 120 a minute is plenty for people;
  * - device logins (HTTP and socket): 20 failed argon2 verifies a minute per account id +
- *   device id as presented (known or not, alike). A token is taken before the verify (past
+ *   device id as presented (known or not, alike) and source address (IPv6 per /64), so
+ *   nobody elsewhere can lock the owner out. A token is taken before the verify (past
  *   the limit: 429, no argon2 at all) and given back when the password was right, so only
- *   failures count; a device whose login is cached on this node never reaches the bucket,
- *   and a fresh login of the owner waits at most 3 s once an attacker stops.
+ *   failures count; a device whose login is cached on this node never reaches the bucket;
+ * - link codes per live code (attempts, polls) after the lookup; unknown codes per source
+ *   address and per node (linkCodeGuess), before it.
  * Kind-wide (`global`) buckets where a flood spreads over many keys: wrong access keys
- * (1,200 a minute on the node; correct keys never pay it), link-code attempts (600 per
- * 2 minutes: ~300 linkings) and polls (250 a second: ~125 linkings at once), username
- * lookups (6,000 a minute: enumeration needs many accounts and is still slow). None on
+ * (1,200 a minute on the node; correct keys never pay it), unknown link codes, failed
+ * logins (~100 argon2 verifies a second), username lookups (6,000 a minute: enumeration
+ * needs many accounts and is still slow). None on
  * sealed sends (anyone could then stop all sealed mail on a node) nor on per-account
  * kinds whose account is paying and known.
  */
@@ -65,12 +67,8 @@ export const DEFAULT_LIMITS = {
   bundleTarget: { burst: 2 * MAX_GROUP_MEMBERS, perWindow: 600, windowMs: MINUTE, what: 'prekey bundle fetches for this account' },
   keyUpload: { burst: 30, perWindow: 30, windowMs: 10 * MINUTE, what: 'prekey uploads from this device' },
   linkCodeCreate: { burst: 10, perWindow: 10, windowMs: 2 * MINUTE, what: 'link codes made by this account' },
-  linkCodeUse: { burst: 10, perWindow: 10, windowMs: 2 * MINUTE, what: 'attempts with this link code',
-    global: { burst: 300, perWindow: 600, windowMs: 2 * MINUTE, what: 'link code attempts on this server' },
-  },
-  linkCodeFetch: { burst: 300, perWindow: 300, windowMs: 2 * MINUTE, what: 'polls with this link code',
-    global: { burst: 3000, perWindow: 30_000, windowMs: 2 * MINUTE, what: 'link code polls on this server' },
-  },
+  linkCodeUse: { burst: 10, perWindow: 10, windowMs: 2 * MINUTE, what: 'attempts with this link code' },
+  linkCodeFetch: { burst: 300, perWindow: 300, windowMs: 2 * MINUTE, what: 'polls with this link code' },
   inviteFailure: { burst: 100, perWindow: 100, windowMs: MINUTE, what: 'registrations with invalid invite codes on this server' },
   usernameLookup: { burst: 120, perWindow: 120, windowMs: MINUTE, what: 'username lookups from this account',
     global: { burst: 1200, perWindow: 6000, windowMs: MINUTE, what: 'username lookups on this server' },

@@ -92,10 +92,10 @@ export async function prepareSealedMulti(
     destinations.push({ accountId, messages });
   }
   // libsignal's excludedRecipients: listed with no device (the sender's own account when
-  // it has no other device), so the fan-out's account set is the group's. Nothing is
-  // stored for them; they need no key. The writer skips unknown ones (no existence oracle).
+  // it has no other device), so the fan-out's account set is the group's. They are not
+  // looked up at all: nothing is stored for them, they need no key, and any answer about
+  // them (unknown, or which devices they have) would be an oracle open to anyone.
   const excluded = parsed.excludedRecipientServiceIdStrings();
   if (excluded.length > MAX_GROUP_MEMBERS) throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message excludes at most ${MAX_GROUP_MEMBERS} accounts`);
-  for (const accountId of excluded) destinations.push({ accountId, messages: [] });
-  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online === true, destinations, deviceCount };
+  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online === true, destinations, deviceCount, sealedExcludes: excluded.length > 0 };
 }
