@@ -1,14 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ContentHint,
-  PrivateKey,
-  SenderCertificate,
-  ServerCertificate,
-  UnidentifiedSenderMessageContent,
-  sealedSenderMultiRecipientEncrypt,
-  signalEncrypt,
-} from '@signalapp/libsignal-client';
+import { PrivateKey } from '@signalapp/libsignal-client';
 import { deviceAuthorization } from '@kluis/protocol';
 import { ConfigError, loadServerConfig } from '../config.js';
 import { INVITE_CODE_LENGTH, LINK_CODE_LENGTH, newCode } from '../auth/secrets.js';
@@ -17,7 +9,7 @@ import { accountIn, brandWithPlan, mintCodes } from '../test-support/admin.js';
 import { call, type HttpResult } from '../test-support/http.js';
 import { TestSocket } from '../test-support/socket-client.js';
 import { generateDeviceKeys, newIdentity, newPassword, newRegistrationId } from '../test-support/keys.js';
-import { addressOf, startSession } from '../test-support/sessions.js';
+import { sealedMultiMessage } from '../test-support/sessions.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
 /**
@@ -294,16 +286,4 @@ describe('--rate-limits off', () => {
   });
 });
 
-/** A real libsignal multi-recipient sealed message from `from` to each device (sessions made from fetched bundles). */
-async function multiRecipientMessage(from: TestDevice, to: TestDevice[]): Promise<string> {
-  const addr = addressOf;
-  for (const d of to) await startSession(ts.url, from, d);
-  // The server never checks the certificate (recipients do): any one will do here.
-  const root = PrivateKey.generate();
-  const serverKey = PrivateKey.generate();
-  const cert = SenderCertificate.new(from.accountId, null, from.deviceId, from.identity.publicKey, Date.now() + 86_400_000, ServerCertificate.new(1, serverKey.getPublicKey(), root), serverKey);
-  const inner = await signalEncrypt(new Uint8Array(32), addr(to[0]!), addr(from), from.signal.sessions, from.signal.identities);
-  const usmc = UnidentifiedSenderMessageContent.new(inner, cert, ContentHint.Default, null);
-  const bytes = await sealedSenderMultiRecipientEncrypt({ content: usmc, recipients: to.map(addr), identityStore: from.signal.identities, sessionStore: from.signal.sessions });
-  return Buffer.from(bytes).toString('base64');
-}
+const multiRecipientMessage = (from: TestDevice, to: TestDevice[]) => sealedMultiMessage(ts.url, from, to);

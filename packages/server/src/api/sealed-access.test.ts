@@ -5,19 +5,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ContentHint,
-  PrivateKey,
-  ProtocolAddress,
-  SenderCertificate,
-  ServerCertificate,
-  UnidentifiedSenderMessageContent,
-  sealedSenderMultiRecipientEncrypt,
-  signalEncrypt,
-} from '@signalapp/libsignal-client';
 import { registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
-import { addressOf, startSession } from '../test-support/sessions.js';
+import { sealedMultiMessage } from '../test-support/sessions.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 import { sameTiming } from '../test-support/timing.js';
 
@@ -63,22 +53,9 @@ async function raw(method: string, path: string, key: Buffer, body: unknown): Pr
 const single = (accountId: string, key: Buffer, to: TestDevice) => raw('PUT', `/v1/sealed/${accountId}`, key, sendBody([to], 'sealed', 6));
 const multi = (message: string, key: Buffer) => raw('PUT', '/v1/sealed', key, { message });
 
-/**
- * A real libsignal multi-recipient sealed message from `from` to each of `to`; an entry
- * with `as` is addressed to that account id (a made-up one) over the session of a real device.
- */
-async function multiMessage(from: TestDevice, to: Array<{ device: TestDevice; as?: string }>): Promise<string> {
-  const addresses = to.map((t) => (t.as ? ProtocolAddress.new(t.as, t.device.deviceId) : addressOf(t.device)));
-  for (let i = 0; i < to.length; i++) await startSession(ts.url, from, to[i]!.device, addresses[i]);
-  // The server never checks the certificate (recipients do): any one will do here.
-  const root = PrivateKey.generate();
-  const serverKey = PrivateKey.generate();
-  const cert = SenderCertificate.new(from.accountId, null, from.deviceId, from.identity.publicKey, Date.now() + 86_400_000, ServerCertificate.new(1, serverKey.getPublicKey(), root), serverKey);
-  const inner = await signalEncrypt(new Uint8Array(32), addresses[0]!, addressOf(from), from.signal.sessions, from.signal.identities);
-  const usmc = UnidentifiedSenderMessageContent.new(inner, cert, ContentHint.Default, null);
-  const bytes = await sealedSenderMultiRecipientEncrypt({ content: usmc, recipients: addresses, identityStore: from.signal.identities, sessionStore: from.signal.sessions });
-  return Buffer.from(bytes).toString('base64');
-}
+/** A multi-recipient sealed message; an entry with `as` is filed under that (made-up) account id over a real device's session. */
+const multiMessage = (from: TestDevice, to: Array<{ device: TestDevice; as?: string }>) =>
+  sealedMultiMessage(ts.url, from, to.map((t) => (t.as ? { device: t.device, as: t.as } : t.device)));
 
 describe('sealed access without a key', () => {
   it('a multi-recipient send to an account that never set a key is refused (a missing key is not 16 zero bytes)', async () => {

@@ -5,23 +5,12 @@
  * device left out without a 409 (the server cannot name it).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  Aci,
-  ContentHint,
-  PrivateKey,
-  ProtocolAddress,
-  SenderCertificate,
-  ServerCertificate,
-  UnidentifiedSenderMessageContent,
-  sealedSenderMultiRecipientEncrypt,
-  signalEncrypt,
-} from '@signalapp/libsignal-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENVELOPE_TIME_GRANULARITY_MS } from '../store/coarse-time.js';
 import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
 import { openSqliteForTest } from '../test-support/peek.js';
-import { addressOf, startSession } from '../test-support/sessions.js';
+import { sealedMultiMessage } from '../test-support/sessions.js';
 import { TestSocket } from '../test-support/socket-client.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
@@ -82,23 +71,7 @@ async function drain(...ds: TestDevice[]) {
   expect(queuedFor(...ds)).toEqual([]);
 }
 
-/** A real libsignal multi-recipient sealed message from `from` (sessions built here). */
-async function multiMessage(from: TestDevice, to: TestDevice[], excluded: TestDevice[] = []): Promise<string> {
-  for (const t of to) await startSession(ts.url, from, t);
-  const root = PrivateKey.generate();
-  const serverKey = PrivateKey.generate();
-  const cert = SenderCertificate.new(from.accountId, null, from.deviceId, from.identity.publicKey, Date.now() + 86_400_000, ServerCertificate.new(1, serverKey.getPublicKey(), root), serverKey);
-  const inner = await signalEncrypt(new Uint8Array(32), addressOf(to[0]!), addressOf(from), from.signal.sessions, from.signal.identities);
-  const usmc = UnidentifiedSenderMessageContent.new(inner, cert, ContentHint.Default, null);
-  const bytes = await sealedSenderMultiRecipientEncrypt({
-    content: usmc,
-    recipients: to.map(addressOf),
-    excludedRecipients: excluded.map((d) => Aci.fromUuid(d.accountId)),
-    identityStore: from.signal.identities,
-    sessionStore: from.signal.sessions,
-  });
-  return Buffer.from(bytes).toString('base64');
-}
+const multiMessage = (from: TestDevice, to: TestDevice[], excluded: TestDevice[] = []) => sealedMultiMessage(ts.url, from, to, excluded);
 
 describe('sealed envelopes at rest', () => {
   it('keep no client timestamp, and only coarse server times; identified ones keep theirs', async () => {

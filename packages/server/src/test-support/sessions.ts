@@ -44,20 +44,28 @@ export async function startSession(url: string, from: TestDevice, to: TestDevice
   await processPreKeyBundle(bundle, as, addressOf(from), from.signal.sessions, from.signal.identities);
 }
 
+/** A recipient of sealedMultiMessage: a device, or a real device's session filed under a made-up account id. */
+export type MultiRecipient = TestDevice | { device: TestDevice; as: string };
+
 /**
  * A real libsignal multi-recipient sealed message from `from` to `to` (sessions built
  * here), with `excluded` accounts named but given nothing, as a client's group fan-out.
+ * The server never checks the sender certificate (recipients do): any one will do here.
  */
-export async function sealedMultiMessage(url: string, from: TestDevice, to: TestDevice[], excluded: TestDevice[] = []): Promise<string> {
-  for (const t of to) await startSession(url, from, t);
+export async function sealedMultiMessage(url: string, from: TestDevice, to: readonly MultiRecipient[], excluded: readonly TestDevice[] = []): Promise<string> {
+  const addresses = to.map((t) => ('as' in t ? ProtocolAddress.new(t.as, t.device.deviceId) : addressOf(t)));
+  for (let i = 0; i < to.length; i++) {
+    const t = to[i]!;
+    await startSession(url, from, 'as' in t ? t.device : t, addresses[i]);
+  }
   const root = PrivateKey.generate();
   const serverKey = PrivateKey.generate();
   const server = ServerCertificate.new(1, serverKey.getPublicKey(), root);
   const cert = SenderCertificate.new(from.accountId, null, from.deviceId, from.identity.publicKey, Date.now() + 86_400_000, server, serverKey);
-  const inner = await signalEncrypt(new Uint8Array(32), addressOf(to[0]!), addressOf(from), from.signal.sessions, from.signal.identities);
+  const inner = await signalEncrypt(new Uint8Array(32), addresses[0]!, addressOf(from), from.signal.sessions, from.signal.identities);
   const bytes = await sealedSenderMultiRecipientEncrypt({
     content: UnidentifiedSenderMessageContent.new(inner, cert, ContentHint.Default, null),
-    recipients: to.map(addressOf),
+    recipients: addresses,
     excludedRecipients: excluded.map((d) => Aci.fromUuid(d.accountId)),
     identityStore: from.signal.identities,
     sessionStore: from.signal.sessions,
