@@ -1,7 +1,9 @@
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseRateOverrides, RateOverrideError, type RateOverride } from './limits/configured-rules.js';
 import type { LimitName } from './limits/rules.js';
+import { configDefaults, serverConfigHelp, type ConfigOption } from './config-options.js';
+
+export { configDefaults, serverConfigHelp, type ConfigOption } from './config-options.js';
 
 /**
  * Everything the server needs, validated once at the edge and then passed explicitly
@@ -102,52 +104,6 @@ export interface ServerConfig {
 
 export type ResolvedServerConfig = Required<ServerConfig>;
 
-export const configDefaults = {
-  dataDir: './data',
-  host: '127.0.0.1',
-  port: 8470,
-  envelopeTtlDays: 30,
-  sqliteSync: 'full' as const,
-  argon2MemoryKib: 4096,
-  argon2Iterations: 2,
-  authCacheSize: 50_000,
-  expiryIntervalSeconds: 60,
-  database: '',
-  bus: '',
-  nodeName: hostname(),
-  region: '',
-  blobDir: '',
-  maxAttachmentBytes: 100 * 1024 * 1024,
-  attachmentTtlDays: 30,
-  attachmentReservationsPerHour: 200,
-  attachmentMibPerDay: 2048,
-  maxPendingAttachments: 10_000,
-  maxPendingAttachmentMib: 20_480,
-  attachmentDiskReserve: '5%',
-  publicUrl: '',
-  heartbeatSeconds: 5,
-  drainTimeoutSeconds: 30,
-  senderCertificate: '',
-  rateLimits: true,
-  rateLimitKeys: 50_000,
-  rateLimitOverrides: '',
-  deviceLoginFailuresPerMinute: 20,
-  socketBufferKib: 4096,
-  socketPingsPerSecond: 5,
-  socketHeartbeatSeconds: 30,
-  maxConnections: 0,
-  maxConnectionsPerSource: 256,
-  idleTimeoutSeconds: 10,
-  maxHeaderKib: 16,
-  maxQueueEnvelopes: 50_000,
-  maxQueueMib: 200,
-  maxPreKeys: 200,
-  storageReserveMib: 8,
-  storageCheckSeconds: 10,
-  sendsPerSecond: 200,
-  renewalFailures: 10,
-  linkCodeMisses: 20,
-};
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MIB = 1024 * 1024;
@@ -162,59 +118,6 @@ export class ConfigError extends Error {
   }
 }
 
-export interface ConfigOption {
-  flag: string;
-  env: string;
-  default: string;
-  description: string;
-}
-
-export const serverConfigHelp: ConfigOption[] = [
-  { flag: '--data', env: 'KLUIS_DATA', default: configDefaults.dataDir, description: 'data directory (SQLite database, operator token)' },
-  { flag: '--host', env: 'KLUIS_HOST', default: configDefaults.host, description: 'address to listen on' },
-  { flag: '--port', env: 'KLUIS_PORT', default: String(configDefaults.port), description: 'TCP port to listen on (0 = any free port)' },
-  { flag: '--envelope-ttl-days', env: 'KLUIS_ENVELOPE_TTL_DAYS', default: String(configDefaults.envelopeTtlDays), description: 'days an undelivered message is kept before it expires' },
-  { flag: '--sqlite-sync', env: 'KLUIS_SQLITE_SYNC', default: configDefaults.sqliteSync, description: "'full': a message is acknowledged only once fsynced (survives power loss); 'normal': once written (survives a server crash, not power loss)" },
-  { flag: '--argon2-memory-kib', env: 'KLUIS_ARGON2_MEMORY_KIB', default: String(configDefaults.argon2MemoryKib), description: 'argon2id memory cost for device passwords, KiB' },
-  { flag: '--argon2-iterations', env: 'KLUIS_ARGON2_ITERATIONS', default: String(configDefaults.argon2Iterations), description: 'argon2id time cost (passes) for device passwords' },
-  { flag: '--auth-cache-size', env: 'KLUIS_AUTH_CACHE_SIZE', default: String(configDefaults.authCacheSize), description: 'verified device credentials kept in memory' },
-  { flag: '--expiry-interval-seconds', env: 'KLUIS_EXPIRY_INTERVAL_SECONDS', default: String(configDefaults.expiryIntervalSeconds), description: 'how often expired messages and link codes are deleted' },
-  { flag: '--bus', env: 'KLUIS_BUS', default: '(in-process)', description: 'nats://host:4222[,nats://…] to wake sockets on other nodes (cluster mode)' },
-  { flag: '--node-name', env: 'KLUIS_NODE_NAME', default: '(host name)', description: "this node's name in a cluster" },
-  { flag: '--region', env: 'KLUIS_REGION', default: '(none)', description: 'region this node serves (clients prefer nodes in their own region)' },
-  { flag: '--public-url', env: 'KLUIS_PUBLIC_URL', default: '(the listening address)', description: 'the https URL clients reach this node at, published in the nodes list (cluster mode)' },
-  { flag: '--heartbeat-seconds', env: 'KLUIS_HEARTBEAT_SECONDS', default: String(configDefaults.heartbeatSeconds), description: 'how often this node refreshes its row in the nodes registry (3 missed = down)' },
-  { flag: '--drain-timeout-seconds', env: 'KLUIS_DRAIN_TIMEOUT_SECONDS', default: String(configDefaults.drainTimeoutSeconds), description: 'on SIGTERM, the longest wait for clients to move and accepted sends to commit' },
-  { flag: '--blob-dir', env: 'KLUIS_BLOB_DIR', default: '(blobs in the data directory)', description: 'directory for encrypted attachments; in a cluster, a path every node shares (e.g. NFS)' },
-  { flag: '--max-attachment-bytes', env: 'KLUIS_MAX_ATTACHMENT_BYTES', default: String(configDefaults.maxAttachmentBytes), description: 'largest attachment (file) a client may send, bytes; its encrypted blob may be up to 5% larger (padding)' },
-  { flag: '--attachment-ttl-days', env: 'KLUIS_ATTACHMENT_TTL_DAYS', default: String(configDefaults.attachmentTtlDays), description: 'days an attachment is kept, fetched any number of times, before the expiry job deletes it (no one can delete it sooner)' },
-  { flag: '--attachment-reservations-per-hour', env: 'KLUIS_ATTACHMENT_RESERVATIONS_PER_HOUR', default: String(configDefaults.attachmentReservationsPerHour), description: 'attachment uploads one account may start per hour (per node, in memory); past it 429 + Retry-After' },
-  { flag: '--attachment-mib-per-day', env: 'KLUIS_ATTACHMENT_MIB_PER_DAY', default: String(configDefaults.attachmentMibPerDay), description: 'MiB of attachments one account may reserve per day (per node, in memory); past it 429 + Retry-After' },
-  { flag: '--max-pending-attachments', env: 'KLUIS_MAX_PENDING_ATTACHMENTS', default: String(configDefaults.maxPendingAttachments), description: 'uploads started and not finished, all accounts (abandoned ones count until swept, 24–48 h); past it 507 STORAGE_FULL' },
-  { flag: '--max-pending-attachment-mib', env: 'KLUIS_MAX_PENDING_ATTACHMENT_MIB', default: String(configDefaults.maxPendingAttachmentMib), description: 'MiB declared by those unfinished uploads, all accounts; past it 507 STORAGE_FULL' },
-  { flag: '--attachment-disk-reserve', env: 'KLUIS_ATTACHMENT_DISK_RESERVE', default: configDefaults.attachmentDiskReserve, description: "free space kept on the blob directory's filesystem, 'N%' of it or N MiB; an upload that would go below it (counting unfinished ones) answers 507 STORAGE_FULL" },
-  { flag: '--sender-certificate', env: 'KLUIS_SENDER_CERTIFICATE', default: '(made at the first start)', description: "sealed sender: a server certificate file from 'kluis admin trust-root issue' (the trust root's private key stays offline)" },
-  { flag: '--rate-limits', env: 'KLUIS_RATE_LIMITS', default: 'on', description: "'on': per-node, in-memory token buckets on sealed sends, prekey fetches and uploads, link codes, invites, username lookups and failed device logins (429 + Retry-After); 'off' for benchmarks" },
-  { flag: '--max-queue-messages', env: 'KLUIS_MAX_QUEUE_MESSAGES', default: String(configDefaults.maxQueueEnvelopes), description: "messages one device's queue may hold while it is offline; a send past it answers 507 QUEUE_FULL (nothing already queued is dropped); a group send stores for the other devices and names the full ones in `queueFull`" },
-  { flag: '--max-queue-mib', env: 'KLUIS_MAX_QUEUE_MIB', default: String(configDefaults.maxQueueMib), description: "MiB of ciphertext one device's queue may hold; a send past it answers 507 QUEUE_FULL" },
-  { flag: '--max-prekeys', env: 'KLUIS_MAX_PREKEYS', default: String(configDefaults.maxPreKeys), description: 'one-time prekeys (EC, and Kyber, each) stored per device; an upload past it answers 409 TOO_MANY_PREKEYS' },
-  { flag: '--storage-reserve-mib', env: 'KLUIS_STORAGE_RESERVE_MIB', default: String(configDefaults.storageReserveMib), description: 'MiB reserved in the data directory (SQLite) and freed when the disk fills, so acks and expiry still work; sends answer 507 STORAGE_FULL until space is back (0 = no reserve)' },
-  { flag: '--sends-per-second', env: 'KLUIS_SENDS_PER_SECOND', default: String(configDefaults.sendsPerSecond), description: 'identified (not sealed) messages one device may send per second, with a burst of ten seconds\' worth (per node, in memory); past it 429 + Retry-After' },
-  { flag: '--renewal-failures', env: 'KLUIS_RENEWAL_FAILURES', default: String(configDefaults.renewalFailures), description: 'refused renewal codes one account may try per 10 minutes (per node, in memory); past it 429 + Retry-After. Codes that work cost nothing' },
-  { flag: '--link-code-misses', env: 'KLUIS_LINK_CODE_MISSES', default: String(configDefaults.linkCodeMisses), description: 'unknown link codes one IP address may try per 5 minutes (per node, in memory only; 600 a minute for the whole node); past it 429 + Retry-After' },
-  { flag: '--storage-check-seconds', env: 'KLUIS_STORAGE_CHECK_SECONDS', default: String(configDefaults.storageCheckSeconds), description: 'while the disk is full: how often free space is checked and one log line written' },
-  { flag: '--rate-limit', env: 'KLUIS_RATE_LIMIT', default: '(the buckets in docs/limits.md)', description: "change any rate limit by name: NAME=BURST/REFILL/SECONDS[,…], e.g. usernameLookup=240/240/60 (a bucket of 240, refilled by 240 every 60 s); names and defaults in docs/limits.md" },
-  { flag: '--rate-limit-keys', env: 'KLUIS_RATE_LIMIT_KEYS', default: String(configDefaults.rateLimitKeys), description: 'exact rate-limit buckets kept per kind (~130 bytes each); only refilled ones are dropped, so past it new keys share a fixed-size sketch (stricter, never looser)' },
-  { flag: '--device-login-failures-per-minute', env: 'KLUIS_DEVICE_LOGIN_FAILURES_PER_MINUTE', default: String(configDefaults.deviceLoginFailuresPerMinute), description: 'wrong passwords one device (known or not) may be tried with per minute, HTTP and socket together (per node, in memory); past it 429 + Retry-After without a password check. A right password costs nothing; a login cached on the node is never refused' },
-  { flag: '--socket-buffer-kib', env: 'KLUIS_SOCKET_BUFFER_KIB', default: String(configDefaults.socketBufferKib), description: 'KiB queued for one WebSocket that its client has not read; past it the socket is closed as a slow consumer (4008; unacked messages are redelivered on reconnect)' },
-  { flag: '--socket-pings-per-second', env: 'KLUIS_SOCKET_PINGS_PER_SECOND', default: String(configDefaults.socketPingsPerSecond), description: 'pings (WebSocket ping frames and JSON pings) one socket may send per second; past it the socket is closed (1008)' },
-  { flag: '--socket-heartbeat-seconds', env: 'KLUIS_SOCKET_HEARTBEAT_SECONDS', default: String(configDefaults.socketHeartbeatSeconds), description: 'how often the server pings each WebSocket (random payload); one that has not echoed the last ping by the next is closed' },
-  { flag: '--max-connections', env: 'KLUIS_MAX_CONNECTIONS', default: '(open-file limit − 544)', description: 'open TCP connections for clients; at it the oldest idle one (no request under way) is closed for a newcomer, and with none idle 32 more serve only /healthz, /readyz, /metrics, then 503. Raise LimitNOFILE (systemd) or ulimit -n to raise the default' },
-  { flag: '--max-connections-per-source', env: 'KLUIS_MAX_CONNECTIONS_PER_SOURCE', default: String(configDefaults.maxConnectionsPerSource), description: 'open TCP connections from one IP address (IPv6: one /64), counted in memory only as keyed hashes, never logged; past it 429 at once. Loopback is exempt (a local reverse proxy); 0 = off' },
-  { flag: '--max-header-kib', env: 'KLUIS_MAX_HEADER_KIB', default: String(configDefaults.maxHeaderKib), description: "KiB of request line and header fields one request may send (Node's parser limit); past it 431 HEADERS_TOO_LARGE, or 414 URI_TOO_LONG when the request line alone is that long" },
-  { flag: '--idle-timeout-seconds', env: 'KLUIS_IDLE_TIMEOUT_SECONDS', default: String(configDefaults.idleTimeoutSeconds), description: 'a connection that has not sent a complete request head within this is closed (408); so is an idle keep-alive one' },
-  { flag: '--database', env: 'KLUIS_DATABASE', default: '(SQLite in the data directory)', description: 'postgres://user:pass@host:port/db to share one PostgreSQL between nodes (cluster mode)' },
-];
 
 type Raw = string | number | undefined;
 
