@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { MultiSendRequest, SendRequest } from '@kluis/protocol';
@@ -12,6 +11,7 @@ import type { EnvelopeStore } from '../store/envelopes.js';
 import { deviceKey, type Bus, type DeviceEvent, type LiveEnvelope } from './bus.js';
 import { envelopeFrame, errorFrame, parseClientFrame, PONG_FRAME, QUEUE_EMPTY_FRAME, responseFrame } from './frames.js';
 import type { GroupCommitWriter } from './group-commit.js';
+import { DEFAULT_SOCKET_LIMITS, PingAllowance, type ServerCloseReason, type SocketLimits } from './socket-limits.js';
 
 export interface ConnectionDeps {
   db: Db;
@@ -42,16 +42,6 @@ export interface ConnectionDeps {
   onServerClose?: (reason: ServerCloseReason) => void;
 }
 
-export interface SocketLimits {
-  /** Outbound bytes (unsent by the kernel and by ws) past which the socket is closed as a slow consumer. */
-  bufferBytes: number;
-  /** Pings (WebSocket ping frames and JSON pings) answered per second; one more closes the socket. */
-  pingsPerSecond: number;
-}
-
-export type ServerCloseReason = 'slow-consumer' | 'ping-flood' | 'heartbeat';
-
-export const DEFAULT_SOCKET_LIMITS: SocketLimits = { bufferBytes: 4 * 1024 * 1024, pingsPerSecond: 5 };
 
 /** Backlog page size: one query per this many envelopes. */
 const PAGE_SIZE = 200;
@@ -83,8 +73,7 @@ export class DeviceConnection {
   private readonly limits: SocketLimits;
   /** Stop pushing above this; well below the cap, so delivery alone never trips it. */
   private readonly highWater: number;
-  private pingWindowStart = 0;
-  private pingsInWindow = 0;
+  private readonly pings: PingAllowance;
   private cursor = 0;
   private live = false;
   private draining = false;
@@ -119,6 +108,7 @@ export class DeviceConnection {
   ) {
     this.key = deviceKey(identity.accountId, identity.deviceId);
     this.limits = deps.socketLimits ?? DEFAULT_SOCKET_LIMITS;
+    this.pings = new PingAllowance(this.limits.pingsPerSecond);
     this.highWater = Math.min(HIGH_WATER, Math.floor(this.limits.bufferBytes / 4));
   }
 
@@ -206,12 +196,7 @@ export class DeviceConnection {
 
   /** Counts a ping (either kind) in the current second; past the allowance the socket goes. */
   private admitPing(): boolean {
-    const now = performance.now();
-    if (now - this.pingWindowStart >= 1_000) {
-      this.pingWindowStart = now;
-      this.pingsInWindow = 0;
-    }
-    if (++this.pingsInWindow <= this.limits.pingsPerSecond) return true;
+    if (this.pings.admit()) return true;
     this.deps.onServerClose?.('ping-flood');
     this.closeHard(SocketCloseCode.PolicyViolation, `too many pings (at most ${this.limits.pingsPerSecond} a second)`);
     return false;
