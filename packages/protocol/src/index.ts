@@ -20,3 +20,4 @@ export * from './attachments.js';
 export * from './content.js';
 export * from './profiles.js';
 export * from './sealed.js';
+export * from './conversation-ids.js';
