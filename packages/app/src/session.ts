@@ -153,7 +153,9 @@ export class AppSession {
   }
 
   private async start(client: Client): Promise<void> {
-    for (const type of FORWARDED) client.on(type, ((data: unknown) => this.emit(type, data)) as never);
+    // A closing client can still emit (a receipt, a last frame): once it is locked away the
+    // page must not hear of it, or it asks for data the locked host cannot give.
+    for (const type of FORWARDED) client.on(type, ((data: unknown) => this.client === client && this.emit(type, data)) as never);
     client.on('error', (e) => this.log(`kluis: ${e.message}`));
     this.emit('state', { state: this.state });
     // Offline is fine: the SDK's socket keeps retrying, and the UI shows the connection state.

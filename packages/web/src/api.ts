@@ -30,7 +30,20 @@ export function setToken(t: string): void {
   token = t;
 }
 
+/** Paths the host answers whether or not the profile is unlocked. */
+const ALWAYS = new Set(['/api/state', '/api/unlock', '/api/lock']);
+let lockedHere = false;
+/**
+ * From the moment the page locks, nothing else asks the host for the profile's data: a
+ * timer or an event handler that was already queued (the page renders later) fails here
+ * instead of reaching a host that is locking the store away.
+ */
+export function setPageLocked(locked: boolean): void {
+  lockedHere = locked;
+}
+
 async function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  if (lockedHere && !ALWAYS.has(path)) throw new ApiError(423, 'LOCKED', 'the app is locked');
   let res: Response;
   try {
     const isJson = body !== undefined && !(body instanceof Blob);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, listen } from './api.js';
+import { api, listen, setPageLocked } from './api.js';
 import { dispatch } from './events.js';
 import { onLanguage, t } from './i18n.js';
 import { Main } from './screens/main.js';
@@ -17,11 +17,19 @@ export function App() {
   const refresh = () =>
     api.get<AppState>('/api/state').then(
       (s) => {
+        setPageLocked(s.state === 'locked');
         setState(s);
         setConnected(s.connected);
       },
       () => setHostUp(false),
     );
+
+  // The unlock screen first: nothing on the main screen may ask the host for data it is locking away.
+  const lock = () => {
+    setPageLocked(true);
+    setState((s) => (s ? { ...s, state: 'locked' } : s));
+    void api.post('/api/lock').then(refresh, refresh);
+  };
 
   useEffect(() => onLanguage(() => setLang((n) => n + 1)), []);
   useEffect(() => {
@@ -48,7 +56,7 @@ export function App() {
     for (const ev of events) window.addEventListener(ev, touch, { passive: true });
     const timer = setInterval(() => {
       const limit = lockAfterMs();
-      if (limit > 0 && Date.now() - last > limit) void api.post('/api/lock').then(refresh);
+      if (limit > 0 && Date.now() - last > limit) lock();
     }, 5000);
     return () => {
       clearInterval(timer);
@@ -67,7 +75,7 @@ export function App() {
       )}
       {state.state === 'new' && <Onboarding profile={state.profile} defaultServerUrl={state.defaultServerUrl ?? ''} onDone={refresh} />}
       {state.state === 'locked' && <Unlock profile={state.profile} onDone={refresh} />}
-      {state.state === 'unlocked' && state.account && <Main account={state.account} connected={connected ?? false} onLocked={refresh} />}
+      {state.state === 'unlocked' && state.account && <Main account={state.account} connected={connected ?? false} onLock={lock} />}
     </>
   );
 }

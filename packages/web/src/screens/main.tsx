@@ -24,7 +24,7 @@ export type View =
 
 const REFRESHING = new Set(['message', 'message-updated', 'message-removed', 'group-updated', 'identity-changed', 'identity-accepted']);
 
-export function Main({ account, connected, onLocked }: { account: Account; connected: boolean; onLocked: () => void }) {
+export function Main({ account, connected, onLock }: { account: Account; connected: boolean; onLock: () => void }) {
   const [view, setView] = useState<View>({ kind: 'none' });
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const pending = useRef<number | undefined>(undefined);
@@ -38,6 +38,7 @@ export function Main({ account, connected, onLocked }: { account: Account; conne
       applyBrand(a.subscription);
       setBrandName(a.subscription?.brand.name ?? '');
     }, () => {});
+    return () => clearTimeout(pending.current);
   }, []);
   useAppEvent((e) => {
     if (e.type === 'subscription-expiring') setExpiring({ daysLeft: Number(e.data?.daysLeft ?? 0) });
@@ -48,10 +49,6 @@ export function Main({ account, connected, onLocked }: { account: Account; conne
     if (e.type === 'message') notify(e.data as Message, account.username);
   });
 
-  const lock = async () => {
-    await api.post('/api/lock').catch(() => {});
-    onLocked();
-  };
   const open = (v: View) => setView(v);
   const hasPane = view.kind !== 'none';
 
@@ -76,7 +73,7 @@ export function Main({ account, connected, onLocked }: { account: Account; conne
             <button class="btn btn-small" onClick={() => open({ kind: 'account' })}>
               {t('nav.account')}
             </button>
-            <button class="btn btn-small" onClick={lock}>
+            <button class="btn btn-small" onClick={onLock}>
               {t('nav.lock')}
             </button>
           </nav>
