@@ -5,7 +5,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { downloadAttachment, HttpApi, uploadAttachment } from '@kluis/sdk';
+import { downloadAttachment, uploadAttachment } from '@kluis/sdk';
+import { HttpApi } from '@kluis/sdk/testing';
 import { sha256File, writeRandomFile } from '../../test/harness/random-file.js';
 import type { BenchPeer } from './accounts.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';

@@ -8,6 +8,7 @@ import { EnvelopeType, type AdminNodeList } from '@kluis/protocol';
 import { Harness } from '../harness/index.js';
 import { startCluster, type Cluster } from '../harness/cluster.js';
 import { linkDevice, nextEvent, until } from '../harness/sdk-helpers.js';
+import { internalsOf } from '@kluis/sdk/testing';
 
 /**
  * The core and conversation end-to-end scenarios (packages/sdk's integration, groups,
@@ -110,11 +111,11 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     return from.client.send(conv, text, o);
   }
 
-  const find = async (d: Device, conversation: string, text: string) => (await d.client.messages({ conversation })).find((m) => m.text === text);
+  const find = async (d: Device, conversation: string, text: string) => (await d.client.messages.list({ conversation })).find((m) => m.text === text);
 
   /** The group's history as every device must show it (local ids and read times aside). */
   const groupHistory = async (d: Device) =>
-    (await d.client.messages({ conversation: conv }))
+    (await d.client.messages.list({ conversation: conv }))
       .filter((m) => m.kind === 'text')
       .map((m) => ({
         timestamp: m.timestamp,
@@ -129,7 +130,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
   /** Identical group state and history on every remaining device (erin's from her join on). */
   async function expectSameGroupHistory(): Promise<void> {
     const remaining = [alice1, alice2, bob, carol, erin];
-    const states = await Promise.all(remaining.map((d) => d.client.group(conv)));
+    const states = await Promise.all(remaining.map((d) => d.client.groups.find(conv)));
     for (const [i, s] of states.entries()) expect(s, remaining[i]!.label).toEqual(states[0]);
     const reference = await groupHistory(alice1);
     expect(reference).toHaveLength(groupTexts.length);
@@ -137,7 +138,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     expect(await groupHistory(erin), 'erin').toEqual(reference.slice(erinJoinedAt));
   }
   const texts = async (d: Device, conversation: string) =>
-    (await d.client.messages({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
+    (await d.client.messages.list({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
 
   async function adminNodes(): Promise<AdminNodeList> {
     const res = await fetch(new URL('/admin/nodes', cluster.anyUrl()), { headers: { authorization: `Bearer ${cluster.operatorToken}` } });
@@ -213,7 +214,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     await linkDevice(alice1.client, alice2.client, n2, 'laptop');
     const all = [alice1, alice2, bob, carol, dave, erin];
     await Promise.all(all.map((d) => d.client.connect()));
-    await until('every client learned the three nodes', () => all.every((d) => (d.client._internals.data.get<unknown[]>('serverNodes')?.length ?? 0) === 3), T);
+    await until('every client learned the three nodes', () => all.every((d) => (internalsOf(d.client).data.get<unknown[]>('serverNodes')?.length ?? 0) === 3), T);
     await connectionsAre([2, 2, 2]);
   }, 180_000);
 
@@ -249,7 +250,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     expect(fromLaptop).toMatchObject({ sync: true, direction: 'outgoing', conversation: 'bob', from: { deviceId: alice2.client.account!.deviceId } });
     expect(bob.received.find((m) => m.text === 'bob, from alice’s laptop')).toMatchObject({ direction: 'incoming', from: { deviceId: alice2.client.account!.deviceId } });
     // Both of alice's devices got bob's reply; their histories with bob agree.
-    const history = async (d: Device) => (await d.client.messages({ conversation: 'bob' })).map((m) => [m.direction, m.text]);
+    const history = async (d: Device) => (await d.client.messages.list({ conversation: 'bob' })).map((m) => [m.direction, m.text]);
     expect(await history(alice1)).toEqual([
       ['outgoing', 'alice to bob'],
       ['incoming', 'bob to alice'],
@@ -281,9 +282,9 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
   it('groups: create, a message from each member, add a fifth, remove one; state and history converge', async () => {
     const { alice, bob: b, carol: c, dave: dv, erin: e } = accounts;
     const memberDevices = () => [...members].flatMap((a) => a.devices);
-    const groupSize = async (d: Device) => (await d.client.group(conv))?.members.length;
+    const groupSize = async (d: Device) => (await d.client.groups.find(conv))?.members.length;
 
-    conv = await alice1.client.createGroup('Team', [b.name, c.name, dv.name]);
+    conv = await alice1.client.groups.create('Team', [b.name, c.name, dv.name]);
     for (const a of [alice, b, c, dv]) members.add(a);
     for (const d of memberDevices()) await until(`${d.label} knows the group`, async () => (await groupSize(d)) === 4, T);
 
@@ -293,7 +294,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     }
 
     // A fifth member joins; she sees nothing from before.
-    await alice1.client.addMembers(conv, [e.name]);
+    await alice1.client.groups.addMembers(conv, [e.name]);
     members.add(e);
     for (const d of memberDevices()) await until(`${d.label} sees five members`, async () => (await groupSize(d)) === 5, T);
     erinJoinedAt = groupTexts.length;
@@ -302,10 +303,10 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     expect(await texts(erin, conv)).toEqual(['welcome erin']);
 
     // Dave is removed: he learns it, and gets nothing sent to the group after.
-    await alice1.client.removeMembers(conv, [dv.name]);
+    await alice1.client.groups.removeMembers(conv, [dv.name]);
     members.delete(dv);
     for (const d of memberDevices()) await until(`${d.label} sees dave removed`, async () => (await groupSize(d)) === 4, T);
-    await until('dave saw his removal', async () => !(await dave.client.group(conv))?.members.some((m) => m.username === dv.name), T);
+    await until('dave saw his removal', async () => !(await dave.client.groups.find(conv))?.members.some((m) => m.username === dv.name), T);
     const daveHad = (await texts(dave, conv)).length;
     for (const d of [alice1, alice2, bob, carol, erin]) {
       await toGroup(d, `after dave left, from ${d.label}`);
@@ -316,7 +317,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     expect(dave.received.some((m) => m.text.startsWith('after dave left'))).toBe(false);
 
     // Identical state on every remaining device, identical history (erin's from her join on).
-    expect((await alice1.client.group(conv))!.members.map((m) => m.username).sort()).toEqual(['alice', 'bob', 'carol', 'erin']);
+    expect((await alice1.client.groups.find(conv))!.members.map((m) => m.username).sort()).toEqual(['alice', 'bob', 'carol', 'erin']);
     for (const d of [alice1, alice2, bob, carol]) expect(await texts(d, conv), d.label).toEqual(groupTexts);
     expect(await texts(erin, conv)).toEqual(groupTexts.slice(erinJoinedAt));
     await expectSameGroupHistory();
@@ -338,29 +339,29 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
 
     // Erin reacts (node-1), then changes her reaction: one per person.
     const target = (await on(erin, alicesText))!;
-    await erin.client.react(target.id, '👍');
-    await erin.client.react(target.id, '🎉');
+    await erin.client.messages.react(target.id, '👍');
+    await erin.client.messages.react(target.id, '🎉');
     const reactions = async (d: Device, text: string) => JSON.stringify((await on(d, text))?.reactions?.map((r) => [r.accountId, r.emoji]) ?? []);
     const wantReaction = JSON.stringify([[accounts.erin.id, '🎉']]);
     for (const d of remaining) await until(`reaction at ${d.label}`, async () => (await reactions(d, alicesText)) === wantReaction, T);
 
     // Alice edits from node-1: the new text on every device (her laptop too), the old one kept.
     const mine = (await on(alice1, alicesText))!;
-    await alice1.client.edit(mine.id, 'after dave left, from alice1 (edited)');
+    await alice1.client.messages.edit(mine.id, 'after dave left, from alice1 (edited)');
     for (const d of remaining)
       await until(`edit at ${d.label}`, async () => !!(await on(d, 'after dave left, from alice1 (edited)'))?.editedAt, T);
     const edited = (await on(carol, 'after dave left, from alice1 (edited)'))!;
-    expect(await carol.client.messageHistory(edited.id)).toEqual([expect.objectContaining({ text: alicesText })]);
+    expect(await carol.client.messages.history(edited.id)).toEqual([expect.objectContaining({ text: alicesText })]);
     expect(await reactions(carol, 'after dave left, from alice1 (edited)')).toBe(wantReaction);
 
     // Bob deletes his message for everyone.
     const bobs = (await on(bob, bobsText))!;
-    await bob.client.deleteForEveryone(bobs.id);
+    await bob.client.messages.deleteForEveryone(bobs.id);
     for (const d of remaining) {
-      await until(`delete at ${d.label}`, async () => (await d.client.messages({ conversation: conv })).some((m) => m.deleted && m.timestamp === bobs.timestamp), T);
+      await until(`delete at ${d.label}`, async () => (await d.client.messages.list({ conversation: conv })).some((m) => m.deleted && m.timestamp === bobs.timestamp), T);
       expect(await on(d, bobsText), d.label).toBeUndefined();
       // Gone from search too (other messages "from bob" stay).
-      expect((await d.client.search('left from bob')).filter((m) => m.timestamp === bobs.timestamp), d.label).toEqual([]);
+      expect((await d.client.messages.search('left from bob')).filter((m) => m.timestamp === bobs.timestamp), d.label).toEqual([]);
     }
   }, 120_000);
 
@@ -381,7 +382,7 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
       const m = (await find(d, conv, 'the report'))!;
       expect(m.attachments![0]).toMatchObject({ size: bytes.length, fileName: 'report.bin', contentType: 'application/octet-stream' });
       const out = join(await h.tempDir(`saved-${d.label}`), 'report.bin');
-      await d.client.saveAttachment(m.id, 0, out);
+      await d.client.messages.saveAttachment(m.id, 0, out);
       expect((await readFile(out)).equals(bytes), d.label).toBe(true);
     }
     clearInterval(watching);
@@ -399,9 +400,9 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     await arrived('please read');
     const receipts = async (d: Device) => (await find(d, conv, 'please read'))?.receipts;
     await until('delivered to all three', async () => JSON.stringify([...((await receipts(alice1))?.delivered ?? [])].sort()) === JSON.stringify(ids), T);
-    for (const d of readers) await d.client.markRead(conv);
+    for (const d of readers) await d.client.conversations.markRead(conv);
     await until('read by all three', async () => JSON.stringify([...((await receipts(alice1))?.read ?? [])].sort()) === JSON.stringify(ids), T);
-    for (const d of readers) expect((await d.client.conversations()).find((c) => c.id === conv)?.unread, d.label).toBe(0);
+    for (const d of readers) expect((await d.client.conversations.list()).find((c) => c.id === conv)?.unread, d.label).toBe(0);
   }, 90_000);
 
   it('sealed sender: what waits in PostgreSQL for an offline device names no sender', async () => {
@@ -451,9 +452,9 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
 
   it('disappearing messages: the timer reaches every device and is honoured', async () => {
     const { alice, carol: c } = accounts;
-    await alice1.client.setTimer(c.name, 30);
+    await alice1.client.conversations.setTimer(c.name, 30);
     for (const [d, peer] of [[carol, alice], [alice2, c]] as const)
-      await until(`timer at ${d.label}`, async () => (await d.client.conversations()).find((x) => x.id === peer.name)?.expireTimer === 30, T);
+      await until(`timer at ${d.label}`, async () => (await d.client.conversations.list()).find((x) => x.id === peer.name)?.expireTimer === 30, T);
     await direct(alice1, c, 'this will vanish');
     await direct(carol, alice, 'this will vanish too');
     await arrived('this will vanish');
@@ -461,10 +462,10 @@ describe('core and conversations on a 3-node cluster, clients spread over the no
     const at = (d: Device, text: string) => find(d, d.account === alice ? c.name : alice.name, text);
     // The receiver's clock starts when she reads it; the senders' at once.
     expect((await at(carol, 'this will vanish'))!.expiresAt).toBeUndefined();
-    await carol.client.markRead(alice.name);
+    await carol.client.conversations.markRead(alice.name);
     expect((await at(carol, 'this will vanish'))!.expiresAt).toBeGreaterThan(clock());
     for (const d of [alice1, alice2]) expect((await at(d, 'this will vanish'))?.expiresAt, d.label).toBeGreaterThan(clock());
-    await alice1.client.markRead(c.name);
+    await alice1.client.conversations.markRead(c.name);
     await until('alice’s laptop follows the read', async () => !!(await at(alice2, 'this will vanish too'))?.expiresAt, T);
     // Half a minute later (by the clients' clocks), gone from every device.
     skew = 31_000;

@@ -7,6 +7,7 @@ import type { TestServer as ServerTestServer } from '../../packages/server/src/t
 import { Harness } from '../harness/index.js';
 import { startCluster, type Cluster } from '../harness/cluster.js';
 import { waitUntil } from '../harness/wait.js';
+import { internalsOf } from '@kluis/sdk/testing';
 
 /**
  * Three `kluis server` processes in three regions (PostgreSQL + 3-node NATS): the nodes
@@ -93,7 +94,7 @@ describe('nodes registry, client failover and drain (3 node processes)', () => {
     await bob.client.send('alice', 'before');
     await waitUntil('alice got "before"', () => alice.inbox.length === 1);
     // The bootstrap list (GET /v1/nodes) taught alice every node.
-    await waitUntil('alice learned the nodes', () => (alice.client._internals.data.get<unknown[]>('serverNodes')?.length ?? 0) === 3);
+    await waitUntil('alice learned the nodes', () => (internalsOf(alice.client).data.get<unknown[]>('serverNodes')?.length ?? 0) === 3);
 
     const started = Date.now();
     await n1.stop('SIGKILL');

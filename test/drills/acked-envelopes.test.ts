@@ -58,7 +58,7 @@ describe('acked envelopes leave no trace on disk', () => {
     expect(forBob.every((s) => before.includes(s))).toBe(true);
 
     await bob.connect();
-    await until('bob has all six', async () => (await bob.messages()).filter((m) => m.text.startsWith('for bob')).length === 6);
+    await until('bob has all six', async () => (await bob.messages.list()).filter((m) => m.text.startsWith('for bob')).length === 6);
     await until('acked and deleted', () => !storedContents(server.dataDir).has(bob.account!.accountId));
     const t0 = Date.now();
     await until('no acked ciphertext left on disk', async () => {

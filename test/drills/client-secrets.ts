@@ -2,6 +2,7 @@ import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { IdentityKeyPair, KyberPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from '@signalapp/libsignal-client';
 import type { Client } from '@kluis/sdk';
 import type { Secret } from './search.js';
+import { internalsOf } from '@kluis/sdk/testing';
 
 type Row = Record<string, unknown>;
 
@@ -10,7 +11,7 @@ type Row = Record<string, unknown>;
  * must never appear anywhere on the server or the wire.
  */
 export function clientSecrets(client: Client, who: string): Secret[] {
-  const { data } = client._internals;
+  const { data } = internalsOf(client);
   const db = data.db;
   const all = (sql: string): Row[] => db.prepare(sql).all() as Row[];
   const out: Secret[] = [];

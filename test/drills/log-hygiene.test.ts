@@ -56,15 +56,15 @@ describe('log hygiene', () => {
     const a2 = await open('a2');
     await linkDevice(a, a2, proxy.url);
     for (const c of [a, a2, b]) await c.connect();
-    await a.setProfile({ name: 'Log Hygiene Person' });
+    await a.profile.set({ name: 'Log Hygiene Person' });
     await a.send(names[1]!, 'hello over the logged server');
     const file = join(await h.tempDir('log-files'), 'f.txt');
     await writeFile(file, 'file body');
     await b.send(names[0]!, 'a file', { files: [{ path: file }] });
-    const g = await a.createGroup('log group', [names[1]!]);
+    const g = await a.groups.create('log group', [names[1]!]);
     await a.send(g, 'group hello');
-    await until('delivered', async () => (await b.messages({ conversation: g })).some((m) => m.text === 'group hello'));
-    await until('file delivered', async () => (await a2.messages({ conversation: names[1]! })).some((m) => m.attachments?.[0]?.state === 'downloaded'));
+    await until('delivered', async () => (await b.messages.list({ conversation: g })).some((m) => m.text === 'group hello'));
+    await until('file delivered', async () => (await a2.messages.list({ conversation: names[1]! })).some((m) => m.attachments?.[0]?.state === 'downloaded'));
 
     // Requests a log line would most like to mention: failures, with a user agent and a forwarding header.
     const ids = [a.account!.accountId, b.account!.accountId];

@@ -100,12 +100,12 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
     sent.push({ from: me, to: [...new Set([...accounts, me])] });
     return from.send(to, text, files ?? {});
   };
-  const has = async (c: Client, conversation: string, text: string) => (await c.messages({ conversation })).some((m) => m.text === text);
+  const has = async (c: Client, conversation: string, text: string) => (await c.messages.list({ conversation })).some((m) => m.text === text);
 
   const alice = await registerAs('alice', await mint(o.url, o.operatorToken));
   for (const w of ['bob', 'carol', 'dave'] as const) await registerAs(w, await mint(o.url, o.operatorToken));
   // Erin joins on a member invite Alice made: nothing on the server ties the two once redeemed.
-  const { code } = await alice.createInvite();
+  const { code } = await alice.subscription.createInvite();
   const erin = await registerAs('erin', code);
   step('5 accounts registered (erin with a member invite from alice)');
 
@@ -116,7 +116,7 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   const [bob, carol, dave] = (['bob', 'carol', 'dave'] as const).map((w) => clients.get(w)!);
   const everyone = [alice, alice2, bob!, carol!, dave!, erin];
   for (const c of everyone) await c.connect();
-  for (const w of Object.keys(NAMES) as Who[]) await clients.get(w)!.setProfile({ name: NAMES[w] });
+  for (const w of Object.keys(NAMES) as Who[]) await clients.get(w)!.profile.set({ name: NAMES[w] });
   step('profile names set');
 
   await send(alice, username('bob'), 'Drill: the spare key is under the third flowerpot');
@@ -143,22 +143,22 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   plaintexts.push(fileText.trimEnd().split('\n')[0]!, voiceText.slice(0, 60), 'drill-contract.txt', 'drill-voice.ogg');
   await send(alice, username('bob'), 'Drill: contract attached', { files: [{ path: filePath }] });
   await send(bob!, username('alice'), 'Drill: voice note attached', { files: [{ path: voicePath, voiceNote: true, durationMs: 4200 }] });
-  await until('file arrives', async () => (await bob!.messages({ conversation: username('alice') })).some((m) => m.attachments?.[0]?.state === 'downloaded'));
-  await until('voice note arrives', async () => (await alice.messages({ conversation: username('bob') })).some((m) => m.attachments?.[0]?.voiceNote && m.attachments[0].state === 'downloaded'));
+  await until('file arrives', async () => (await bob!.messages.list({ conversation: username('alice') })).some((m) => m.attachments?.[0]?.state === 'downloaded'));
+  await until('voice note arrives', async () => (await alice.messages.list({ conversation: username('bob') })).some((m) => m.attachments?.[0]?.voiceNote && m.attachments[0].state === 'downloaded'));
   step('a file and a voice note sent and downloaded');
 
   const title = 'Drill group: Oudewater planning';
   plaintexts.push(title);
-  const conv = await alice.createGroup(title, [username('bob'), username('carol'), username('dave')]);
-  const info = (await alice.group(conv))!;
+  const conv = await alice.groups.create(title, [username('bob'), username('carol'), username('dave')]);
+  const info = (await alice.groups.find(conv))!;
   const memberSets = [info.members.map((m) => ({ username: m.username, accountId: m.accountId }))];
   groupMembers = { conv, accountIds: info.members.map((m) => m.accountId) };
-  for (const c of [bob!, carol!, dave!]) await until('group arrives', async () => (await c.groups()).some((g) => g.id === info.id));
+  for (const c of [bob!, carol!, dave!]) await until('group arrives', async () => (await c.groups.list()).some((g) => g.id === info.id));
   await send(alice, conv, 'Drill group: first agenda item is the harbour lease');
   await send(carol!, conv, 'Drill group: I will bring the blueprints');
   for (const c of [bob!, dave!, alice2]) await until('group messages arrive', () => has(c, conv, 'Drill group: I will bring the blueprints'));
-  await alice.removeMembers(conv, [username('dave')]);
-  memberSets.push((await alice.group(conv))!.members.map((m) => ({ username: m.username, accountId: m.accountId })));
+  await alice.groups.removeMembers(conv, [username('dave')]);
+  memberSets.push((await alice.groups.find(conv))!.members.map((m) => ({ username: m.username, accountId: m.accountId })));
   groupMembers = { conv, accountIds: memberSets.at(-1)!.map((m) => m.accountId) };
   await send(bob!, conv, 'Drill group: now that Dave is gone, the budget is 40k');
   for (const c of [alice, carol!]) await until('after removal', () => has(c, conv, 'Drill group: now that Dave is gone, the budget is 40k'));
@@ -193,7 +193,7 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   await send(alice, conv, 'Drill group (queued): alice confirms Friday');
   for (const text of offline) await until('online devices got it', () => has(alice, text.startsWith('Drill group') ? conv : username('erin'), text));
   await until('the queued file is downloaded by the online device', async () =>
-    (await alice.messages({ conversation: username('erin') })).some((m) => m.attachments?.[0]?.state === 'downloaded'),
+    (await alice.messages.list({ conversation: username('erin') })).some((m) => m.attachments?.[0]?.state === 'downloaded'),
   );
   step(`alice's second device and bob offline: ${offline.length} messages (plus sync copies) queued for the laptop, 2 from alice for bob (and their sync copies)`);
   // The online devices' secrets again: sessions and sender keys moved on.

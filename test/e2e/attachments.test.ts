@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { downloadAttachment, HttpApi, uploadAttachment } from '@kluis/sdk';
+import { downloadAttachment, uploadAttachment } from '@kluis/sdk';
+import { HttpApi } from '@kluis/sdk/testing';
 import { registerAccount } from '../../packages/server/src/test-support/accounts.js';
 import type { TestServer as ServerTestServer } from '../../packages/server/src/test-support/test-server.js';
 import { Harness } from '../harness/index.js';

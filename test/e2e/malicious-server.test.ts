@@ -20,6 +20,7 @@ import { Client, IdentityChangedError, type OpenOptions } from '@kluis/sdk';
 import { Harness, WithholdingProxy, type TestServer } from '../harness/index.js';
 import { RewritingProxy } from '../harness/rewriting-proxy.js';
 import { nextEvent, until } from '../../packages/sdk/src/testing/helpers.js';
+import { internalsOf } from '@kluis/sdk/testing';
 
 /*
  * The harness plays a compromised server: a man in the middle with the server's powers
@@ -45,7 +46,7 @@ async function user(base: string, o: Partial<OpenOptions> & { url?: string } = {
   return c;
 }
 
-const has = async (c: Client, conversation: string, text: string) => (await c.messages({ conversation })).filter((m) => m.text === text).length;
+const has = async (c: Client, conversation: string, text: string) => (await c.messages.list({ conversation })).filter((m) => m.text === text).length;
 const uname = (c: Client) => c.account!.username;
 const id = (c: Client) => c.account!.accountId;
 
@@ -104,7 +105,7 @@ afterAll(() => h.dispose());
 describe('malicious-server drills', () => {
   it("(a) substitutes Bob's identity key in his prekey bundle → Alice refuses to send and reports a safety-number change", async () => {
     const [alice, bob] = await pair();
-    const before = await alice.safetyNumber(uname(bob));
+    const before = await alice.identity.safetyNumber(uname(bob));
     // The lie: "Bob's device 1 re-registered" (410), then Mallory's keys served as Bob's.
     lieAboutSends(bob, 410, { code: ErrorCode.StaleDevices, message: 'stale', staleDevices: [1] });
     let substituted: ReturnType<typeof mark> | undefined;
@@ -122,7 +123,7 @@ describe('malicious-server drills', () => {
     expect(sendsTo(bob, substituted!)).toEqual([]);
     expect(await alice.send(uname(bob), 'still blocked?').catch((e: unknown) => e)).toBeInstanceOf(IdentityChangedError);
     honest();
-    expect(await alice.safetyNumber(uname(bob))).toBe(before);
+    expect(await alice.identity.safetyNumber(uname(bob))).toBe(before);
     report(
       '(a) identity key substitution',
       `answered Alice's send with 410 (stale device 1) and served Mallory's bundle (identity key and signed prekeys) as Bob's`,
@@ -132,7 +133,7 @@ describe('malicious-server drills', () => {
 
   it("(b) adds a ghost device to Bob's device list with keys Bob's identity did not sign → refused and reported, nothing sent to it", async () => {
     const [alice, bob] = await pair();
-    const bobIdentity = Buffer.from(bob._internals.data.get<{ identityKeyPair: string }>('account')!.identityKeyPair, 'base64');
+    const bobIdentity = Buffer.from(internalsOf(bob).data.get<{ identityKeyPair: string }>('account')!.identityKeyPair, 'base64');
     // The lie: "Bob has a device 7" (409), and its bundle is Mallory's keys under Bob's identity key.
     lieAboutSends(bob, 409, { code: ErrorCode.MismatchedDevices, message: 'mismatched', missingDevices: [7], extraDevices: [] });
     proxy.mapPath = (m, p) => (m === 'GET' && p === `/v1/keys/${id(bob)}/7` ? `/v1/keys/${id(mallory)}/1` : p);
@@ -164,7 +165,7 @@ describe('malicious-server drills', () => {
     await alice.send(uname(bob), 'pay the invoice: 100 euro');
     await until('bob has it', async () => (await has(bob, uname(alice), 'pay the invoice: 100 euro')) === 1);
     // Incoming messages are stored under the server guid of their envelope.
-    const guid = (await bob.messages({ conversation: uname(alice) })).find((m) => m.text === 'pay the invoice: 100 euro')!.id;
+    const guid = (await bob.messages.list({ conversation: uname(alice) })).find((m) => m.text === 'pay the invoice: 100 euro')!.id;
     const device = `${id(bob)}.1`;
     const env = proxy.pushed.get(device)!.map((f) => f.envelope as Envelope | undefined).find((e) => e?.guid === guid)!;
     expect(env).toBeDefined();
@@ -215,14 +216,14 @@ describe('malicious-server drills', () => {
       SenderCertificate.new(accountId, null, deviceId, identity, Date.now() + 86_400_000, rogueServerCert, rogueServerKey);
 
     // 1. Alice asks for her sender certificate and gets a forged one: she must not seal with it.
-    const aliceIdentity = (await alice._internals.adapters().identity.getIdentityKeyPair()).publicKey;
+    const aliceIdentity = (await internalsOf(alice).adapters().identity.getIdentityKeyPair()).publicKey;
     proxy.respond = (x) =>
       x.method === 'GET' && x.path === '/v1/certificate/delivery'
         ? { status: 200, body: { certificate: Buffer.from(forgedFor(id(alice), 1, aliceIdentity).serialize()).toString('base64'), expiresAt: Date.now() + 86_400_000 } }
         : undefined;
     // Receipts still on their way may have fetched (and cached) an honest certificate: let them land, then forget it.
     await new Promise((r) => setTimeout(r, 500));
-    alice._internals.data.delete('senderCertificate');
+    internalsOf(alice).data.delete('senderCertificate');
     const since = mark();
     await alice.send(uname(bob), 'not with that certificate');
     honest();
@@ -232,20 +233,20 @@ describe('malicious-server drills', () => {
     // 2. The server pushes Bob a sealed message "from Alice" under its own certificate.
     const fake = newIdentity();
     const stores = new MemorySignalStores(fake, newRegistrationId(), generateDeviceKeys(fake, { preKeys: 1 }));
-    const bundle = await alice._internals.api().fetchBundles(id(bob), 1);
+    const bundle = await internalsOf(alice).api().fetchBundles(id(bob), 1);
     const bobAddress = ProtocolAddress.new(id(bob), 1);
     await processPreKeyBundle(bundleFor(bundle.identityKey, bundle.devices[0]!), bobAddress, ProtocolAddress.new(id(alice), 1), stores.sessions, stores.identities);
     const inner = await signalEncrypt(new Uint8Array(32), bobAddress, ProtocolAddress.new(id(alice), 1), stores.sessions, stores.identities);
     const usmc = UnidentifiedSenderMessageContent.new(inner, forgedFor(id(alice), 1, fake.publicKey), ContentHint.Default, null);
     const sealed = await sealedSenderEncrypt(usmc, bobAddress, stores.identities);
     const refused = nextEvent(bob, 'error', (e) => (e as { code?: string }).code === 'FORGED_SENDER_CERTIFICATE');
-    const before = (await bob.messages()).length;
+    const before = (await bob.messages.list()).length;
     proxy.push(`${id(bob)}.1`, {
       type: 'envelope',
       envelope: { guid: randomUUID(), type: 6, timestamp: Date.now(), serverTimestamp: Date.now(), content: Buffer.from(sealed).toString('base64') },
     });
     await refused;
-    expect((await bob.messages()).length).toBe(before);
+    expect((await bob.messages.list()).length).toBe(before);
     report(
       '(e) forged sender certificate',
       'handed Alice a sender certificate signed by a trust root of its own; pushed Bob a sealed message "from Alice" under such a certificate',
@@ -256,8 +257,6 @@ describe('malicious-server drills', () => {
 
 /** Bob's identity key as the (honest) server serves it, fetched with Alice's credentials. */
 async function fetchIdentityKey(alice: Client, bob: Client): Promise<string | undefined> {
-  const api = alice._internals as unknown as { sender: unknown };
-  void api;
   const res = await fetch(new URL(`/v1/keys/${id(bob)}/*`, server.url), {
     headers: { authorization: authorizationOf(alice) },
   });
@@ -266,6 +265,6 @@ async function fetchIdentityKey(alice: Client, bob: Client): Promise<string | un
 }
 
 function authorizationOf(c: Client): string {
-  const a = c._internals.data.get<{ accountId: string; deviceId: number; password: string }>('account')!;
+  const a = internalsOf(c).data.get<{ accountId: string; deviceId: number; password: string }>('account')!;
   return 'Basic ' + Buffer.from(`${a.accountId}.${a.deviceId}:${a.password}`).toString('base64');
 }

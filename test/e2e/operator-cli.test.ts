@@ -46,8 +46,8 @@ describe('kluis admin and kluis renew', () => {
 
     // A renewal code from the CLI, redeemed through the SDK: paid-until moves by 7 days.
     const renewal = (await json(['admin', 'codes', 'create', '--brand', 'acme', '--plan', plan.id, '--type', 'renewal'])).codes[0].code;
-    const before = (await client.subscription()).paidUntil!;
-    expect((await client.renew(renewal)).paidUntil).toBe(before + 7 * 86_400_000);
+    const before = (await client.subscription.info()).paidUntil!;
+    expect((await client.subscription.renew(renewal)).paidUntil).toBe(before + 7 * 86_400_000);
 
     const audit = await json(['admin', 'audit', 'list']);
     expect(audit.entries.map((e: { action: string }) => e.action)).toEqual(

@@ -46,7 +46,7 @@ describe('server killed mid-conversation', () => {
     // Per-sender order survives the crash.
     const order = acked.filter((t) => texts.includes(t));
     expect(texts.filter((t) => acked.includes(t))).toEqual(order);
-    const stored = await bob.messages({ conversation: 'alice', limit: 1000 });
+    const stored = await bob.messages.list({ conversation: 'alice', limit: 1000 });
     expect(stored.filter((m) => m.direction === 'incoming').length).toBe(texts.length);
   });
 });

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
-import { normalizeUsername, USERNAME_PATTERN } from '@kluis/protocol';
-import { KluisError, ServerError, type Client, type StoredMessage } from '@kluis/sdk';
+import { isGroupConversation, normalizeUsername, USERNAME_PATTERN } from '@kluis/protocol';
+import { KluisError, ServerError, type Client, type GroupInfo, type StoredMessage } from '@kluis/sdk';
 import { CliError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { line } from './io.js';
 import { withClient, type ProfileOptions } from './profile.js';
 
-// The SDK's index does not re-export these; derive them from the Client so they stay in step.
-export type GroupInfo = NonNullable<Awaited<ReturnType<Client['group']>>>;
-export type ConversationInfo = Awaited<ReturnType<Client['conversations']>>[number];
+export type { ConversationInfo, GroupInfo } from '@kluis/sdk';
 
 export interface Target {
   kind: 'direct' | 'group';
@@ -79,7 +77,7 @@ export class Session {
     const raw = arg.trim();
     if (!raw) throw new UsageError('name a conversation: a username or a group');
     if (raw.startsWith('#')) return groupTarget(await this.group(raw.slice(1)));
-    if (raw.startsWith('g:')) return groupTarget(await this.group(raw));
+    if (isGroupConversation(raw)) return groupTarget(await this.group(raw));
     if (raw.startsWith('@') || isUsername(raw)) {
       const u = username(raw);
       return { kind: 'direct', conversation: u, label: u };
@@ -97,7 +95,7 @@ export class Session {
   /** When a direct conversation's name is also a group title: how to reach the group instead. */
   async groupHint(target: Target): Promise<string> {
     if (target.kind !== 'direct') return '';
-    const g = (await this.client.groups()).find((x) => x.title.toLowerCase() === target.conversation);
+    const g = (await this.client.groups.list()).find((x) => x.title.toLowerCase() === target.conversation);
     return g ? `for the group "${g.title}" write "#${g.title}"` : '';
   }
 
@@ -127,7 +125,7 @@ export class Session {
   private async findGroup(ref: string): Promise<GroupInfo | undefined> {
     let g: GroupInfo | undefined;
     try {
-      g = await this.client.group(ref);
+      g = await this.client.groups.find(ref);
     } catch (e) {
       if (e instanceof KluisError && e.code === 'AMBIGUOUS_GROUP') throw new UsageError(`${e.message} (see "kluis group list")`);
       throw e;
@@ -135,7 +133,7 @@ export class Session {
     if (g) return g;
     // Titles are typed from memory: a unique case-insensitive match is what was meant.
     const lower = ref.toLowerCase();
-    const matches = (await this.client.groups()).filter((x) => x.title.toLowerCase() === lower);
+    const matches = (await this.client.groups.list()).filter((x) => x.title.toLowerCase() === lower);
     if (matches.length > 1) throw new UsageError(`several groups are called "${ref}": use the group id (see "kluis group list")`);
     return matches[0];
   }
@@ -160,9 +158,7 @@ export class Session {
   }
 
   private async findMessages(prefix: string): Promise<StoredMessage[]> {
-    // The SDK has no lookup by id (prefix), so scan: fine for a person's local history.
-    const all = await this.client.messages({ limit: 100_000 });
-    return all.filter((m) => m.id.toLowerCase().startsWith(prefix));
+    return this.client.messages.findByIdPrefix(prefix, 100);
   }
 }
 

@@ -6,6 +6,7 @@ import { FakeServer } from './testing/fake-server.js';
 import { inbox, nextEvent, until } from './testing/helpers.js';
 import { tempDir } from './store/test-util.js';
 import { PREKEY_REFILL_THRESHOLD } from '@kluis/protocol';
+import { internalsOf } from './testing/services.js';
 
 const t = tempDir();
 let server: FakeServer;
@@ -40,11 +41,11 @@ const uniq = (base: string) => `${base}${n++}`;
 
 async function linkSecond(primary: Client, name: string): Promise<Client> {
   const second = await open(name);
-  const { code } = await primary.createLinkCode();
+  const { code } = await primary.devices.createLinkCode();
   let shownNew = '';
   let shownPrimary = '';
   const [res] = await Promise.all([
-    primary.approveLink(code, {
+    primary.devices.approveLink(code, {
       confirm: (v) => {
         shownPrimary = v;
         return true;
@@ -107,7 +108,7 @@ describe('Client against the in-memory fake server', () => {
     await carol.send(b, 'via http');
     expect((await fromCarol)[0]).toMatchObject({ text: 'via http', conversation: carolName });
 
-    const hist = await bob.messages({ conversation: a });
+    const hist = await bob.messages.list({ conversation: a });
     expect(hist.map((x) => [x.direction, x.text])).toEqual([
       ['incoming', 'hello bob'],
       ['outgoing', 'hi alice'],
@@ -142,7 +143,7 @@ describe('Client against the in-memory fake server', () => {
     await bob.connect();
     await empty2;
     expect(again).toEqual([]);
-    expect((await bob.messages()).map((m) => m.text)).toEqual(texts);
+    expect((await bob.messages.list()).map((m) => m.text)).toEqual(texts);
   });
 
   it('a linked device gets later messages and sync copies; removing it stops delivery', async () => {
@@ -169,14 +170,14 @@ describe('Client against the in-memory fake server', () => {
     await alice2.send(b, 'from the phone');
     expect((await syncBack)[0]).toMatchObject({ text: 'from the phone', sync: true, from: { deviceId: 2 } });
 
-    const devices = await alice.devices();
+    const devices = await alice.devices.list();
     expect(devices.map((d) => [d.deviceId, d.name, d.current])).toEqual([
       [1, `${a}'s laptop`, true],
       [2, 'phone', false],
     ]);
 
     const removed = nextEvent(alice2, 'connection', (s) => s.state === 'removed');
-    await alice.removeDevice(2);
+    await alice.devices.remove(2);
     await removed;
     await bob.send(a, 'after removal'); // 409 extra → dropped device 2
     const last = server.accepted.filter((x) => x.to === alice.account!.accountId).at(-1)!;
@@ -195,9 +196,9 @@ describe('Client against the in-memory fake server', () => {
     const alice = await registered(a);
     const bob = await registered(b);
     await alice.send(b, 'one');
-    const before = await alice.safetyNumber(b);
+    const before = await alice.identity.safetyNumber(b);
     expect(before).toMatch(/^\d{60}$/);
-    expect(await bob.safetyNumber(a)).toBe(before);
+    expect(await bob.identity.safetyNumber(a)).toBe(before);
 
     await bob.reregister();
     const changed = nextEvent(alice, 'identity-changed');
@@ -206,10 +207,10 @@ describe('Client against the in-memory fake server', () => {
     expect(err.code).toBe('IDENTITY_CHANGED');
     expect((await changed)[0]).toMatchObject({ username: b, accountId: bob.account!.accountId });
     await expect(alice.send(b, 'still blocked')).rejects.toBeInstanceOf(IdentityChangedError);
-    expect(await alice.safetyNumber(b)).not.toBe(await bob.safetyNumber(a));
+    expect(await alice.identity.safetyNumber(b)).not.toBe(await bob.identity.safetyNumber(a));
 
-    await alice.trust(b);
-    expect(await alice.safetyNumber(b)).toBe(await bob.safetyNumber(a));
+    await alice.identity.trust(b);
+    expect(await alice.identity.safetyNumber(b)).toBe(await bob.identity.safetyNumber(a));
     await bob.connect();
     const got = nextEvent(bob, 'message');
     await alice.send(b, 'three');
@@ -230,7 +231,7 @@ describe('Client against the in-memory fake server', () => {
     expect((await got)[0].text).toBe('new phone who dis');
     await changed;
     await expect(alice.send(b, 'reply')).rejects.toBeInstanceOf(IdentityChangedError);
-    await alice.trust(b);
+    await alice.identity.trust(b);
     await bob.connect();
     const atBob = nextEvent(bob, 'message');
     await alice.send(b, 'reply');
@@ -251,7 +252,7 @@ describe('Client against the in-memory fake server', () => {
     await reply;
 
     // Bob loses his session with alice: her next whisper message cannot be decrypted.
-    bob._internals.store.deleteSession(`${alice.account!.accountId}.1`);
+    internalsOf(bob).store.deleteSession(`${alice.account!.accountId}.1`);
     const errors: Error[] = [];
     for (const c of [alice, bob]) c.on('error', (e) => errors.push(e));
     const failed = nextEvent(bob, 'decryption-error');
@@ -259,8 +260,8 @@ describe('Client against the in-memory fake server', () => {
     await alice.send(b, 'please arrive');
     expect((await failed)[0]).toMatchObject({ accountId: alice.account!.accountId, deviceId: 1 });
     expect((await recovered)[0]).toMatchObject({ text: 'please arrive', conversation: a });
-    await until('the resend completed', async () => (await bob.messages({ conversation: a })).length === 3);
-    expect((await bob.messages({ conversation: a })).map((m) => m.text)).toEqual(['establish', 'ack', 'please arrive']);
+    await until('the resend completed', async () => (await bob.messages.list({ conversation: a })).length === 3);
+    expect((await bob.messages.list({ conversation: a })).map((m) => m.text)).toEqual(['establish', 'ack', 'please arrive']);
     const resend = server.accepted.filter((x) => x.req.resend && x.to === alice.account!.accountId);
     expect(resend.length).toBe(1);
     expect(resend[0]!.req.messages[0]!.type).toBe(8);
@@ -294,7 +295,7 @@ describe('Client against the in-memory fake server', () => {
     await bob.connect();
     await empty;
     expect(errors.length).toBe(2);
-    expect(await bob.messages()).toEqual([]);
+    expect(await bob.messages.list()).toEqual([]);
     await bob.close();
 
     crash = false;
@@ -327,7 +328,7 @@ describe('Client against the in-memory fake server', () => {
     const empty = nextEvent(bob, 'queue-empty');
     await bob.connect();
     await empty;
-    await bob._internals.receiver.idle();
+    await internalsOf(bob).receiver.idle();
     expect(got.map((m) => m.text)).toEqual(['once']);
     expect(errors).toEqual([]);
     await until('all acked', () => server.account(b).devices.get(1)!.queue.length === 0);
@@ -346,12 +347,12 @@ describe('Client against the in-memory fake server', () => {
     await until('prekeys topped up', () => dev.preKeys.length === 100);
     await until('signed prekey rotated', () => dev.signedPreKey.keyId !== oldSigned);
     // The server sees the upload before the client records the rotation locally.
-    await until('rotation recorded locally', () => bob._internals.store.listSignedPreKeys().filter((k) => k.replacedAt === null).length === 1);
+    await until('rotation recorded locally', () => internalsOf(bob).store.listSignedPreKeys().filter((k) => k.replacedAt === null).length === 1);
     expect(dev.kyberPreKeys.length).toBe(100);
-    const signed = bob._internals.store.listSignedPreKeys();
+    const signed = internalsOf(bob).store.listSignedPreKeys();
     expect(signed.length).toBe(2); // the previous one is kept for in-flight messages
     expect(signed.filter((k) => k.replacedAt === null).map((k) => k.id)).toEqual([dev.signedPreKey.keyId]);
-    expect(bob._internals.store.listKyberPreKeys(true).length).toBe(2);
+    expect(internalsOf(bob).store.listKyberPreKeys(true).length).toBe(2);
   });
 
   it('reconnects after a dropped socket and keeps receiving', async () => {

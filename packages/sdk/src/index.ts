@@ -16,6 +16,8 @@ export type { FileInput } from './conversations/conversations.js';
 export type { Settings } from './conversations/messenger.js';
 export { formatTimer } from './conversations/conversation-events.js';
 export {
+  SdkErrorCode,
+  type ServerErrorCode,
   AlreadyRegisteredError,
   IdentityChangedError,
   KluisError,
@@ -31,4 +33,11 @@ export type { Envelope } from '@kluis/protocol';
 export { subscriptionWarning } from './subscription.js';
 export * from './profiles/index.js';
 export * from './attachments/index.js';
-export { HttpApi } from './transport/http.js';
+export type { MessagesApi } from './client/messages-api.js';
+export type { ConversationsApi } from './client/conversations-api.js';
+export type { GroupsApi } from './client/groups-api.js';
+export type { DevicesApi } from './client/devices-api.js';
+export type { IdentityApi, IdentityStatus } from './client/identity-api.js';
+export type { ContactsApi, ProfileApi } from './client/contacts-api.js';
+export type { ClientSettings, SettingsApi, SubscriptionApi } from './client/account-api.js';
+export { groupConversationId, groupIdOf, isGroupConversation } from '@kluis/protocol';

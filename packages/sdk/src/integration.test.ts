@@ -8,6 +8,7 @@ import type { Client } from './client.js';
 import { IdentityChangedError } from './errors.js';
 import { inbox, nextEvent, until } from './testing/helpers.js';
 import { linkDevice } from '../../../test/harness/sdk-helpers.js';
+import { internalsOf } from './testing/services.js';
 
 const h = new Harness();
 let server: TestServer;
@@ -35,7 +36,7 @@ describe('SDK ↔ real server', () => {
     const atAlice = nextEvent(alice, 'message');
     await bob.send(a, 'hello alice');
     expect((await atAlice)[0]).toMatchObject({ text: 'hello alice', conversation: b });
-    expect((await alice.messages({ conversation: b })).map((m) => [m.direction, m.text])).toEqual([
+    expect((await alice.messages.list({ conversation: b })).map((m) => [m.direction, m.text])).toEqual([
       ['outgoing', 'hello bob'],
       ['incoming', 'hello alice'],
     ]);
@@ -67,7 +68,7 @@ describe('SDK ↔ real server', () => {
     await bob.connect();
     await empty2;
     expect(again).toEqual([]);
-    expect((await bob.messages()).map((m) => m.text)).toEqual(texts);
+    expect((await bob.messages.list()).map((m) => m.text)).toEqual(texts);
     await bob.close();
   });
 
@@ -78,7 +79,7 @@ describe('SDK ↔ real server', () => {
     let bob = await Client.open({ profileDir: bobDir, passphrase: h.passphrase });
     const [invite] = await server.mintInvites(1);
     await bob.register({ serverUrl: server.url, inviteCode: invite!, username: b });
-    const counts = () => bob._internals.api().keyCount();
+    const counts = () => internalsOf(bob).api().keyCount();
     const atTarget = async () => {
       const c = await counts();
       return c.preKeys === 100 && c.kyberPreKeys === 100;
@@ -133,12 +134,12 @@ describe('SDK ↔ real server', () => {
     expect((await syncBack)[0]).toMatchObject({ text: 'sent from the phone', sync: true, from: { deviceId } });
     expect((await atBob)[0]).toMatchObject({ text: 'sent from the phone', from: { deviceId } });
 
-    const devices = await alice.devices();
+    const devices = await alice.devices.list();
     expect(devices.map((d) => d.deviceId)).toEqual([1, deviceId]);
     expect(devices.find((d) => d.deviceId === deviceId)?.name).toBe('phone');
 
     const removed = nextEvent(alice2, 'connection', (s) => s.state === 'removed');
-    await alice.removeDevice(deviceId);
+    await alice.devices.remove(deviceId);
     await removed;
     const late = inbox(alice2);
     const atAlice = nextEvent(alice, 'message');
@@ -154,19 +155,19 @@ describe('SDK ↔ real server', () => {
     const { client: alice, name: a } = await user('alice');
     const { client: bob, name: b } = await user('bob');
     await alice.send(b, 'first');
-    const before = await alice.safetyNumber(b);
+    const before = await alice.identity.safetyNumber(b);
     expect(before).toMatch(/^\d{60}$/);
-    expect(await bob.safetyNumber(a)).toBe(before);
+    expect(await bob.identity.safetyNumber(a)).toBe(before);
 
     await bob.reregister();
     const changed = nextEvent(alice, 'identity-changed');
     await expect(alice.send(b, 'second')).rejects.toBeInstanceOf(IdentityChangedError);
     expect((await changed)[0]).toMatchObject({ username: b });
     await expect(alice.send(b, 'still refused')).rejects.toMatchObject({ code: 'IDENTITY_CHANGED' });
-    expect(await alice.safetyNumber(b)).not.toBe(await bob.safetyNumber(a));
+    expect(await alice.identity.safetyNumber(b)).not.toBe(await bob.identity.safetyNumber(a));
 
-    await alice.trust(b);
-    expect(await alice.safetyNumber(b)).toBe(await bob.safetyNumber(a));
+    await alice.identity.trust(b);
+    expect(await alice.identity.safetyNumber(b)).toBe(await bob.identity.safetyNumber(a));
     await bob.connect();
     const got = nextEvent(bob, 'message');
     await alice.send(b, 'third');
@@ -184,14 +185,14 @@ describe('SDK ↔ real server', () => {
     await bob.send(a, 'reply');
     await reply;
 
-    bob._internals.store.deleteSession(`${alice.account!.accountId}.1`);
+    internalsOf(bob).store.deleteSession(`${alice.account!.accountId}.1`);
     const failed = nextEvent(bob, 'decryption-error');
     const recovered = nextEvent(bob, 'message');
     await alice.send(b, 'recover me');
     expect((await failed)[0]).toMatchObject({ accountId: alice.account!.accountId, deviceId: 1 });
     expect((await recovered)[0]).toMatchObject({ text: 'recover me', conversation: a });
-    await until('history complete', async () => (await bob.messages({ conversation: a })).length === 3);
-    expect((await bob.messages({ conversation: a })).map((m) => m.text)).toEqual(['setup', 'reply', 'recover me']);
+    await until('history complete', async () => (await bob.messages.list({ conversation: a })).length === 3);
+    expect((await bob.messages.list({ conversation: a })).map((m) => m.text)).toEqual(['setup', 'reply', 'recover me']);
   });
 
   it('409/410 reconciliation: the recipient links a device, then re-registers', async () => {
@@ -206,7 +207,7 @@ describe('SDK ↔ real server', () => {
     expect((await at2)[0].text).toBe('two');
     await bob.reregister(); // device 2 removed, device 1 stale
     await expect(alice.send(b, 'three')).rejects.toBeInstanceOf(IdentityChangedError);
-    await alice.trust(b);
+    await alice.identity.trust(b);
     await bob.connect();
     const at1 = nextEvent(bob, 'message');
     await alice.send(b, 'four'); // 409 extra [2] and 410 stale [1], then a fresh session

@@ -22,6 +22,7 @@ import type { Client } from './client.js';
 import type { Ctx } from './context.js';
 import { MultiSender } from './multi-sender.js';
 import { socketUrl } from './transport/socket.js';
+import { internalsOf, servicesOf } from './testing/services.js';
 
 const h = new Harness();
 let server: TestServer;
@@ -39,7 +40,7 @@ async function user(base: string): Promise<{ client: Client; name: string; id: s
   return { client, name, id: client.account!.accountId };
 }
 
-const ctxOf = (client: Client) => (client as unknown as { ctx: Ctx }).ctx;
+const ctxOf = (client: Client) => servicesOf(client).ctx;
 
 /** A MultiSender on the client's own context, with every multi request recorded. */
 function multiOf(client: Client): { multi: MultiSender; requests: Array<{ req: MultiSendRequest; status: number }> } {
@@ -53,7 +54,7 @@ function multiOf(client: Client): { multi: MultiSender; requests: Array<{ req: M
       return res;
     },
   };
-  return { multi: new MultiSender(recorded, client._internals.sender), requests };
+  return { multi: new MultiSender(recorded, internalsOf(client).sender), requests };
 }
 
 /** Test plaintexts carry a marker: a linked device also gets the SDK's own sync content from its primary. */
@@ -286,7 +287,7 @@ describe('MultiSender', () => {
           return res.status === 200 ? { status: 200, body: { ...(res.body as object), queueFull: full } } : res;
         },
       },
-      alice.client._internals.sender,
+      internalsOf(alice.client).sender,
     );
     const timestamp = Date.now();
     const r = await multi.sendToAccounts([bob.id, carol.id], bytes('to both'), timestamp);

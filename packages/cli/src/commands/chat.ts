@@ -20,7 +20,7 @@ export function registerChatCommand(program: Command, io: CliIo): void {
         // Read receipts go out for what this window shows; a failure only costs a receipt.
         let reading = Promise.resolve();
         const markRead = () => {
-          reading = reading.then(() => client.markRead(peer).then(() => {})).catch((e: unknown) => line(io.stderr, `* could not mark read: ${String(e)}`));
+          reading = reading.then(() => client.conversations.markRead(peer).then(() => {})).catch((e: unknown) => line(io.stderr, `* could not mark read: ${String(e)}`));
         };
         const follower = await followMessages(
           client,
@@ -30,7 +30,7 @@ export function registerChatCommand(program: Command, io: CliIo): void {
           },
           (m) => m.conversation === peer,
         );
-        for (const m of await client.messages({ conversation: peer, limit: 20 })) line(io.stdout, messageLine(m, follower.names));
+        for (const m of await client.messages.list({ conversation: peer, limit: 20 })) line(io.stdout, messageLine(m, follower.names));
         client.on('connection', ({ state }) => {
           if (state !== 'connected') line(io.stderr, `* connection ${state}`);
         });

@@ -15,7 +15,7 @@ export function registerDevicesCommand(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        const list = await client.devices();
+        const list = await client.devices.list();
         if (opts.json) return jsonLine(io.stdout, list);
         const own = client.account!.deviceId;
         for (const d of list) {
@@ -34,7 +34,7 @@ export function registerDevicesCommand(program: Command, io: CliIo): void {
       const deviceId = Number(id);
       if (!Number.isInteger(deviceId) || deviceId < 1) throw new CliError(`"${id}" is not a device id (see "kluis devices")`);
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        await client.removeDevice(deviceId);
+        await client.devices.remove(deviceId);
         line(io.stdout, `removed device ${deviceId}`);
       });
     });

@@ -1,3 +1,4 @@
+import { isGroupConversation } from '@kluis/protocol';
 import type { Client, StoredMessage } from '@kluis/sdk';
 import { NameBook, visibleState } from './format.js';
 
@@ -16,15 +17,15 @@ export async function followMessages(
   report: (m: StoredMessage, update: boolean, names: NameBook) => void,
   filter: (m: StoredMessage) => boolean = () => true,
 ): Promise<Follower> {
-  const recent = await client.messages({ limit: 1000 });
+  const recent = await client.messages.list({ limit: 1000 });
   const seen = new Map(recent.map((m) => [m.id, visibleState(m)]));
   const names = await NameBook.load(client, recent);
   let queue = Promise.resolve();
   const enqueue = (m: StoredMessage, update: boolean) => {
     queue = queue.then(async () => {
       // A group's first message can arrive just before its state is reported.
-      if (m.conversation.startsWith('g:') && !names.groupTitle(m.conversation)) {
-        const g = await client.group(m.conversation).catch(() => undefined);
+      if (isGroupConversation(m.conversation) && !names.groupTitle(m.conversation)) {
+        const g = await client.groups.find(m.conversation).catch(() => undefined);
         if (g) names.addGroup(g);
       }
       names.addMessage(m);

@@ -1,3 +1,4 @@
+import { isGroupConversation } from '@kluis/protocol';
 import type { Client, StoredMessage } from '@kluis/sdk';
 import { formatBytes, formatTimer } from '../durations.js';
 import type { GroupInfo } from '../session.js';
@@ -22,7 +23,7 @@ export class NameBook implements View {
     const book = new NameBook();
     const me = client.account;
     if (me) book.names.set(me.accountId, me.username);
-    for (const g of await client.groups()) book.addGroup(g);
+    for (const g of await client.groups.list()) book.addGroup(g);
     for (const m of messages) book.addMessage(m);
     return book;
   }
@@ -51,7 +52,7 @@ export class NameBook implements View {
   }
 }
 
-const isGroup = (conversation: string) => conversation.startsWith('g:');
+const isGroup = isGroupConversation;
 
 /** A group's title, else a short form of its id: the group state may not have arrived yet. */
 function conversationLabel(conversation: string, view?: View): string {

@@ -50,9 +50,9 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
       const t = title(name);
       const members = usernames([opts.members]);
       await withSession(io, cmd, async ({ client }) => {
-        const duplicate = (await client.groups()).some((g) => g.title === t);
-        const conversation = await client.createGroup(t, members);
-        const g = await client.group(conversation);
+        const duplicate = (await client.groups.list()).some((g) => g.title === t);
+        const conversation = await client.groups.create(t, members);
+        const g = await client.groups.find(conversation);
         if (opts.json) return jsonLine(io.stdout, g ? groupJson(g) : { conversation, title: t });
         line(io.stdout, `created group "${t}" (${conversation})${g && g.members.length > 1 ? ` with ${memberList(g)}` : ''}`);
         if (duplicate) line(io.stderr, `note: you are in another group called "${t}"; address this one by its id`);
@@ -66,7 +66,7 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withSession(io, cmd, async (session) => {
         await session.sync();
-        const groups = await session.client.groups();
+        const groups = await session.client.groups.list();
         const me = session.client.account!.accountId;
         if (opts.json) return jsonLine(io.stdout, groups.map((g) => ({ ...groupJson(g), member: g.members.some((m) => m.accountId === me) })));
         if (groups.length === 0) return line(io.stderr, 'no groups yet: create one with "kluis group create NAME --members a,b"');
@@ -104,7 +104,7 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
       const list = usernames(users);
       await withSession(io, cmd, async (session) => {
         const g = await current(session, ref);
-        await session.client.addMembers(g.conversation, list);
+        await session.client.groups.addMembers(g.conversation, list);
         line(io.stdout, `added ${list.join(', ')} to "${g.title}"`);
       });
     });
@@ -117,7 +117,7 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
       const list = usernames(users);
       await withSession(io, cmd, async (session) => {
         const g = await current(session, ref);
-        await session.client.removeMembers(g.conversation, list);
+        await session.client.groups.removeMembers(g.conversation, list);
         line(io.stdout, `removed ${list.join(', ')} from "${g.title}"`);
       });
     });
@@ -130,7 +130,7 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
       const u = username(user);
       await withSession(io, cmd, async (session) => {
         const g = await current(session, ref);
-        await session.client.promote(g.conversation, u);
+        await session.client.groups.promote(g.conversation, u);
         line(io.stdout, `${u} is now an admin of "${g.title}"`);
       });
     });
@@ -143,7 +143,7 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
       const t = title(name);
       await withSession(io, cmd, async (session) => {
         const g = await current(session, ref);
-        await session.client.renameGroup(g.conversation, t);
+        await session.client.groups.rename(g.conversation, t);
         line(io.stdout, `renamed "${g.title}" to "${t}"`);
       });
     });
@@ -155,7 +155,7 @@ export function registerGroupCommands(program: Command, io: CliIo): void {
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       await withSession(io, cmd, async (session) => {
         const g = await current(session, ref);
-        await session.client.leaveGroup(g.conversation);
+        await session.client.groups.leave(g.conversation);
         line(io.stdout, `left "${g.title}"`);
       });
     });

@@ -38,11 +38,11 @@ export function registerHistoryCommands(program: Command, io: CliIo): void {
         const target = conversation === undefined ? undefined : await session.conversation(conversation);
         const where = target ? { conversation: target.conversation } : {};
         const list: StoredMessage[] =
-          opts.search !== undefined ? await client.search(opts.search, { ...where, limit }) : await client.messages({ ...where, limit });
+          opts.search !== undefined ? await client.messages.search(opts.search, { ...where, limit }) : await client.messages.list({ ...where, limit });
         const names = await NameBook.load(client, list);
         for (const m of list) {
           if (opts.json) {
-            const edits = m.editedAt ? await client.messageHistory(m.id) : [];
+            const edits = m.editedAt ? await client.messages.history(m.id) : [];
             jsonLine(io.stdout, edits.length ? { ...messageJson(m, names), edits } : messageJson(m, names));
           } else {
             line(io.stdout, `${m.id.slice(0, ID_WIDTH)}  ${messageLine(m, names)}`);
@@ -54,7 +54,7 @@ export function registerHistoryCommands(program: Command, io: CliIo): void {
           const said = opts.search !== undefined ? `no messages matching "${opts.search}" ${what}` : `no messages ${what} yet`;
           line(io.stderr, hint ? `${said} (${hint})` : said);
         }
-        if (target && opts.search === undefined && opts.read) await client.markRead(target.conversation);
+        if (target && opts.search === undefined && opts.read) await client.conversations.markRead(target.conversation);
       });
     });
 
@@ -66,7 +66,7 @@ export function registerHistoryCommands(program: Command, io: CliIo): void {
       await withSession(io, cmd, async (session) => {
         const { client } = session;
         await session.sync();
-        const list = await client.conversations();
+        const list = await client.conversations.list();
         const names = await NameBook.load(client, list.flatMap((c) => (c.last ? [c.last] : [])));
         if (opts.json) {
           return jsonLine(
@@ -93,7 +93,7 @@ export function registerHistoryCommands(program: Command, io: CliIo): void {
       await withSession(io, cmd, async (session) => {
         await session.sync();
         const target = await session.conversation(conversation);
-        const n = await session.client.markRead(target.conversation);
+        const n = await session.client.conversations.markRead(target.conversation);
         line(io.stdout, `marked ${n} message${n === 1 ? '' : 's'} read in ${target.label}`);
         if (n === 0) {
           const hint = await session.groupHint(target);

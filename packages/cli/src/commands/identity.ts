@@ -11,7 +11,7 @@ export function registerIdentityCommands(program: Command, io: CliIo): void {
     .option('--json', 'print JSON')
     .action(async (username: string, opts: { json?: boolean }, cmd: Command) => {
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        const digits = await client.safetyNumber(username);
+        const digits = await client.identity.safetyNumber(username);
         if (opts.json) jsonLine(io.stdout, { username, safetyNumber: digits });
         else line(io.stdout, groupDigits(digits));
       });
@@ -22,7 +22,7 @@ export function registerIdentityCommands(program: Command, io: CliIo): void {
     .description("accept USERNAME's new identity key after a safety-number change, so you can send again")
     .action(async (username: string, _opts: unknown, cmd: Command) => {
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        await client.trust(username);
+        await client.identity.trust(username);
         line(io.stdout, `trusted the current identity key of ${username}`);
       });
     });

@@ -46,11 +46,11 @@ export function registerLinkCommand(program: Command, io: CliIo): void {
           return;
         }
         await withClient(io, global, async (client) => {
-          const { code, expiresAt } = await client.createLinkCode();
+          const { code, expiresAt } = await client.devices.createLinkCode();
           line(io.stdout, `link code: ${code}`);
           line(io.stderr, `On the new device run: kluis link --code ${code} --server ${client.account!.serverUrl}`);
           line(io.stderr, `The code expires at ${new Date(expiresAt).toISOString()}. Waiting for the new device…`);
-          const { deviceId } = await client.approveLink(code, {
+          const { deviceId } = await client.devices.approveLink(code, {
             timeoutMs,
             confirm: async (verification) => {
               line(io.stdout, `verification: ${verification}`);

@@ -40,7 +40,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
       const e = checkEmoji(emoji);
       await withSession(io, cmd, async (session) => {
         const m = await session.message(id);
-        await session.client.react(m.id, e, { remove: opts.remove ?? false });
+        await session.client.messages.react(m.id, e, { remove: opts.remove ?? false });
         line(io.stdout, opts.remove ? `removed your ${e} from ${short(m.id)}` : `reacted ${e} to ${short(m.id)}`);
       });
     });
@@ -54,7 +54,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
       if (!text.trim()) throw new UsageError('the new text cannot be empty (to remove a message use "kluis delete ID")');
       await withSession(io, cmd, async (session) => {
         const m = await session.message(id);
-        await session.client.edit(m.id, text);
+        await session.client.messages.edit(m.id, text);
         line(io.stdout, `edited ${short(m.id)}`);
       });
     });
@@ -68,10 +68,10 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
       await withSession(io, cmd, async (session) => {
         const m = await session.message(id);
         if (opts.forMe) {
-          await session.client.deleteForMe(m.id);
+          await session.client.messages.deleteForMe(m.id);
           line(io.stdout, `deleted ${short(m.id)} on your devices`);
         } else {
-          await session.client.deleteForEveryone(m.id).catch((e: unknown) => hint(e, true));
+          await session.client.messages.deleteForEveryone(m.id).catch((e: unknown) => hint(e, true));
           line(io.stdout, `deleted ${short(m.id)} for everyone`);
         }
       });
@@ -103,7 +103,7 @@ export function registerMessageCommands(program: Command, io: CliIo): void {
           dest = join(path, name || `attachment-${short(m.id)}-${index}`);
         }
         if (existsSync(dest) && !opts.force) throw new CliError(`${dest} exists: choose another path or add --force`, 'EXISTS');
-        await session.client.saveAttachment(m.id, index, dest);
+        await session.client.messages.saveAttachment(m.id, index, dest);
         if (opts.json) {
           return jsonLine(io.stdout, { path: dest, size: a.size, contentType: a.contentType, ...(a.fileName ? { fileName: a.fileName } : {}) });
         }

@@ -15,7 +15,7 @@ export function registerSettingsCommands(program: Command, io: CliIo): void {
       await withSession(io, cmd, async (session) => {
         const target = await session.conversation(conversation);
         if (target.kind === 'group') await session.sync(); // group changes build on the latest state
-        await session.client.setTimer(target.conversation, seconds).catch((e: unknown) => session.explainUnknownUser(target, e));
+        await session.client.conversations.setTimer(target.conversation, seconds).catch((e: unknown) => session.explainUnknownUser(target, e));
         line(io.stdout, seconds ? `messages in ${target.label} now disappear ${formatTimer(seconds)} after reading` : `disappearing messages are off in ${target.label}`);
       });
     });
@@ -31,7 +31,7 @@ export function registerSettingsCommands(program: Command, io: CliIo): void {
       if (opts.readReceipts !== undefined) patch.readReceipts = parseSwitch(opts.readReceipts, '--read-receipts');
       if (opts.defaultTimer !== undefined) patch.defaultExpireTimer = parseTimer(opts.defaultTimer, 'a default timer');
       await withSession(io, cmd, async ({ client }) => {
-        const s = Object.keys(patch).length > 0 ? await client.setSettings(patch) : await client.settings();
+        const s = Object.keys(patch).length > 0 ? await client.settings.set(patch) : await client.settings.get();
         if (opts.json) return jsonLine(io.stdout, s);
         line(io.stdout, `read receipts:  ${s.readReceipts ? 'on' : 'off'}`);
         line(io.stdout, `default timer:  ${formatTimer(s.defaultExpireTimer)}`);
@@ -44,7 +44,7 @@ export function registerSettingsCommands(program: Command, io: CliIo): void {
     .action(async (user: string, _opts: unknown, cmd: Command) => {
       const u = username(user);
       await withSession(io, cmd, async ({ client }) => {
-        await client.block(u);
+        await client.contacts.block(u);
         line(io.stdout, `blocked ${u}`);
       });
     });
@@ -55,7 +55,7 @@ export function registerSettingsCommands(program: Command, io: CliIo): void {
     .action(async (user: string, _opts: unknown, cmd: Command) => {
       const u = username(user);
       await withSession(io, cmd, async ({ client }) => {
-        await client.unblock(u);
+        await client.contacts.unblock(u);
         line(io.stdout, `unblocked ${u}`);
       });
     });

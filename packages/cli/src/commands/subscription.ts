@@ -23,7 +23,7 @@ export function registerSubscriptionCommands(program: Command, io: CliIo): void 
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        const info = await client.subscription();
+        const info = await client.subscription.info();
         if (o.json) jsonLine(io.stdout, info);
         else describe(io, info);
       });
@@ -36,7 +36,7 @@ export function registerSubscriptionCommands(program: Command, io: CliIo): void 
     .option('--json', 'print JSON')
     .action(async (code: string, o: { json?: boolean }, cmd: Command) => {
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        const info = await client.renew(code);
+        const info = await client.subscription.renew(code);
         if (o.json) jsonLine(io.stdout, info);
         else describe(io, info);
       });
@@ -48,7 +48,7 @@ export function registerSubscriptionCommands(program: Command, io: CliIo): void 
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
-        const r = await client.createInvite();
+        const r = await client.subscription.createInvite();
         if (o.json) return jsonLine(io.stdout, r);
         line(io.stdout, r.code);
         line(io.stderr, `${r.remaining} invite(s) left`);

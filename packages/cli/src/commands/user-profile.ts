@@ -31,7 +31,7 @@ export function registerProfileCommands(program: Command, io: CliIo): void {
         avatar = new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
       }
       await withSession(io, cmd, async ({ client }) => {
-        await client.setProfile(avatar ? { name, avatar } : { name });
+        await client.profile.set(avatar ? { name, avatar } : { name });
         line(io.stdout, `profile set: ${name}${avatar ? ` with a ${formatBytes(avatar.length)} avatar` : ''}`);
       });
     });
@@ -44,12 +44,12 @@ export function registerProfileCommands(program: Command, io: CliIo): void {
     .action(async (user: string, opts: { saveAvatar?: string; json?: boolean }, cmd: Command) => {
       const u = username(user);
       await withSession(io, cmd, async (session) => {
-        let p = await session.client.profile(u);
+        let p = await session.client.contacts.profile(u);
         if (!p) {
           // Profile keys travel inside messages: one may be waiting on the server. And an
           // empty answer may be an old one: they may have set a profile since.
           await session.sync();
-          p = await session.client.profile(u, { refresh: true });
+          p = await session.client.contacts.profile(u, { refresh: true });
         }
         if (opts.saveAvatar !== undefined) {
           if (!p?.avatar) throw new CliError(`${u} has no avatar you can see`, 'NO_AVATAR');

@@ -16,6 +16,7 @@ import { groupConversationId, groupIdOf } from './ids.js';
 import { IncomingApplier, type Followups } from './incoming.js';
 import { Messenger, type OutgoingParts, type Settings } from './messenger.js';
 import { toStored } from './stored.js';
+import { GroupAdmin } from './group-admin.js';
 
 export interface ConversationOptions {
   profileDir: string;
@@ -35,6 +36,7 @@ export type FileInput = { path: string; contentType?: string; fileName?: string;
 export class Conversations {
   readonly book: GroupBook;
   readonly messenger: Messenger;
+  readonly groupAdmin: GroupAdmin;
   readonly applier: IncomingApplier;
   readonly attachments: AttachmentKeeper;
   private readonly groupSender: GroupSender;
@@ -50,6 +52,7 @@ export class Conversations {
     this.groupSender = new GroupSender(ctx, sender, new MultiSender(ctx, sender), this.book, opts.sealed);
     this.attachments = new AttachmentKeeper(ctx, opts.profileDir, opts.autoDownloadBytes ?? 100 * 1024 * 1024);
     this.messenger = new Messenger(ctx, sender, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp);
+    this.groupAdmin = new GroupAdmin(ctx, this.messenger, this.book, this.groupSender, opts.resolveUsername, opts.nextTimestamp);
     const follow: Followups = {
       deliveryReceipt: (a, ts) => this.messenger.receipts.add(a, pb.ReceiptMessage_Type.DELIVERY, ts),
       fetchProfile: (a) => this.ctx.background('profile', () => this.refreshProfile(a)),
@@ -131,6 +134,17 @@ export class Conversations {
   message(id: string): StoredMessage | undefined {
     const m = this.ctx.data.getMessage(id);
     return m ? this.stored(m) : undefined;
+  }
+
+  messagesByIdPrefix(prefix: string, limit: number): StoredMessage[] {
+    return this.ctx.data.messagesByIdPrefix(prefix, limit).map((m) => this.stored(m));
+  }
+
+  /** Disappearing messages for everyone in the conversation: a group's timer is part of its state. */
+  async setTimer(conversation: string, seconds: number): Promise<void> {
+    const t = await this.messenger.target(conversation);
+    if (t.kind === 'group') await this.groupAdmin.setTimer(t.groupId, seconds);
+    else await this.messenger.setTimer(t, seconds);
   }
 
   search(text: string, o: { conversation?: string; limit?: number } = {}): StoredMessage[] {

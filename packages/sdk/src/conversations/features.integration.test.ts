@@ -14,6 +14,7 @@ import { linkDevice, connectedUser } from '../../../../test/harness/sdk-helpers.
 import type { Client } from '../client.js';
 import type { OpenOptions, StoredMessage } from '../types.js';
 import { nextEvent, until } from '../testing/helpers.js';
+import { internalsOf } from '../testing/services.js';
 
 const h = new Harness();
 let server: TestServer;
@@ -30,7 +31,7 @@ async function user(base: string, o: Partial<OpenOptions> & { serverUrl?: string
 }
 
 async function find(c: Client, conversation: string, text: string): Promise<StoredMessage | undefined> {
-  return (await c.messages({ conversation })).find((m) => m.text === text);
+  return (await c.messages.list({ conversation })).find((m) => m.text === text);
 }
 
 describe('conversation features', () => {
@@ -53,31 +54,31 @@ describe('conversation features', () => {
     await until('reply synced', async () => !!(await find(bob2, alice.name, 'a reply'))?.quote);
 
     // Reactions: one per person, changeable, removable.
-    await bob.c.react(atBob.id, '👍');
-    await bob.c.react(atBob.id, '❤️');
+    await bob.c.messages.react(atBob.id, '👍');
+    await bob.c.messages.react(atBob.id, '❤️');
     const reactionsAt = async (c: Client, conv: string) => (await find(c, conv, 'original text'))?.reactions?.map((r) => r.emoji);
     await until('reaction at alice', async () => JSON.stringify(await reactionsAt(alice.c, bob.name)) === JSON.stringify(['❤️']));
     await until('reaction at bob2', async () => JSON.stringify(await reactionsAt(bob2, alice.name)) === JSON.stringify(['❤️']));
-    await bob.c.react(atBob.id, '❤️', { remove: true });
+    await bob.c.messages.react(atBob.id, '❤️', { remove: true });
     await until('reaction removed', async () => (await reactionsAt(alice.c, bob.name)) === undefined);
 
     // Edit: new text everywhere, history kept.
-    await alice.c.edit(first.id, 'edited text');
+    await alice.c.messages.edit(first.id, 'edited text');
     for (const c of bobs) await until('edit arrives', async () => !!(await find(c, alice.name, 'edited text'))?.editedAt);
     const edited = (await find(bob2, alice.name, 'edited text'))!;
-    expect(await bob2.messageHistory(edited.id)).toEqual([expect.objectContaining({ text: 'original text' })]);
+    expect(await bob2.messages.history(edited.id)).toEqual([expect.objectContaining({ text: 'original text' })]);
 
     // Delete for everyone: the text is gone on every device, also from search.
-    await alice.c.deleteForEveryone(first.id);
+    await alice.c.messages.deleteForEveryone(first.id);
     for (const c of [...bobs, alice.c]) {
       const conv = c === alice.c ? bob.name : alice.name;
-      await until('deleted everywhere', async () => (await c.messages({ conversation: conv })).some((m) => m.deleted));
-      expect((await c.messages({ conversation: conv })).some((m) => m.text.includes('edited') || m.text === 'original text')).toBe(false);
-      expect(await c.search('edited')).toEqual([]);
+      await until('deleted everywhere', async () => (await c.messages.list({ conversation: conv })).some((m) => m.deleted));
+      expect((await c.messages.list({ conversation: conv })).some((m) => m.text.includes('edited') || m.text === 'original text')).toBe(false);
+      expect(await c.messages.search('edited')).toEqual([]);
     }
     // Someone else's message cannot be edited or deleted.
     const reply = (await find(alice.c, bob.name, 'a reply'))!;
-    await expect(alice.c.edit(reply.id, 'nope')).rejects.toMatchObject({ code: 'NOT_YOURS' });
+    await expect(alice.c.messages.edit(reply.id, 'nope')).rejects.toMatchObject({ code: 'NOT_YOURS' });
   }, 90_000);
 
   it('delivery and read receipts, typing that is never stored, search', async () => {
@@ -86,26 +87,26 @@ describe('conversation features', () => {
     const sent = await alice.c.send(bob.name, 'please read me');
     await until('delivered', async () => !!(await find(alice.c, bob.name, 'please read me'))?.receipts?.delivered.length);
     await until('bob has it', async () => !!(await find(bob.c, alice.name, 'please read me')));
-    expect((await bob.c.conversations()).find((c) => c.id === alice.name)?.unread).toBe(1);
-    await bob.c.markRead(alice.name);
+    expect((await bob.c.conversations.list()).find((c) => c.id === alice.name)?.unread).toBe(1);
+    await bob.c.conversations.markRead(alice.name);
     await until('read', async () => !!(await find(alice.c, bob.name, 'please read me'))?.receipts?.read.length);
-    expect((await bob.c.conversations()).find((c) => c.id === alice.name)?.unread).toBe(0);
+    expect((await bob.c.conversations.list()).find((c) => c.id === alice.name)?.unread).toBe(0);
     void sent;
 
     // Read receipts switched off: delivery still confirmed, reading not.
-    await bob.c.setSettings({ readReceipts: false });
+    await bob.c.settings.set({ readReceipts: false });
     await alice.c.send(bob.name, 'second');
     await until('second delivered', async () => !!(await find(alice.c, bob.name, 'second'))?.receipts?.delivered.length);
-    await bob.c.markRead(alice.name);
+    await bob.c.conversations.markRead(alice.name);
     await new Promise((r) => setTimeout(r, 500));
     expect((await find(alice.c, bob.name, 'second'))?.receipts?.read ?? []).toEqual([]);
 
     // Typing reaches an online device and is never stored for an offline one.
     const typing = nextEvent(bob.c, 'typing');
-    await alice.c.typing(bob.name, true);
+    await alice.c.conversations.typing(bob.name, true);
     expect((await typing)[0]).toMatchObject({ conversation: alice.name, started: true });
     await bob.c.close();
-    await alice.c.typing(bob.name, true);
+    await alice.c.conversations.typing(bob.name, true);
     const { Client } = await import('../client.js');
     const bobAgain = await Client.open({ profileDir: bob.c.profileDir, passphrase: h.passphrase, bootstrap: false });
     h.onDispose(() => bobAgain.close());
@@ -117,7 +118,7 @@ describe('conversation features', () => {
     expect(typed).toBe(0);
 
     // Full-text search over the local history.
-    expect((await bobAgain.search('read me')).map((m) => m.text)).toEqual(['please read me']);
+    expect((await bobAgain.messages.search('read me')).map((m) => m.text)).toEqual(['please read me']);
   }, 60_000);
 
   it('disappearing messages: content and files gone on every device after the timer', async () => {
@@ -125,21 +126,21 @@ describe('conversation features', () => {
     const clock = () => Date.now() + skew;
     const alice = await user('alice', { clock });
     const bob = await user('bob', { clock });
-    await alice.c.setTimer(bob.name, 30);
-    await until('timer at bob', async () => (await bob.c.conversations()).find((c) => c.id === alice.name)?.expireTimer === 30);
+    await alice.c.conversations.setTimer(bob.name, 30);
+    await until('timer at bob', async () => (await bob.c.conversations.list()).find((c) => c.id === alice.name)?.expireTimer === 30);
     const timerEvent = [{ type: 'timer', by: alice.name, seconds: 30 }];
-    expect((await bob.c.messages({ conversation: alice.name })).find((m) => m.kind === 'timer')).toMatchObject({
+    expect((await bob.c.messages.list({ conversation: alice.name })).find((m) => m.kind === 'timer')).toMatchObject({
       event: timerEvent,
       text: `${alice.name} set disappearing messages to 30s`,
     });
-    expect((await alice.c.messages({ conversation: bob.name })).find((m) => m.kind === 'timer')?.event).toEqual(timerEvent);
+    expect((await alice.c.messages.list({ conversation: bob.name })).find((m) => m.kind === 'timer')?.event).toEqual(timerEvent);
     const file = join(await h.tempDir('files'), 'note.txt');
     await writeFile(file, 'a file that will vanish');
     await alice.c.send(bob.name, 'this will vanish', { files: [{ path: file }] });
     await until('bob got it', async () => (await find(bob.c, alice.name, 'this will vanish'))?.attachments?.[0]?.state === 'downloaded');
     const m = (await find(bob.c, alice.name, 'this will vanish'))!;
     expect(m.expiresAt).toBeUndefined(); // the timer starts when read
-    await bob.c.markRead(alice.name);
+    await bob.c.conversations.markRead(alice.name);
     expect((await find(bob.c, alice.name, 'this will vanish'))!.expiresAt).toBeGreaterThan(Date.now());
     skew = 31_000;
     await until('gone at bob', async () => !(await find(bob.c, alice.name, 'this will vanish')), 5000);
@@ -161,19 +162,19 @@ describe('conversation features', () => {
     for (const c of [bob.c, bob2]) {
       await until('fetched', async () => (await find(c, alice.name, 'a file'))?.attachments?.[0]?.state === 'downloaded');
       const out = join(dir, `copy-${c === bob.c ? 1 : 2}.bin`);
-      await c.saveAttachment((await find(c, alice.name, 'a file'))!.id, 0, out);
+      await c.messages.saveAttachment((await find(c, alice.name, 'a file'))!.id, 0, out);
       expect((await readFile(out)).equals(bytes)).toBe(true);
     }
     // The sender's own device keeps a copy it can open like a received one.
-    await alice.c.saveAttachment(sent.id, 0, join(dir, 'mine.bin'));
+    await alice.c.messages.saveAttachment(sent.id, 0, join(dir, 'mine.bin'));
     expect((await readFile(join(dir, 'mine.bin'))).equals(bytes)).toBe(true);
     const { parseAttachments } = await import('./stored.js');
-    const id = parseAttachments(alice.c._internals.data.getMessage(sent.id)!.attachments)[0]!.id;
+    const id = parseAttachments(internalsOf(alice.c).data.getMessage(sent.id)!.attachments)[0]!.id;
     // No device releases it (one could release it for everyone): it is still whole after
     // every recipient device fetched it, for a device that fetches late, until it expires.
     await new Promise((r) => setTimeout(r, 1000));
     for (const c of [alice.c, bob.c, bob2]) {
-      const r = await c._internals.api().raw('attachmentStatus', { params: { id } });
+      const r = await internalsOf(c).api().raw('attachmentStatus', { params: { id } });
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ size: expect.any(Number), complete: true });
     }
@@ -182,9 +183,9 @@ describe('conversation features', () => {
   it('profiles: names travel encrypted with the profile key', async () => {
     const alice = await user('alice');
     const bob = await user('bob');
-    await alice.c.setProfile({ name: 'Alice Anders' });
+    await alice.c.profile.set({ name: 'Alice Anders' });
     await alice.c.send(bob.name, 'hi, it is me');
-    await until('bob sees the name', async () => (await bob.c.profile(alice.name))?.name === 'Alice Anders');
+    await until('bob sees the name', async () => (await bob.c.contacts.profile(alice.name))?.name === 'Alice Anders');
   }, 30_000);
 
   it('a withheld message is reported missing, then recovered by resend', async () => {
@@ -214,8 +215,8 @@ describe('conversation features', () => {
     await alice.c.send(bobName, 'three');
     expect((await missing)[0]).toMatchObject({ conversation: alice.name, count: 1 });
     await until('recovered', async () => !!(await find(bob, alice.name, 'two (withheld)')));
-    await until('marker gone', async () => !(await bob.messages({ conversation: alice.name })).some((m) => m.kind === 'missing'));
-    expect((await bob.messages({ conversation: alice.name })).map((m) => m.text)).toEqual(['one', 'three', 'two (withheld)']);
+    await until('marker gone', async () => !(await bob.messages.list({ conversation: alice.name })).some((m) => m.kind === 'missing'));
+    expect((await bob.messages.list({ conversation: alice.name })).map((m) => m.text)).toEqual(['one', 'three', 'two (withheld)']);
     expect(proxy.withheld).toHaveLength(1);
   }, 60_000);
 
@@ -225,26 +226,26 @@ describe('conversation features', () => {
     const bob2 = await h.openClient(`${bob.name}-2`);
     await linkDevice(bob.c, bob2, server.url);
     await bob2.connect();
-    await alice.c.setProfile({ name: 'Alice' });
+    await alice.c.profile.set({ name: 'Alice' });
     await alice.c.send(bob.name, 'read me once');
     await alice.c.send(bob.name, 'delete me');
     for (const c of [bob.c, bob2]) await until('both arrive', async () => !!(await find(c, alice.name, 'delete me')));
-    await bob.c.markRead(alice.name);
+    await bob.c.conversations.markRead(alice.name);
     await until('read on bob2', async () => !!(await find(bob2, alice.name, 'read me once'))?.readAt);
-    await bob.c.deleteForMe((await find(bob.c, alice.name, 'delete me'))!.id);
+    await bob.c.messages.deleteForMe((await find(bob.c, alice.name, 'delete me'))!.id);
     await until('deleted on bob2', async () => !(await find(bob2, alice.name, 'delete me')));
     expect(await find(alice.c, bob.name, 'delete me')).toBeDefined();
 
-    await until('bob knows alice’s name', async () => (await bob.c.profile(alice.name))?.name === 'Alice');
-    await alice.c.block(bob.name);
+    await until('bob knows alice’s name', async () => (await bob.c.contacts.profile(alice.name))?.name === 'Alice');
+    await alice.c.contacts.block(bob.name);
     await expect(alice.c.send(bob.name, 'no')).rejects.toMatchObject({ code: 'BLOCKED' });
     await bob.c.send(alice.name, 'are you there?');
     await new Promise((r) => setTimeout(r, 500));
     expect(await find(alice.c, bob.name, 'are you there?')).toBeUndefined();
     // The profile on the server is now under a key bob does not have.
-    await bob.c._internals.conv.putProfileData(alice.c.account!.accountId, { name: null, avatar: null, version: null });
-    await bob.c._internals.convo.refreshProfile(alice.c.account!.accountId);
-    expect((await bob.c.profile(alice.name))?.name).toBeUndefined();
+    await internalsOf(bob.c).conv.putProfileData(alice.c.account!.accountId, { name: null, avatar: null, version: null });
+    await internalsOf(bob.c).convo.refreshProfile(alice.c.account!.accountId);
+    expect((await bob.c.contacts.profile(alice.name))?.name).toBeUndefined();
   }, 60_000);
 
   it('edits and group changes take counters too: no false "missing" after them', async () => {
@@ -252,20 +253,20 @@ describe('conversation features', () => {
     const bob = await user('bob', { gapWindowMs: 300 });
     const one = await alice.c.send(bob.name, 'one');
     await until('one', async () => !!(await find(bob.c, alice.name, 'one')));
-    await alice.c.edit(one.id, 'one (edited)');
-    const conv = await alice.c.createGroup('Counters', [bob.name]);
-    await until('group at bob', async () => (await bob.c.group(conv)) !== undefined);
-    await alice.c.renameGroup(conv, 'Counters 2');
+    await alice.c.messages.edit(one.id, 'one (edited)');
+    const conv = await alice.c.groups.create('Counters', [bob.name]);
+    await until('group at bob', async () => (await bob.c.groups.find(conv)) !== undefined);
+    await alice.c.groups.rename(conv, 'Counters 2');
     await alice.c.send(bob.name, 'two');
     await alice.c.send(conv, 'in the group');
     await until('two', async () => !!(await find(bob.c, alice.name, 'two')));
     await until('group message', async () => !!(await find(bob.c, conv, 'in the group')));
     await new Promise((r) => setTimeout(r, 1500));
-    const all = await bob.c.messages();
+    const all = await bob.c.messages.list();
     expect(all.filter((m) => m.kind === 'missing')).toEqual([]);
     // Both sides keep what changed, in parts a UI can translate.
     const groupEvents = async (c: Client) =>
-      (await c.messages({ conversation: conv })).filter((m) => m.kind === 'group-update').map((m) => m.event);
+      (await c.messages.list({ conversation: conv })).filter((m) => m.kind === 'group-update').map((m) => m.event);
     const expected = [[{ type: 'created', by: alice.name, title: 'Counters' }], [{ type: 'renamed', by: alice.name, title: 'Counters 2' }]];
     expect(await groupEvents(bob.c)).toEqual(expected);
     expect(await groupEvents(alice.c)).toEqual(expected);
@@ -280,7 +281,7 @@ describe('conversation features', () => {
     const w = new BinaryWriter();
     w.raw(toBinary(pb.ContentSchema, makeContent({ body: { case: 'data', value: data } })));
     w.tag(77, WireType.LengthDelimited).string('a field this client does not know');
-    await alice.c._internals.sender.sendToAccount(bob.c.account!.accountId, padContent(w.finish()), Date.now());
+    await internalsOf(alice.c).sender.sendToAccount(bob.c.account!.accountId, padContent(w.finish()), Date.now());
     await until('accepted', async () => !!(await find(bob.c, alice.name, 'from the future')));
   }, 30_000);
 
@@ -292,7 +293,7 @@ describe('conversation features', () => {
     // Never connected: the primary's sync of keys is still queued for it.
     const alice2 = await h.openClient(`${alice.name}-2`);
     await linkDevice(alice.c, alice2, server.url);
-    await alice2.setProfile({ name: 'Alice on her laptop' });
-    await until('bob reads the new name with the key he holds', async () => (await bob.c.profile(alice.name, { refresh: true }))?.name === 'Alice on her laptop');
+    await alice2.profile.set({ name: 'Alice on her laptop' });
+    await until('bob reads the new name with the key he holds', async () => (await bob.c.contacts.profile(alice.name, { refresh: true }))?.name === 'Alice on her laptop');
   });
 });

@@ -11,6 +11,7 @@ import type { Client } from '../client.js';
 import { GroupSender, type GroupSendResult } from '../groups/group-sender.js';
 import { unb64 } from '../keys.js';
 import { until } from '../testing/helpers.js';
+import { internalsOf } from '../testing/services.js';
 
 const h = new Harness();
 let server: TestServer;
@@ -27,7 +28,7 @@ async function user(base: string): Promise<{ c: Client; name: string }> {
 }
 
 const texts = async (c: Client, conversation: string) =>
-  (await c.messages({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
+  (await c.messages.list({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
 
 describe('groups', () => {
   it('create, message, add a fifth, remove one, converge, refuse non-admin changes', async () => {
@@ -42,8 +43,8 @@ describe('groups', () => {
     bob.c.on('message', () => undefined);
     const all = () => [alice.c, alice2c, bob.c, carol.c, dave.c];
 
-    const conv = await alice.c.createGroup('Team', [bob.name, carol.name, dave.name]);
-    for (const c of all()) await until('group known everywhere', async () => (await c.group(conv))?.members.length === 4);
+    const conv = await alice.c.groups.create('Team', [bob.name, carol.name, dave.name]);
+    for (const c of all()) await until('group known everywhere', async () => (await c.groups.find(conv))?.members.length === 4);
 
     await alice.c.send(conv, 'hello team');
     await bob.c.send(conv, 'hi from bob');
@@ -52,29 +53,29 @@ describe('groups', () => {
 
     // A fifth member sees nothing from before she joined.
     const erin = await user('erin');
-    await alice.c.addMembers(conv, [erin.name]);
-    await until('erin knows the group', async () => (await erin.c.group(conv))?.members.length === 5);
+    await alice.c.groups.addMembers(conv, [erin.name]);
+    await until('erin knows the group', async () => (await erin.c.groups.find(conv))?.members.length === 5);
     await carol.c.send(conv, 'welcome erin');
     await until('erin got the welcome', async () => (await texts(erin.c, conv)).includes('welcome erin'));
     expect(await texts(erin.c, conv)).toEqual(['welcome erin']);
 
     // Dave is removed: he cannot read what follows, not even with the sender keys he holds.
     const captured: Envelope[] = [];
-    const bobInternals = bob.c._internals;
+    const bobInternals = internalsOf(bob.c);
     const origProcess = bobInternals.receiver.process.bind(bobInternals.receiver);
     bobInternals.receiver.process = async (env: Envelope) => {
       if (env.type === EnvelopeType.SenderKey) captured.push(env);
       return origProcess(env);
     };
-    await alice.c.removeMembers(conv, [dave.name]);
+    await alice.c.groups.removeMembers(conv, [dave.name]);
     for (const c of [alice.c, alice2c, bob.c, carol.c, erin.c])
-      await until('dave removed everywhere', async () => (await c.group(conv))?.members.length === 4);
-    await until('dave saw his removal', async () => !(await dave.c.group(conv))?.members.some((m) => m.username === dave.name));
+      await until('dave removed everywhere', async () => (await c.groups.find(conv))?.members.length === 4);
+    await until('dave saw his removal', async () => !(await dave.c.groups.find(conv))?.members.some((m) => m.username === dave.name));
     await alice.c.send(conv, 'after dave left');
     await until('bob got it', async () => (await texts(bob.c, conv)).includes('after dave left'));
     const secret = captured.at(-1)!;
     const me = alice.c.account!;
-    const daveStore = dave.c._internals;
+    const daveStore = internalsOf(dave.c);
     await expect(
       groupDecrypt(ProtocolAddress.new(me.accountId, me.deviceId), daveStore.adapters().senderKeys, unb64(secret.content)),
     ).rejects.toThrow();
@@ -83,16 +84,16 @@ describe('groups', () => {
     void bobSenderKeyEnvelopes;
 
     // A plain member cannot change the group, neither through the API nor with a forged update.
-    await expect(carol.c.renameGroup(conv, 'carol rules')).rejects.toMatchObject({ code: 'NOT_ADMIN' });
+    await expect(carol.c.groups.rename(conv, 'carol rules')).rejects.toMatchObject({ code: 'NOT_ADMIN' });
 
     // Concurrent renames by two admins converge to one title on every device.
-    await alice.c.promote(conv, bob.name);
+    await alice.c.groups.promote(conv, bob.name);
     for (const c of [alice.c, alice2c, bob.c, carol.c, erin.c])
-      await until('bob is admin everywhere', async () => !!(await c.group(conv))?.members.find((m) => m.username === bob.name)?.admin);
-    await Promise.all([alice.c.renameGroup(conv, 'Alpha'), bob.c.renameGroup(conv, 'Bravo')]);
+      await until('bob is admin everywhere', async () => !!(await c.groups.find(conv))?.members.find((m) => m.username === bob.name)?.admin);
+    await Promise.all([alice.c.groups.rename(conv, 'Alpha'), bob.c.groups.rename(conv, 'Bravo')]);
     const members = [alice.c, alice2c, bob.c, carol.c, erin.c];
     await until('titles converge', async () => {
-      const infos = await Promise.all(members.map((c) => c.group(conv)));
+      const infos = await Promise.all(members.map((c) => c.groups.find(conv)));
       if (process.env.DBG) console.log(infos.map((i) => `${i?.title}/${i?.version}`).join(' '));
       return new Set(infos.map((i) => `${i?.title}/${i?.version}`)).size === 1 && ['Alpha', 'Bravo'].includes(infos[0]!.title);
     });
@@ -100,7 +101,7 @@ describe('groups', () => {
     // Identical state and history on every remaining device.
     await alice.c.send(conv, 'last word');
     for (const c of members) await until('last word everywhere', async () => (await texts(c, conv)).includes('last word'));
-    const states = await Promise.all(members.map((c) => c.group(conv)));
+    const states = await Promise.all(members.map((c) => c.groups.find(conv)));
     for (const s of states) expect(s).toEqual(states[0]);
     const histories = await Promise.all([alice.c, alice2c, bob.c, carol.c].map((c) => texts(c, conv)));
     for (const hist of histories) expect(hist).toEqual(histories[0]);
@@ -111,12 +112,12 @@ describe('groups', () => {
     const alice = await user('alice');
     const bob = await user('bob');
     const carol = await user('carol');
-    const conv = await alice.c.createGroup('Forge', [bob.name, carol.name]);
-    await until('carol knows', async () => (await carol.c.group(conv)) !== undefined);
-    await until('bob knows', async () => (await bob.c.group(conv)) !== undefined);
+    const conv = await alice.c.groups.create('Forge', [bob.name, carol.name]);
+    await until('carol knows', async () => (await carol.c.groups.find(conv)) !== undefined);
+    await until('bob knows', async () => (await bob.c.groups.find(conv)) !== undefined);
     const { Conversations } = await import('./conversations.js');
     void Conversations;
-    const info = (await carol.c.group(conv))!;
+    const info = (await carol.c.groups.find(conv))!;
     const { create } = await import('@bufbuild/protobuf');
     const { pb } = await import('@kluis/protocol');
     const gid = new Uint8Array(Buffer.from(info.id, 'hex'));
@@ -139,10 +140,10 @@ describe('groups', () => {
         },
       },
     });
-    await carol.c._internals.sender.sendToAccount(bob.c.account!.accountId, content, Date.now());
+    await internalsOf(carol.c).sender.sendToAccount(bob.c.account!.accountId, content, Date.now());
     await alice.c.send(conv, 'still mine');
     await until('bob got the next message', async () => (await texts(bob.c, conv)).includes('still mine'));
-    expect((await bob.c.group(conv))!.title).toBe('Forge');
+    expect((await bob.c.groups.find(conv))!.title).toBe('Forge');
   }, 60_000);
 });
 
@@ -157,8 +158,8 @@ describe('a member whose device queue is full (offline for long)', () => {
     const alice = await on('alice');
     const bob = await on('bob');
     const carol = await on('carol');
-    const conv = await alice.c.createGroup('Busy', [bob.name, carol.name]);
-    for (const c of [alice.c, bob.c, carol.c]) await until('group known everywhere', async () => (await c.group(conv))?.members.length === 3);
+    const conv = await alice.c.groups.create('Busy', [bob.name, carol.name]);
+    for (const c of [alice.c, bob.c, carol.c]) await until('group known everywhere', async () => (await c.groups.find(conv))?.members.length === 3);
     const carolId = carol.c.account!.accountId;
     await carol.c.close();
     // Alice's 1:1 messages fill carol's queue until the server refuses them (1:1 sends stay refused whole).

@@ -30,8 +30,8 @@ export interface OutgoingParts {
   quote?: { id: number; authorAccountId: string; text: string };
 }
 
-type Peer = { accountId: string; username: string };
-type Target = { kind: 'direct'; conversation: string; peer: Peer } | { kind: 'group'; conversation: string; groupId: string; state: GroupState };
+export type Peer = { accountId: string; username: string };
+export type Target = { kind: 'direct'; conversation: string; peer: Peer } | { kind: 'group'; conversation: string; groupId: string; state: GroupState };
 
 /**
  * The send side of conversations: text and files, replies, reactions, edits, deletes,
@@ -112,7 +112,8 @@ export class Messenger {
     return { kind: 'direct', conversation: peer.username, peer };
   }
 
-  private baseData(conversation: string, timestamp: number, counted = true): pb.DataMessage {
+  /** A data message for `conversation` with our profile key, timer and (when counted) the next counter. */
+  baseData(conversation: string, timestamp: number, counted = true): pb.DataMessage {
     const c = this.ctx.conv.get(conversation)!;
     return create(pb.DataMessageSchema, {
       timestamp: BigInt(timestamp),
@@ -197,10 +198,9 @@ export class Messenger {
     });
   }
 
-  async setTimer(conversation: string, seconds: number): Promise<void> {
+  /** A direct conversation's timer (a group's is part of its state: GroupAdmin.setTimer). */
+  async setTimer(t: Extract<Target, { kind: 'direct' }>, seconds: number): Promise<void> {
     checkTimer(seconds);
-    const t = await this.target(conversation);
-    if (t.kind === 'group') return this.updateGroup(t.groupId, (s) => void (s.expireTimerSeconds = seconds));
     this.ctx.conv.setTimer(t.conversation, seconds);
     const timestamp = this.nextTimestamp();
     const d = this.baseData(t.conversation, timestamp);
@@ -237,136 +237,6 @@ export class Messenger {
     else await this.sender.sendToAccount(t.peer.accountId, content, timestamp, { username: t.peer.username, online: true });
   }
 
-  // ---------------------------------------------------------------- groups
-
-  async createGroup(title: string, memberUsernames: string[], avatar?: pb.AttachmentPointer): Promise<string> {
-    const me = this.ctx.me();
-    const peers: Peer[] = [];
-    for (const u of memberUsernames) {
-      const p = await this.resolveUsername(normalizeUsername(u));
-      if (p.accountId !== me.accountId && !peers.some((x) => x.accountId === p.accountId)) peers.push(p);
-    }
-    if (peers.length + 1 > MAX_GROUP_MEMBERS) throw new KluisError('GROUP_TOO_LARGE', `a group has at most ${MAX_GROUP_MEMBERS} members`);
-    const state = create(pb.GroupStateSchema, {
-      id: new Uint8Array(randomBytes(32)),
-      version: 1n,
-      title: checkTitle(title),
-      members: [
-        { accountId: me.accountId, username: me.username, role: GroupRole.ADMIN },
-        ...peers.map((p) => ({ accountId: p.accountId, username: p.username, role: GroupRole.MEMBER })),
-      ],
-      expireTimerSeconds: this.settings().defaultExpireTimer,
-      changedBy: me.accountId,
-      ...(avatar ? { avatar } : {}),
-    });
-    this.book.create(state);
-    await this.announce(state, undefined);
-    return groupConversationId(state.id);
-  }
-
-  async addMembers(conversation: string, usernames: string[]): Promise<void> {
-    const peers = await Promise.all(usernames.map((u) => this.resolveUsername(normalizeUsername(u))));
-    const t = await this.groupTarget(conversation);
-    await this.updateGroup(t.groupId, (s) => {
-      for (const p of peers)
-        if (!memberOf(s, p.accountId)) s.members.push(create(pb.GroupMemberSchema, { accountId: p.accountId, username: p.username, role: GroupRole.MEMBER }));
-      if (s.members.length > MAX_GROUP_MEMBERS) throw new KluisError('GROUP_TOO_LARGE', `a group has at most ${MAX_GROUP_MEMBERS} members`);
-    });
-  }
-
-  async removeMembers(conversation: string, usernames: string[]): Promise<void> {
-    const peers = await Promise.all(usernames.map((u) => this.resolveUsername(normalizeUsername(u))));
-    const t = await this.groupTarget(conversation);
-    const gone = new Set(peers.map((p) => p.accountId));
-    gone.delete(this.ctx.me().accountId);
-    await this.updateGroup(t.groupId, (s) => void (s.members = s.members.filter((m) => !gone.has(m.accountId))));
-  }
-
-  async promote(conversation: string, username: string): Promise<void> {
-    const p = await this.resolveUsername(normalizeUsername(username));
-    const t = await this.groupTarget(conversation);
-    await this.updateGroup(t.groupId, (s) => {
-      const m = memberOf(s, p.accountId);
-      if (!m) throw new KluisError('NOT_A_MEMBER', `${p.username} is not a member`);
-      m.role = GroupRole.ADMIN;
-    });
-  }
-
-  /** A new group picture (an uploaded attachment), or none. */
-  async setGroupAvatar(conversation: string, avatar: pb.AttachmentPointer | undefined): Promise<void> {
-    const t = await this.groupTarget(conversation);
-    await this.updateGroup(t.groupId, (s) => void (s.avatar = avatar));
-  }
-
-  async renameGroup(conversation: string, title: string): Promise<void> {
-    const t = await this.groupTarget(conversation);
-    await this.updateGroup(t.groupId, (s) => void (s.title = checkTitle(title)));
-  }
-
-  async leaveGroup(conversation: string): Promise<void> {
-    const t = await this.groupTarget(conversation);
-    const me = this.ctx.me();
-    if (!memberOf(t.state, me.accountId)) return;
-    const next = leftState(t.state, me.accountId);
-    if (next.members.length === 0) {
-      // The last member: nobody to tell.
-      this.book.commitOwn(next);
-      return;
-    }
-    await this.announce(next, t.state);
-  }
-
-  private async groupTarget(conversation: string): Promise<Extract<Target, { kind: 'group' }>> {
-    const t = await this.target(conversation);
-    if (t.kind !== 'group') throw new KluisError('NOT_A_GROUP', `${conversation} is not a group`);
-    return t;
-  }
-
-  /** Applies `change` to a copy of the current state as version+1 and announces it. */
-  private async updateGroup(groupId: string, change: (s: GroupState) => void): Promise<void> {
-    const me = this.ctx.me();
-    const cur = this.book.state(groupId);
-    if (!cur) throw new KluisError('UNKNOWN_GROUP', `no group ${groupId}`);
-    if (!isAdmin(cur, me.accountId)) throw new KluisError('NOT_ADMIN', 'only group admins can change the group');
-    const next = clone(pb.GroupStateSchema, cur);
-    change(next);
-    next.version = cur.version + 1n;
-    next.changedBy = me.accountId;
-    await this.announce(next, cur);
-  }
-
-  /**
-   * Sends a new group state over 1:1 sessions to everyone in the old and the new state (a
-   * removed member learns it was removed) and to our own devices, then adopts it.
-   */
-  private async announce(next: GroupState, prev: GroupState | undefined): Promise<void> {
-    const me = this.ctx.me();
-    const conversation = groupConversationId(next.id);
-    this.ctx.conv.ensure(conversation, 'group', null, next.expireTimerSeconds);
-    // Members get each other's profile keys (as far as we know them) with the state.
-    for (const m of next.members) {
-      const key = m.accountId === me.accountId ? this.profileKey() : this.ctx.conv.getProfile(m.accountId)?.profileKey;
-      if (key && !m.profileKey) m.profileKey = key;
-    }
-    const timestamp = this.nextTimestamp();
-    const d = this.baseData(conversation, timestamp);
-    d.group = create(pb.GroupContextSchema, { id: next.id, version: next.version });
-    d.groupUpdate = next;
-    const content = encodeContent({ body: { case: 'data', value: d } });
-    const accounts = new Set([...(prev?.members ?? []), ...next.members].map((m) => m.accountId));
-    accounts.delete(me.accountId);
-    this.ctx.data.putSentContent(timestamp, conversation, content, { conversation, counter: Number(d.counter) });
-    await this.groups.sendToAccounts([...accounts, me.accountId], content, timestamp);
-    const change = prev ? this.book.commitOwn(next) : undefined;
-    const name = (a: string) => next.members.find((m) => m.accountId === a)?.username ?? this.ctx.data.usernameOf(a) ?? a;
-    const parts = change?.event ?? describeChange(prev, next, name);
-    const row = this.outgoingRow({ kind: 'group', conversation, groupId: groupHex(next.id), state: next }, d, 'group-update', eventColumns(parts));
-    row.status = 'sent';
-    this.ctx.data.insertMessage(row, null);
-    this.ctx.emit('group-updated', this.book.info(groupHex(next.id))!);
-    this.ctx.emit('message', toStored(row));
-  }
-
   // ---------------------------------------------------------------- plumbing
 
   private assertCanSend(t: Target): void {
@@ -379,7 +249,7 @@ export class Messenger {
     if (this.ctx.conv.isBlocked(t.peer.accountId)) throw new KluisError('BLOCKED', `${t.peer.username} is blocked`);
   }
 
-  private outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], content: Pick<MessageRow, 'body' | 'event'>): MessageRow {
+  outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], content: Pick<MessageRow, 'body' | 'event'>): MessageRow {
     const me = this.ctx.me();
     const now = this.ctx.now();
     return {
@@ -515,13 +385,7 @@ export class Messenger {
   }
 }
 
-function checkTimer(seconds: number): void {
+export function checkTimer(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds < 0 || (seconds > 0 && (seconds < MIN_TIMER_SECONDS || seconds > MAX_TIMER_SECONDS)))
     throw new KluisError('BAD_TIMER', `a disappearing timer is off (0) or ${MIN_TIMER_SECONDS} s to 4 weeks`);
-}
-
-function checkTitle(title: string): string {
-  const t = title.trim();
-  if (t.length === 0 || Buffer.byteLength(t, 'utf8') > 256) throw new KluisError('BAD_TITLE', 'a group title is 1 to 256 bytes');
-  return t;
 }

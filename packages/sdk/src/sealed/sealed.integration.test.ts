@@ -24,6 +24,7 @@ import type { Client } from '../client.js';
 import { b64, unb64 } from '../keys.js';
 import { nextEvent, until } from '../testing/helpers.js';
 import { deriveAccessKey } from './sealed-sender.js';
+import { internalsOf } from '../testing/services.js';
 
 const h = new Harness();
 let server: TestServer;
@@ -62,7 +63,7 @@ function rowsOf(...accountIds: string[]): Array<{ account_id: string; device_id:
   }
 }
 
-const texts = async (c: Client, conversation: string) => (await c.messages({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
+const texts = async (c: Client, conversation: string) => (await c.messages.list({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
 
 describe('sealed sender', () => {
   it('1:1 and group messages carry no sender once profile keys are exchanged', async () => {
@@ -81,8 +82,8 @@ describe('sealed sender', () => {
     await bob.c.send(carol.name, 'hi carol from bob');
     await until('carol has both', async () => (await texts(carol.c, alice.name)).includes('hi carol') && (await texts(carol.c, bob.name)).includes('hi carol from bob'));
 
-    const conv = await alice.c.createGroup('Sealed', [bob.name, carol.name]);
-    for (const c of [bob.c, carol.c]) await until('group known', async () => (await c.group(conv)) !== undefined);
+    const conv = await alice.c.groups.create('Sealed', [bob.name, carol.name]);
+    for (const c of [bob.c, carol.c]) await until('group known', async () => (await c.groups.find(conv)) !== undefined);
     await alice.c.send(conv, 'group hello');
     for (const c of [bob.c, carol.c]) await until('group message', async () => (await texts(c, conv)).includes('group hello'));
 
@@ -102,7 +103,7 @@ describe('sealed sender', () => {
     await bobAgain.connect();
     await empty;
     await until('bob read everything', async () => (await texts(bobAgain, conv)).includes('from carol to the group'));
-    const got = await bobAgain.messages();
+    const got = await bobAgain.messages.list();
     expect(got.find((m) => m.text === 'a sealed one')?.from.accountId).toBe(alice.id);
     expect(got.find((m) => m.text === 'from carol to the group')?.from.accountId).toBe(carol.id);
   }, 90_000);
@@ -118,15 +119,15 @@ describe('sealed sender', () => {
       await from.c.send(to.name, `hi ${to.name}`);
       await until(`${to.name} has it`, async () => (await texts(to.c, from.name)).includes(`hi ${to.name}`));
     }
-    const conv = await alice.c.createGroup('Joins', [bob.name, carol.name]);
-    for (const c of [bob.c, carol.c, laptop]) await until('group known', async () => (await c.group(conv)) !== undefined);
+    const conv = await alice.c.groups.create('Joins', [bob.name, carol.name]);
+    for (const c of [bob.c, carol.c, laptop]) await until('group known', async () => (await c.groups.find(conv)) !== undefined);
     await alice.c.send(conv, 'keys out');
     for (const c of [bob.c, carol.c, laptop]) await until('group message', async () => (await texts(c, conv)).includes('keys out'));
 
     // The laptop and bob offline: what the sends leave at rest.
     await laptop.close();
     await bob.c.close();
-    const aliceApi = alice.c._internals.api();
+    const aliceApi = internalsOf(alice.c).api();
     const sealedMulti = vi.spyOn(aliceApi, 'sendSealedMulti');
     const identified = vi.spyOn(aliceApi, 'sendMulti');
     await alice.c.send(bob.name, 'one to one');
@@ -144,7 +145,7 @@ describe('sealed sender', () => {
     expect(identified).not.toHaveBeenCalled();
 
     // Carol has no other device: her account is in the upload's excluded recipients.
-    const carolMulti = vi.spyOn(carol.c._internals.api(), 'sendSealedMulti');
+    const carolMulti = vi.spyOn(internalsOf(carol.c).api(), 'sendSealedMulti');
     await carol.c.send(conv, 'from carol');
     const fromCarol = new SealedSenderMultiRecipientMessage(unb64(carolMulti.mock.calls.at(-1)![0].message));
     expect(Object.keys(fromCarol.recipientsByServiceIdString()).sort()).toEqual([alice.id, bob.id].sort());
@@ -157,7 +158,7 @@ describe('sealed sender', () => {
     h.onDispose(() => laptopAgain.close());
     await laptopAgain.connect();
     await until('laptop has the sync copies', async () => (await texts(laptopAgain, bob.name)).includes('one to one') && (await texts(laptopAgain, conv)).includes('to the group'));
-    const synced = (await laptopAgain.messages()).find((m) => m.text === 'one to one');
+    const synced = (await laptopAgain.messages.list()).find((m) => m.text === 'one to one');
     expect(synced?.from.accountId).toBe(alice.id);
   }, 120_000);
 
@@ -172,7 +173,7 @@ describe('sealed sender', () => {
     h.onDispose(() => bob2.close());
     await linkDevice(bob.c, bob2, server.url);
     await bob2.connect();
-    const sealed = vi.spyOn(alice.c._internals.api(), 'sendSealed');
+    const sealed = vi.spyOn(internalsOf(alice.c).api(), 'sendSealed');
     await alice.c.send(bob.name, 'to both of bob’s devices');
     await until('bob2 has it', async () => (await texts(bob2, alice.name)).includes('to both of bob’s devices'));
     // One sealed send to the device alice knew, one to the new device only (a resend-style subset).
@@ -195,7 +196,7 @@ describe('sealed sender', () => {
     const rogueRoot = PrivateKey.generate();
     const rogueServer = PrivateKey.generate();
     const rogueCert = ServerCertificate.new(1, rogueServer.getPublicKey(), rogueRoot);
-    const m = mallory.c._internals;
+    const m = internalsOf(mallory.c);
     const me = mallory.c.account!;
     const ad = m.adapters();
     const forged = SenderCertificate.new(me.accountId, null, me.deviceId, (await ad.identity.getIdentityKeyPair()).publicKey, Date.now() + 86400_000, rogueCert, rogueServer);
@@ -205,9 +206,9 @@ describe('sealed sender', () => {
     const sealed = await sealedSenderEncrypt(UnidentifiedSenderMessageContent.new(ct, forged, ContentHint.Default, null), to, ad.identity);
     const aliceKey = m.conv.getProfile(alice.id)!.profileKey!;
     const error = nextEvent(alice.c, 'error', (e) => (e as { code?: string }).code === 'FORGED_SENDER_CERTIFICATE');
-    const res = await mallory.c._internals.api().sendSealed(
+    const res = await internalsOf(mallory.c).api().sendSealed(
       alice.id,
-      { timestamp: Date.now(), messages: [{ deviceId: 1, registrationId: await alice.c._internals.adapters().identity.getLocalRegistrationId(), type: EnvelopeType.Sealed, content: b64(sealed) }] },
+      { timestamp: Date.now(), messages: [{ deviceId: 1, registrationId: await internalsOf(alice.c).adapters().identity.getLocalRegistrationId(), type: EnvelopeType.Sealed, content: b64(sealed) }] },
       deriveAccessKey(aliceKey),
     );
     expect(res.status).toBe(200);
@@ -236,8 +237,8 @@ describe('sealed sender', () => {
       await from.c.send(to.name, `hi ${to.name}`);
       await until(`${to.name} has it`, async () => (await texts(to.c, from.name)).includes(`hi ${to.name}`));
     }
-    const conv = await alice.c.createGroup('Deleted member', [bob.name, carol.name]);
-    for (const c of [bob.c, carol.c]) await until('group known', async () => (await c.group(conv)) !== undefined);
+    const conv = await alice.c.groups.create('Deleted member', [bob.name, carol.name]);
+    for (const c of [bob.c, carol.c]) await until('group known', async () => (await c.groups.find(conv)) !== undefined);
     // Sender keys handed out: the next group send is one sealed multi-recipient upload.
     await alice.c.send(conv, 'before');
     for (const c of [bob.c, carol.c]) await until('group message', async () => (await texts(c, conv)).includes('before'));
@@ -251,7 +252,7 @@ describe('sealed sender', () => {
   it('the API is no account-existence oracle: unknown account and wrong key answer the same 401', async () => {
     const alice = await user('alice');
     const req = { timestamp: Date.now(), messages: [{ deviceId: 1, registrationId: 1, type: EnvelopeType.Sealed, content: 'AAAA' }] };
-    const api = alice.c._internals.api();
+    const api = internalsOf(alice.c).api();
     const wrong = await api.sendSealed(alice.id, req as never, new Uint8Array(16));
     const unknown = await api.sendSealed('00000000-0000-4000-8000-000000000000', req as never, new Uint8Array(16));
     expect(wrong.status).toBe(401);

@@ -153,6 +153,13 @@ export class DataStore {
     const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get([id]);
     return r ? messageRow(r) : undefined;
   }
+  /** Messages whose id starts with `prefix`, by the primary key's index (a range, not a scan). */
+  messagesByIdPrefix(prefix: string, limit: number): MessageRow[] {
+    return this.db
+      .prepare('SELECT * FROM messages WHERE id >= ? AND id < ? ORDER BY id LIMIT ?')
+      .all([prefix, prefix + '\uffff', Math.max(1, Math.min(limit, 1000))])
+      .map(messageRow);
+  }
   /** The last `limit` messages (optionally of one conversation), oldest first, in arrival order. */
   listMessages(o: { conversation?: string; limit?: number } = {}): MessageRow[] {
     const limit = Math.max(1, Math.min(o.limit ?? 1000, 100_000));

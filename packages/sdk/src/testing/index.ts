@@ -1,0 +1,2 @@
+export { internalsOf, servicesOf } from './services.js';
+export { HttpApi } from '../transport/http.js';
