@@ -59,6 +59,21 @@ export const DestinationParams = Type.Object({ accountId: Uuid });
 export type DestinationParams = Static<typeof DestinationParams>;
 
 /**
+ * The fields of every envelope besides its ciphertext, as the server stores and passes
+ * them on (the queue row, the bus event, the online-only push): null where a sealed
+ * envelope has no sender, 0 where it carries no timestamp. The wire form (Envelope
+ * below) leaves those out, and adds `content` as base64.
+ */
+export interface EnvelopeHeader {
+  guid: string;
+  type: number;
+  sourceAccount: string | null;
+  sourceDevice: number | null;
+  timestamp: number;
+  serverTimestamp: number;
+}
+
+/**
  * What a device receives. `source*` are absent for sealed-sender envelopes, and so is
  * `timestamp` (the sender's, only on identified envelopes that carried one).
  * `serverTimestamp` is coarse (ENVELOPE_TIME_GRANULARITY_MS): what is stored at rest.

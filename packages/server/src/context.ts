@@ -18,6 +18,7 @@ import { GroupCommitWriter } from './delivery/group-commit.js';
 import { CappedSubmitter, QueueCaps } from './delivery/queue-caps.js';
 import { sendMessage } from './delivery/send.js';
 import { sendMulti, type MultiSendCommand } from './delivery/multi-send.js';
+import { queueReaderFor, type QueueReaderFactory } from './delivery/queue-reader.js';
 import { SocketServer } from './delivery/socket-server.js';
 import { ApiError, isStoreUnavailable, storeUnavailable } from './errors.js';
 import { Metrics } from './ops/metrics.js';
@@ -130,6 +131,8 @@ export function createAppContext(deps: {
   clock: () => number;
   log: Logger;
   bus: Bus;
+  /** Defaults to queueReaderFor(adapter.capabilities). */
+  queueReader?: QueueReaderFactory;
 }): AppContext {
   const { config, adapter, clock, log, bus } = deps;
   const db = adapter.db;
@@ -229,8 +232,8 @@ export function createAppContext(deps: {
     clock,
     log,
     auth: socketAuth,
-    // Several writers (PostgreSQL): ids do not follow commit order; see DeviceConnection.
-    rescanOnWake: adapter.allocateIds !== undefined,
+    // Several writers: ids need not follow commit order, so the cursor alone would miss late commits.
+    queueReader: deps.queueReader ?? queueReaderFor(adapter.capabilities),
     onPushed: (n) => (metrics.envelopesDelivered += n),
     onSuspended: (accountId) => gate.forget(accountId),
     socketLimits: { bufferBytes: config.socketBufferBytes, pingsPerSecond: config.socketPingsPerSecond },

@@ -11,6 +11,7 @@ import { createAppContext } from './context.js';
 import { migrateToLatest } from './db/migrator.js';
 import { openDatabase } from './db/open-database.js';
 import type { Bus } from './delivery/bus.js';
+import type { QueueReaderFactory } from './delivery/queue-reader.js';
 import { LocalBus } from './delivery/local-bus.js';
 import { NatsBus, parseBusServers } from './delivery/nats-bus.js';
 import { firstStartIfNeeded, type FirstStart } from './first-start.js';
@@ -28,6 +29,8 @@ export interface StartOptions {
   log?: LogSink;
   /** Defaults to config.bus: NATS when set, else an in-process bus. */
   bus?: Bus;
+  /** Defaults to what the database's capabilities call for; tests run the rescan reader on SQLite. */
+  queueReader?: QueueReaderFactory;
 }
 
 export interface RunningServer {
@@ -72,7 +75,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
   let ctx: ReturnType<typeof createAppContext> | undefined;
   try {
     await migrateToLatest(adapter);
-    ctx = createAppContext({ config, adapter, clock, log, bus });
+    ctx = createAppContext({ config, adapter, clock, log, bus, queueReader: opts.queueReader });
     await ctx.storage.start();
     const firstStart = await firstStartIfNeeded(ctx, config.dataDir);
     const app = buildHttpApp(ctx, apiRoutes);

@@ -1,16 +1,8 @@
 /**
- * What a message carries so the recipient can fetch and decrypt an attachment. The
- * content format maps it to a protobuf message with the same fields.
+ * What describes a file, wherever an attachment appears (a pointer on the wire, a row in
+ * the messages table, a stored message, a file to send): the other shapes extend this.
  */
-export interface AttachmentPointer {
-  /** The server's blob id. */
-  id: string;
-  /** AES-256 key ‖ HMAC-SHA256 key (64 bytes). */
-  key: Uint8Array;
-  /** SHA-256 of the whole encrypted blob (32 bytes). */
-  digest: Uint8Array;
-  /** The true plaintext size (the blob is padded). */
-  size: number;
+export interface AttachmentMeta {
   contentType: string;
   fileName?: string;
   width?: number;
@@ -19,14 +11,19 @@ export interface AttachmentPointer {
   voiceNote?: boolean;
 }
 
-/** Describes the file; the pointer's other fields come from the upload. */
-export interface AttachmentMeta {
-  contentType: string;
-  fileName?: string;
-  width?: number;
-  height?: number;
-  durationMs?: number;
-  voiceNote?: boolean;
+/**
+ * What a message carries so the recipient can fetch and decrypt an attachment. The
+ * content format maps it to a protobuf message with the same fields.
+ */
+export interface AttachmentPointer extends AttachmentMeta {
+  /** The server's blob id. */
+  id: string;
+  /** AES-256 key ‖ HMAC-SHA256 key (64 bytes). */
+  key: Uint8Array;
+  /** SHA-256 of the whole encrypted blob (32 bytes). */
+  digest: Uint8Array;
+  /** The true plaintext size (the blob is padded). */
+  size: number;
 }
 
 /** Copies only the fields that are set, so the pointer has no `undefined` keys. */

@@ -17,6 +17,7 @@ import { IncomingApplier, type Followups } from './incoming.js';
 import { Messenger, type OutgoingParts, type Settings } from './messenger.js';
 import { toStored } from './stored.js';
 import { GroupAdmin } from './group-admin.js';
+import type { AttachmentMeta } from '../attachments/pointer.js';
 
 export interface ConversationOptions {
   profileDir: string;
@@ -30,7 +31,8 @@ export interface ConversationOptions {
   nextTimestamp: () => number;
 }
 
-export type FileInput = { path: string; contentType?: string; fileName?: string; voiceNote?: boolean; durationMs?: number };
+/** A file to send: its path, and what the SDK cannot tell from its bytes (the type is sniffed when not given). */
+export type FileInput = { path: string } & Partial<Pick<AttachmentMeta, 'contentType'>> & Pick<AttachmentMeta, 'fileName' | 'voiceNote' | 'durationMs'>;
 
 /** Everything above the message pipeline: what the Client's conversation methods call. */
 export class Conversations {

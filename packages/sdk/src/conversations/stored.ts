@@ -1,4 +1,5 @@
 import type { pb } from '@kluis/protocol';
+import type { AttachmentMeta } from '../attachments/pointer.js';
 import { b64 } from '../keys.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { ConversationStore } from '../store/conversation-store.js';
@@ -6,19 +7,13 @@ import type { StoredAttachment, StoredMessage } from '../types.js';
 import { parseEvent } from './conversation-events.js';
 
 /** An attachment as the messages table keeps it (JSON): the pointer, plus the local state. */
-export interface AttachmentRecord {
+export interface AttachmentRecord extends AttachmentMeta {
   id: string;
   /** base64 */
   key: string;
   /** base64 */
   digest: string;
   size: number;
-  contentType: string;
-  fileName?: string;
-  width?: number;
-  height?: number;
-  durationMs?: number;
-  voiceNote?: boolean;
   state: 'pending' | 'downloaded' | 'failed';
   /** The verified, still encrypted blob inside the profile directory (relative path). */
   localPath?: string;

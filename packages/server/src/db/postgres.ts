@@ -44,6 +44,8 @@ export function openPostgres(options: PostgresOptions): DatabaseAdapter {
   return {
     dialect: 'postgres',
     db,
+    // Every node of a cluster writes the same queue.
+    capabilities: { sharedQueue: true, identityColumns: true, rowidTables: false },
     bytesType: 'bytea',
     isUniqueViolation(err: unknown): boolean {
       // 23505 unique_violation (covers primary keys too).
@@ -69,7 +71,7 @@ export function openPostgres(options: PostgresOptions): DatabaseAdapter {
     },
     // One round trip for a whole batch. Sequence values are unique across nodes but,
     // unlike a local counter, do not follow commit order between nodes: sockets cope
-    // (delivery/connection.ts rescans on wake).
+    // (delivery/rescan-reader.ts re-reads the queue on wake).
     async allocateIds(ex, table, count): Promise<number[]> {
       const { rows } = await sql<{ id: number }>`select nextval(pg_get_serial_sequence(${table}, 'id')) as id from generate_series(1, ${count}) order by 1`.execute(ex);
       return rows.map((r) => Number(r.id));

@@ -156,7 +156,7 @@ export interface LinkCodesTable {
 }
 
 export interface EnvelopesTable {
-  /** Monotonic (AUTOINCREMENT): the per-device queue order and the socket's cursor. */
+  /** Rising within a device queue (EnvelopeStore's lanes, or the shared sequence in cluster mode): the queue order and the socket's cursor. */
   id: Generated<number>;
   guid: string;
   account_id: string;

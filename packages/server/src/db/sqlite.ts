@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { Kysely, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
-import type { DatabaseAdapter } from './database.js';
+import { UnsupportedCapabilityError, type DatabaseAdapter } from './database.js';
 import type { Schema } from './schema.js';
 import { Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
@@ -109,6 +109,8 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
   return {
     dialect: 'sqlite',
     db,
+    // One process owns the file (WAL, no second writer).
+    capabilities: { sharedQueue: false, identityColumns: false, rowidTables: true },
     bytesType: 'blob',
     isUniqueViolation(err: unknown): boolean {
       const code = (err as { code?: unknown } | null)?.code;
@@ -117,10 +119,11 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
     syncCommitted(): Promise<void> {
       return walSync ? walSync.sync() : Promise.resolve();
     },
-    // One process owns the file (WAL, no second writer), so there is nothing to race.
+    // Nothing to race: the only writer.
     withMigrationLock: (fn) => fn(),
     // The same: no other node can be running the job.
     tryWithJobLock: async (_job, fn) => ({ ran: true, value: await fn() }),
+    allocateIds: () => Promise.reject(new UnsupportedCapabilityError('shared queue ids (EnvelopeStore counts them itself)')),
     async ping() {
       await sql`select 1`.execute(db);
     },

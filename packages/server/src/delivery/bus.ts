@@ -1,8 +1,9 @@
 /**
  * Wakes whoever holds a device's socket. The database is the truth; the bus only says
- * "look". In one process it is a Map (local-bus.ts); across nodes it will be NATS, and
- * an 'envelopes' event may then arrive as a plain 'wake'.
+ * "look". In one process it is a Map (local-bus.ts); across nodes it is NATS
+ * (nats-bus.ts), where an 'envelopes' event from another node arrives as a plain 'wake'.
  */
+import type { EnvelopeHeader } from '@kluis/protocol';
 import type { StoredEnvelope } from '../store/envelopes.js';
 
 /** A committed envelope; its `id` is the queue position, so live pushes never reorder or repeat. */
@@ -16,13 +17,7 @@ export interface LiveEnvelope extends StoredEnvelope {
  * base64 text so that the event crosses the NATS bus as it is (the database cannot
  * supply it to another node).
  */
-export interface OnlineEnvelope {
-  guid: string;
-  type: number;
-  sourceAccount: string | null;
-  sourceDevice: number | null;
-  timestamp: number;
-  serverTimestamp: number;
+export interface OnlineEnvelope extends EnvelopeHeader {
   contentBase64: string;
 }
 

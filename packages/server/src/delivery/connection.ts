@@ -11,6 +11,7 @@ import type { EnvelopeStore } from '../store/envelopes.js';
 import { deviceKey, type Bus, type DeviceEvent, type LiveEnvelope } from './bus.js';
 import { envelopeFrame, errorFrame, parseClientFrame, PONG_FRAME, QUEUE_EMPTY_FRAME, responseFrame } from './frames.js';
 import type { GroupCommitWriter } from './group-commit.js';
+import { orderedCursorReader, type QueueReader, type QueueReaderFactory } from './queue-reader.js';
 import { DEFAULT_SOCKET_LIMITS, PingAllowance, type ServerCloseReason, type SocketLimits } from './socket-limits.js';
 
 export interface ConnectionDeps {
@@ -21,13 +22,11 @@ export interface ConnectionDeps {
   clock: () => number;
   log: Logger;
   /**
-   * True where several nodes write the store (PostgreSQL): queue ids then do not follow
-   * commit order (node A may commit id 101 before node B commits id 100), so a cursor
-   * alone could step over a late commit. A wake then re-reads the whole queue and skips
-   * by guid what this socket already pushed. False (SQLite): one writer, ids follow
-   * commit order, the cursor suffices and no guids are kept.
+   * How a socket reads its device's queue (queueReaderFor(adapter.capabilities)): an
+   * ordered cursor where one process writes, a rescan on wake where several do.
+   * Default: the ordered cursor.
    */
-  rescanOnWake?: boolean;
+  queueReader?: QueueReaderFactory;
   /** Counts pushed envelopes (metrics). */
   onPushed?: (count: number) => void;
   /** The account was suspended (another node's admin action): forget cached subscription state. */
@@ -42,27 +41,23 @@ export interface ConnectionDeps {
   onServerClose?: (reason: ServerCloseReason) => void;
 }
 
-
-/** Backlog page size: one query per this many envelopes. */
-const PAGE_SIZE = 200;
 /** Above this many unsent bytes we stop pushing and wait for the socket to drain. */
 const HIGH_WATER = 512 * 1024;
 const MAX_INVALID_FRAMES = 20;
 /** Unanswered sends per socket before we stop reading from it (TCP backpressure). */
 const MAX_PENDING_SENDS = 256;
-/** Unacked pushes remembered for fast acks (~100 bytes each). */
-const MAX_TRACKED_PUSHES = 4096;
 /** After the store failed to answer, the socket retries its queue read this much later. */
 const STORE_RETRY_MS = 1_000;
 /** A slow consumer gets its close frame this long before the socket (and its buffer) goes. */
 const SLOW_CLOSE_GRACE_MS = 1_000;
 
 /**
- * One device's WebSocket. Delivery keeps a cursor (the last queue position pushed):
- * the backlog is read from the database in pages, then 'queue-empty', then envelopes
- * are pushed live as they commit. Whenever live pushing is not possible (backlog still
- * draining, slow reader) events only mark the connection dirty and the database is
- * read again from the cursor, so nothing is reordered, skipped or pushed twice.
+ * One device's WebSocket. The backlog is read from the database in pages (the queue
+ * reader knows where to read and what this socket already pushed), then 'queue-empty',
+ * then envelopes are pushed live as they commit where the reader allows it. Whenever
+ * live pushing is not possible (backlog still draining, slow reader, a reader that must
+ * re-read) events only mark the connection dirty and the queue is read again, so nothing
+ * is reordered, skipped or pushed twice.
  */
 export class DeviceConnection {
   readonly id = randomUUID();
@@ -74,7 +69,7 @@ export class DeviceConnection {
   /** Stop pushing above this; well below the cap, so delivery alone never trips it. */
   private readonly highWater: number;
   private readonly pings: PingAllowance;
-  private cursor = 0;
+  private readonly reader: QueueReader;
   private live = false;
   private draining = false;
   private dirty = false;
@@ -84,19 +79,6 @@ export class DeviceConnection {
   private pendingSends = 0;
   private paused = false;
   private unsubscribe: (() => void) | undefined;
-  /**
-   * guid → queue position of envelopes pushed on this socket and not yet acked, so an
-   * ack becomes a delete by id (these rows are this device's by construction). Created
-   * on first use: idle sockets carry no map. Bounded; beyond it acks go by guid.
-   */
-  private pushed: Map<string, number> | undefined;
-  /**
-   * Rescan mode only: guids acked on this socket whose rows may not be deleted yet, so a
-   * rescan does not push them again. Pruned after each full rescan (gone rows).
-   */
-  private acked: Set<string> | undefined;
-  /** Rescan mode: a full re-read of the queue is due (set by a wake). */
-  private rescan = false;
   private writableWaiter: (() => void) | undefined;
 
   constructor(
@@ -110,6 +92,7 @@ export class DeviceConnection {
     this.limits = deps.socketLimits ?? DEFAULT_SOCKET_LIMITS;
     this.pings = new PingAllowance(this.limits.pingsPerSecond);
     this.highWater = Math.min(HIGH_WATER, Math.floor(this.limits.bufferBytes / 4));
+    this.reader = (deps.queueReader ?? orderedCursorReader)((afterId, limit) => deps.envelopes.page(deps.db, identity.accountId, identity.deviceId, afterId, limit));
   }
 
   start(): void {
@@ -232,25 +215,13 @@ export class DeviceConnection {
     if (this.closed) return;
     switch (event.type) {
       case 'envelopes': {
-        if (this.deps.rescanOnWake) {
-          // Several writers: an earlier envelope of the same sender may be committed but
-          // unannounced (its node died before publishing). Pushing this one now could
-          // overtake it; a read of the queue sees both, in order.
-          this.rescan = true;
-          if (this.live) void this.drain();
-          else this.markDirty();
-          return;
-        }
-        if (!this.live) {
-          // Below the cursor (another node's later id came first): only a rescan finds it.
-          if (this.deps.rescanOnWake && event.envelopes.some((e) => this.isSent(e) === false && e.id <= this.cursor)) this.rescan = true;
-          return this.markDirty();
-        }
+        // Not live (or a reader that must re-read): the drain reads them from the store, in order.
+        if (!this.reader.announced() || !this.live) return this.markDirty();
         let pushed = 0;
         let full = false;
         for (const e of event.envelopes) {
-          if (this.isSent(e)) continue;
-          // The rest stays in the store: the drain reads it from the cursor once the socket drains.
+          if (!this.reader.isUnsent(e)) continue;
+          // The rest stays in the store: the drain reads it once the socket drains.
           if (this.ws.bufferedAmount > this.highWater) {
             full = true;
             break;
@@ -272,10 +243,8 @@ export class DeviceConnection {
         return;
       }
       case 'wake':
-        if (this.deps.rescanOnWake) this.rescan = true;
-        if (this.live) void this.drain();
-        else this.markDirty();
-        return;
+        this.reader.wake();
+        return this.markDirty();
       case 'connected':
         if (event.connectionId !== this.id) this.close(SocketCloseCode.ConnectedElsewhere, 'connected elsewhere');
         return;
@@ -298,7 +267,7 @@ export class DeviceConnection {
     if (!this.draining) void this.drain();
   }
 
-  /** Pushes the stored queue from the cursor on, then goes (back) to live pushing. */
+  /** Pushes the stored queue the reader has not pushed yet, then goes (back) to live pushing. */
   private async drain(): Promise<void> {
     if (this.draining) {
       this.dirty = true;
@@ -306,26 +275,16 @@ export class DeviceConnection {
     }
     this.draining = true;
     this.live = false;
-    // Rescan mode: where the full re-read is (undefined: reading on from the cursor).
-    let scanFrom: number | undefined;
-    let seen: Set<string> | undefined;
     try {
       for (;;) {
         if (this.ws.bufferedAmount > this.highWater) await this.writable();
         if (this.closed) return;
         this.dirty = false;
-        if (this.rescan && scanFrom === undefined) {
-          this.rescan = false;
-          scanFrom = 0;
-          seen = new Set();
-        }
-        const from = scanFrom ?? this.cursor;
-        const rows = await this.deps.envelopes.page(this.deps.db, this.identity.accountId, this.identity.deviceId, from, PAGE_SIZE);
+        const page = await this.reader.read();
         if (this.closed) return;
         let pushed = 0;
-        for (const row of rows) {
-          seen?.add(row.guid);
-          if (this.isSent(row)) continue;
+        for (const row of page.rows) {
+          if (!this.reader.isUnsent(row)) continue;
           // A page can be 200 × 128 KiB: wait mid-page rather than buffer it all.
           if (this.ws.bufferedAmount > this.highWater) {
             await this.writable();
@@ -335,19 +294,7 @@ export class DeviceConnection {
           pushed++;
         }
         if (pushed > 0) this.deps.onPushed?.(pushed);
-        if (scanFrom !== undefined) {
-          if (rows.length === PAGE_SIZE) {
-            scanFrom = rows[rows.length - 1]!.id;
-            continue;
-          }
-          // The whole queue was read: acked guids not in it are deleted for good.
-          if (this.acked) for (const guid of this.acked) if (!seen!.has(guid)) this.acked.delete(guid);
-          scanFrom = undefined;
-          seen = undefined;
-          if (!this.dirty && !this.rescan) break;
-          continue;
-        }
-        if (rows.length < PAGE_SIZE && !this.dirty && !this.rescan) break;
+        if (!page.more && !this.dirty) break;
       }
       this.live = true;
       if (!this.queueEmptySent) {
@@ -357,9 +304,9 @@ export class DeviceConnection {
     } catch (err) {
       if (this.closed) return;
       if (isStoreUnavailable(err)) {
-        // The database is down (cluster outage): keep the socket, try again shortly;
-        // a full re-read then, since wakes may have been missed meanwhile.
-        if (this.deps.rescanOnWake) this.rescan = true;
+        // The database is down (cluster outage): keep the socket, try again shortly,
+        // caught up with whatever wakes were missed meanwhile.
+        this.reader.wake();
         setTimeout(() => this.markDirty(), STORE_RETRY_MS).unref();
         return;
       }
@@ -370,40 +317,15 @@ export class DeviceConnection {
     }
   }
 
-  /** Already pushed on this socket? Above the cursor never; below it, by guid in rescan mode. */
-  private isSent(e: { id: number; guid: string }): boolean {
-    if (e.id > this.cursor) return false;
-    if (!this.deps.rescanOnWake) return true;
-    return this.pushed?.has(e.guid) === true || this.acked?.has(e.guid) === true;
-  }
-
   private push(e: LiveEnvelope): void {
     this.sendFrame(envelopeFrame(e));
-    if (e.id > this.cursor) this.cursor = e.id;
-    const pushed = (this.pushed ??= new Map());
-    // Rescan mode must remember every unacked push (else a rescan repeats it); the
-    // socket's high-water mark and the client's acks keep this small.
-    if (this.deps.rescanOnWake || pushed.size < MAX_TRACKED_PUSHES) pushed.set(e.guid, e.id);
+    this.reader.pushed(e);
   }
 
   private ack(guids: readonly string[]): void {
-    const pushed = this.pushed;
-    let ids: number[] | undefined;
-    let unknown: string[] | undefined;
-    for (const guid of guids) {
-      const id = pushed?.get(guid);
-      if (id !== undefined) {
-        pushed!.delete(guid);
-        (ids ??= []).push(id);
-      } else (unknown ??= []).push(guid);
-    }
+    const { ids, guids: unknown } = this.reader.acked(guids);
     if (ids) this.deps.writer.ackIds(ids);
     if (unknown) this.deps.writer.ack(this.identity.accountId, this.identity.deviceId, unknown);
-    if (this.deps.rescanOnWake) {
-      const acked = (this.acked ??= new Set());
-      for (const guid of guids) acked.add(guid);
-    }
-    if (pushed?.size === 0) this.pushed = undefined;
   }
 
   private writable(): Promise<void> {

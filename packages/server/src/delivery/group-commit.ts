@@ -84,7 +84,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
   private sends: PendingSend[] = [];
   private acks: PendingAck[] = [];
-  /** Queue positions of acked envelopes whose owner is already known (see DeviceConnection). */
+  /** Queue positions of acked envelopes whose owner is already known (pushed on that device's socket: delivery/pushed-envelopes.ts). */
   private ackedIds: number[] = [];
   private touches: PendingTouch[] = [];
   private scheduled = false;

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
+import { raceSendsAgainstBacklog } from '../test-support/racing-sends.js';
 import { TestSocket } from '../test-support/socket-client.js';
 import { startTestServer, type TestServer } from '../test-support/test-server.js';
 
@@ -70,22 +71,9 @@ describe('GET /v1/socket', () => {
 
   it('never reorders or repeats when sends race the backlog', async () => {
     const bob = await registerAccount(ts);
-    const sender = await TestSocket.connect(ts.url, alice.auth);
     const total = 600;
-    const sends: Promise<{ status: number }>[] = [];
-    let connected: Promise<TestSocket> | undefined;
-    for (let i = 0; i < total; i++) {
-      sends.push(sender.request(bob.accountId, sendBody([bob], `r${i}`)));
-      if (i === 200) connected = TestSocket.connect(ts.url, bob.auth);
-      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
-    }
-    expect((await Promise.all(sends)).every((r) => r.status === 200)).toBe(true);
-    const receiver = await connected!;
-    const got: string[] = [];
-    while (got.length < total) {
-      const f = await receiver.next((x) => x.type === 'envelope');
-      got.push(text(f.envelope));
-    }
+    const { statuses, receiver, sender, got } = await raceSendsAgainstBacklog(ts.url, alice, bob, { total, connectAt: 200, prefix: 'r' });
+    expect(statuses.every((s) => s === 200)).toBe(true);
     expect(got).toEqual(Array.from({ length: total }, (_, i) => `r${i}`));
     expect(receiver.frames.filter((f) => f.type === 'queue-empty')).toHaveLength(1);
     expect(receiver.frames.filter((f) => f.type === 'envelope')).toHaveLength(0);

@@ -1,51 +1,34 @@
+import type { Selectable } from 'kysely';
+import type { EnvelopeHeader } from '@kluis/protocol';
 import type { DatabaseAdapter } from '../db/database.js';
-import type { Db, Executor } from '../db/schema.js';
+import type { Db, EnvelopesTable, Executor } from '../db/schema.js';
 import { bucketedChunks, IN_LIST_BUCKETS, prepare, type PreparedQuery } from '../db/prepared.js';
 import { QueueLanes, type LaneLookups } from './queue-lanes.js';
 
-export interface NewEnvelope {
-  guid: string;
+/** A row to queue for one device. */
+export interface NewEnvelope extends EnvelopeHeader {
   accountId: string;
   deviceId: number;
-  type: number;
-  sourceAccount: string | null;
-  sourceDevice: number | null;
-  timestamp: number;
-  serverTimestamp: number;
   content: Buffer;
   expiresAt: number;
 }
 
-export interface StoredEnvelope {
+/** A queued row as a socket reads it; `id` is its queue position. */
+export interface StoredEnvelope extends EnvelopeHeader {
   id: number;
-  guid: string;
-  type: number;
-  sourceAccount: string | null;
-  sourceDevice: number | null;
-  timestamp: number;
-  serverTimestamp: number;
   content: Buffer;
 }
 
-type PageRow = {
-  id: number;
-  guid: string;
-  type: number;
-  source_account: string | null;
-  source_device: number | null;
-  timestamp: number;
-  server_timestamp: number;
-  content: Buffer;
-};
+type PageRow = Pick<Selectable<EnvelopesTable>, 'id' | 'guid' | 'type' | 'source_account' | 'source_device' | 'timestamp' | 'server_timestamp' | 'content'>;
 
 const COLUMNS = 11;
 /** Rows per INSERT statement: a batch is cut into chunks of these sizes (few distinct SQL texts). */
 const INSERT_CHUNKS = [64, 16, 4, 1] as const;
 
-/** The store for an adapter: ids from its allocator where several processes write, else counted here. */
+/** The store for an adapter: ids from its shared sequence where several processes write, else counted here. */
 export function envelopeStoreFor(adapter: DatabaseAdapter): EnvelopeStore {
-  const allocate = adapter.allocateIds?.bind(adapter);
-  return new EnvelopeStore(adapter.db, allocate && ((ex, count) => allocate(ex, 'envelopes', count)));
+  if (!adapter.capabilities.sharedQueue) return new EnvelopeStore(adapter.db);
+  return new EnvelopeStore(adapter.db, (ex, count) => adapter.allocateIds(ex, 'envelopes', count));
 }
 
 /** Per-device queues. The send, push and ack paths use precompiled queries (db/prepared.ts). */
@@ -59,7 +42,7 @@ export class EnvelopeStore {
   private readonly ownerQueries = new Map<number, PreparedQuery<{ id: number; guid: string; account_id: string; device_id: number }>>();
   private readonly deleteQueries = new Map<number, PreparedQuery<unknown>>();
 
-  /** @param allocateIds where several processes write (DatabaseAdapter.allocateIds); else a local counter. */
+  /** @param allocateIds where several processes write (capabilities.sharedQueue: DatabaseAdapter.allocateIds); else a local counter. */
   constructor(
     db: Db,
     private readonly allocateIds?: (ex: Executor, count: number) => Promise<number[]>,
@@ -141,8 +124,9 @@ export class EnvelopeStore {
    * stored id, if any) and counts up by one. Order only matters within a queue (socket
    * cursors are per device and live as long as the socket); one global counter would make
    * the rows of one send adjacent — a sealed envelope to Bob at 100, its sender's sync
-   * copy at 101 — and so name the sender. A multi-writer store takes ids from
-   * DatabaseAdapter.allocateIds (a sequence) instead, and keeps that adjacency.
+   * copy at 101 — and so name the sender. A store several processes write
+   * (DatabaseCapabilities.sharedQueue) takes ids from DatabaseAdapter.allocateIds (a
+   * sequence) instead, and keeps that adjacency.
    */
   async insertMany(ex: Executor, envelopes: readonly NewEnvelope[]): Promise<number[]> {
     if (envelopes.length === 0) return [];

@@ -3,7 +3,7 @@ import type { DatabaseAdapter } from '../database.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- migrations run against the schema as it was then, not today's types */
 
-export function initialMigration(adapter: Pick<DatabaseAdapter, 'dialect' | 'bytesType'>): Migration {
+export function initialMigration(adapter: Pick<DatabaseAdapter, 'capabilities' | 'bytesType'>): Migration {
   const bytes = adapter.bytesType;
   return {
     async up(db: Kysely<any>) {
@@ -89,9 +89,9 @@ export function initialMigration(adapter: Pick<DatabaseAdapter, 'dialect' | 'byt
       // hot insert path is spared a lookup per row.
       await db.schema
         .createTable('envelopes')
-        .addColumn('id', adapter.dialect === 'sqlite' ? 'integer' : 'bigint', (c) =>
+        .addColumn('id', adapter.capabilities.identityColumns ? 'bigint' : 'integer', (c) =>
           // By default, not always: ids may come from DatabaseAdapter.allocateIds.
-          adapter.dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity(),
+          adapter.capabilities.identityColumns ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
         )
         .addColumn('guid', 'text', (c) => c.notNull().unique())
         .addColumn('account_id', 'text', (c) => c.notNull())

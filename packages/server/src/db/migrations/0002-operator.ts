@@ -11,7 +11,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * subscriptions on accounts, admin tokens with roles (replacing operator_tokens), and
  * the audit log. Booleans are integers 0/1 so the same rows read alike on both databases.
  */
-export function operatorMigration(adapter: Pick<DatabaseAdapter, 'dialect' | 'bytesType'>): Migration {
+export function operatorMigration(adapter: Pick<DatabaseAdapter, 'capabilities' | 'bytesType'>): Migration {
   const bytes = adapter.bytesType;
   return {
     async up(db: Kysely<any>) {
@@ -100,8 +100,8 @@ export function operatorMigration(adapter: Pick<DatabaseAdapter, 'dialect' | 'by
 
       await db.schema
         .createTable('audit_log')
-        .addColumn('id', adapter.dialect === 'sqlite' ? 'integer' : 'bigint', (c) =>
-          adapter.dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedAlwaysAsIdentity(),
+        .addColumn('id', adapter.capabilities.identityColumns ? 'bigint' : 'integer', (c) =>
+          adapter.capabilities.identityColumns ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
         )
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('admin_id', 'text', (c) => c.notNull())

@@ -11,18 +11,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * the times of rows already stored become whole UTC days — created_at down, expires_at
  * up, so no blob expires sooner than it was promised.
  *
- * On SQLite the table is rebuilt WITHOUT ROWID: a rowid grows with every insert, so it
- * would keep the order blobs were reserved in even with day-rounded times; keyed by the
- * random id alone, rows (and index entries) sort by nothing a holder can use. PostgreSQL
- * has no rowid; its columns are dropped in place (neither is in an index).
+ * Where tables have a rowid (SQLite) the table is rebuilt WITHOUT ROWID: a rowid grows
+ * with every insert, so it would keep the order blobs were reserved in even with
+ * day-rounded times; keyed by the random id alone, rows (and index entries) sort by
+ * nothing a holder can use. Without rowids (PostgreSQL) the columns are dropped in place
+ * (neither is in an index).
  */
-export function blobMetadataMigration(adapter: Pick<DatabaseAdapter, 'dialect'>): Migration {
+export function blobMetadataMigration(adapter: Pick<DatabaseAdapter, 'capabilities'>): Migration {
   // Literal integers, so both databases divide as integers (a bound JS number may be a REAL in SQLite).
   const day = sql.lit(DAY_MS);
   const almost = sql.lit(DAY_MS - 1);
   return {
     async up(db: Kysely<any>) {
-      if (adapter.dialect === 'sqlite') {
+      if (adapter.capabilities.rowidTables) {
         await createBlobsTable(db, 'blobs_next');
         await sql`insert into blobs_next (id, size, received, complete, created_at, expires_at)
           select id, size, received, complete, (created_at / ${day}) * ${day}, ((expires_at + ${almost}) / ${day}) * ${day} from blobs`.execute(db);
