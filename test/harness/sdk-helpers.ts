@@ -17,11 +17,11 @@ export async function linkDevice(
   serverUrl: string,
   deviceName?: string,
 ): Promise<{ deviceId: number; verification: string }> {
-  const { code } = await primary.createLinkCode();
+  const { code } = await primary.devices.createLinkCode();
   let shownByNew = '';
   let shownByPrimary = '';
   const [{ deviceId }] = await Promise.all([
-    primary.approveLink(code, {
+    primary.devices.approveLink(code, {
       confirm: (v) => {
         shownByPrimary = v;
         return true;

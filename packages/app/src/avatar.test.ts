@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import { avatarDataUrl, imageType } from './avatar.js';
-import { MAX_AVATAR_BYTES, ProfileBody } from './schemas.js';
+import { MAX_AVATAR_BYTES, ProfileBody } from './api/index.js';
 
 describe('profile pictures at the local API', () => {
   it('knows JPEG, PNG, GIF and WebP by their first bytes, and nothing else', () => {

@@ -68,11 +68,11 @@ describe('kluis app host', () => {
     const post = () => api('/api/account/invite', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{}' });
     expect((await post()).status).toBe(423); // locked: no client yet
     const createInvite = vi
-      .fn<Client['createInvite']>()
+      .fn<Client['subscription']['createInvite']>()
       .mockResolvedValueOnce({ code: 'ABCD-EFGH', remaining: 0 })
       .mockRejectedValueOnce(new ServerError(403, 'QUOTA_EXCEEDED', 'you have used all 1 of your invites'));
     // A registered client without a server: only the SDK call is faked, not the host's path to it.
-    const spy = vi.spyOn(host.session, 'requireClient').mockReturnValue({ createInvite } as unknown as Client);
+    const spy = vi.spyOn(host.session, 'requireClient').mockReturnValue({ subscription: { createInvite } } as unknown as Client);
     try {
       const created = await post();
       expect(created.status).toBe(200);

@@ -2,16 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, type ClientDiagnostics, type ClientEvents } from '@kluis/sdk';
+import { Client, SdkErrorCode, type ClientDiagnostics, type ClientEvents } from '@kluis/sdk';
+import { AppErrorCode, type StateName } from './api/index.js';
+import type { AppEvent, AppEventMap } from './api/events.js';
 import { AppError } from './errors.js';
 
-export type AppStateName = 'new' | 'locked' | 'unlocked';
-
-/** What the page hears over the socket: SDK events plus the host's own. */
-export interface AppEvent {
-  type: string;
-  data: unknown;
-}
+export type AppStateName = StateName;
+export type { AppEvent };
 
 const FORWARDED = [
   'message',
@@ -23,7 +20,11 @@ const FORWARDED = [
   'identity-changed',
   'messages-missing',
   'subscription-expiring',
-] as const satisfies ReadonlyArray<keyof ClientEvents>;
+] as const satisfies ReadonlyArray<keyof ClientEvents & keyof AppEventMap>;
+type Forwarded = (typeof FORWARDED)[number];
+/** Fails to compile when an SDK event no longer fits what the contract promises the page. */
+type Fits<T extends { [K in Forwarded]: ClientEvents[K][0] extends AppEventMap[K] ? K : never }> = T;
+export type ForwardedEventsFit = Fits<{ [K in Forwarded]: K }>;
 
 /**
  * The SDK keeps no copy of what we sent, so our own attachments are kept in memory for this
@@ -80,8 +81,8 @@ export class AppSession {
     return () => this.listeners.delete(fn);
   }
 
-  emit(type: string, data: unknown): void {
-    for (const fn of this.listeners) fn({ type, data });
+  emit<K extends keyof AppEventMap>(type: K, data: AppEventMap[K]): void {
+    for (const fn of this.listeners) fn({ type, data } as AppEvent);
   }
 
   /** What the client is busy with (undefined while locked): for the slow-request log. */
@@ -91,7 +92,7 @@ export class AppSession {
 
   /** The unlocked client; the API's routes other than onboarding need it. */
   requireClient(): Client {
-    if (!this.client?.isRegistered) throw new AppError(423, 'LOCKED', 'unlock the app first');
+    if (!this.client?.isRegistered) throw new AppError(423, AppErrorCode.Locked, 'unlock the app first');
     return this.client;
   }
 
@@ -124,7 +125,7 @@ export class AppSession {
   }
 
   private async enrol(passphrase: string, step: (c: Client) => Promise<void>): Promise<void> {
-    if (this.state !== 'new') throw new AppError(409, 'ALREADY_REGISTERED', 'this profile already holds an account');
+    if (this.state !== 'new') throw new AppError(409, SdkErrorCode.AlreadyRegistered, 'this profile already holds an account');
     const fresh = !existsSync(join(this.profileDir, 'kluis.db'));
     const client = this.client ?? (await Client.open({ profileDir: this.profileDir, passphrase }));
     try {
@@ -155,7 +156,7 @@ export class AppSession {
   private async start(client: Client): Promise<void> {
     // A closing client can still emit (a receipt, a last frame): once it is locked away the
     // page must not hear of it, or it asks for data the locked host cannot give.
-    for (const type of FORWARDED) client.on(type, ((data: unknown) => this.client === client && this.emit(type, data)) as never);
+    for (const type of FORWARDED) client.on(type, ((data: never) => this.client === client && this.emit(type, data)) as never);
     client.on('error', (e) => this.log(`kluis: ${e.message}`));
     this.emit('state', { state: this.state });
     // Offline is fine: the SDK's socket keeps retrying, and the UI shows the connection state.
@@ -191,7 +192,7 @@ export class AppSession {
   takeUploads(ids: string[]): PendingUpload[] {
     return ids.map((id) => {
       const u = this.uploads.get(id);
-      if (!u) throw new AppError(400, 'UNKNOWN_FILE', `no uploaded file ${id}`);
+      if (!u) throw new AppError(400, AppErrorCode.UnknownFile, `no uploaded file ${id}`);
       this.uploads.delete(id);
       return u;
     });
@@ -228,11 +229,11 @@ export class AppSession {
   async startLink(): Promise<{ code: string; expiresAt: number }> {
     const client = this.requireClient();
     if (this.approval) this.approval.answer?.(false);
-    const { code, expiresAt } = await client.createLinkCode();
+    const { code, expiresAt } = await client.devices.createLinkCode();
     const pending: PendingApproval = { code };
     this.approval = pending;
     client
-      .approveLink(code, {
+      .devices.approveLink(code, {
         timeoutMs: Math.max(1000, expiresAt - Date.now()),
         confirm: (verification) =>
           new Promise<boolean>((resolve) => {
@@ -243,7 +244,7 @@ export class AppSession {
       })
       .then(
         ({ deviceId }) => this.emit('link-done', { code, deviceId }),
-        (e: Error) => this.emit('link-failed', { code, error: (e as { code?: string }).code ?? 'LINK_FAILED' }),
+        (e: Error) => this.emit('link-failed', { code, error: (e as { code?: string }).code ?? SdkErrorCode.LinkFailed }),
       )
       .finally(() => {
         if (this.approval === pending) this.approval = undefined;
@@ -253,7 +254,7 @@ export class AppSession {
 
   answerLink(code: string, approve: boolean): void {
     const a = this.approval;
-    if (!a || a.code !== code || !a.answer) throw new AppError(409, 'NO_LINK_REQUEST', 'no device is waiting for approval with this code');
+    if (!a || a.code !== code || !a.answer) throw new AppError(409, AppErrorCode.NoLinkRequest, 'no device is waiting for approval with this code');
     a.answer(approve);
     a.answer = undefined;
   }

@@ -2,7 +2,7 @@
  * The operator API, same origin, Bearer admin token. Route strings come from the
  * protocol's own table so the console cannot drift from the server.
  */
-import { routeParts, Routes, type RouteName } from '../../protocol/src/routes.js';
+import { routeParts, Routes, type RouteName } from '@kluis/protocol/routes';
 
 export class ApiError extends Error {
   constructor(

@@ -1,4 +1,5 @@
 import type { Envelope } from '@kluis/protocol';
+import type { AttachmentMeta } from './attachments/pointer.js';
 
 export interface StoredMessage {
   /** Server guid for incoming (and received sync copies), a local id for outgoing. */
@@ -59,17 +60,13 @@ export type ConversationEvent =
   /** A group change with nothing else to show (e.g. a member's profile key). */
   | { type: 'updated'; by: string }
   /** This many messages from the sender did not arrive (the marker shrinks as they turn up). */
-  | { type: 'missing'; count: number };
+  | { type: 'missing'; count: number }
+  /** A message from the sender arrived but could not be shown (it failed to apply, and was set aside). */
+  | { type: 'not-shown' };
 
-export interface StoredAttachment {
+export interface StoredAttachment extends AttachmentMeta {
   index: number;
-  contentType: string;
   size: number;
-  fileName?: string;
-  width?: number;
-  height?: number;
-  durationMs?: number;
-  voiceNote?: boolean;
   /** 'pending' until fetched and verified; 'failed' when the blob was refused or gone. */
   state: 'pending' | 'downloaded' | 'failed';
 }
@@ -148,6 +145,11 @@ export interface ClientEvents {
 export interface ClientHooks {
   /** Called after decrypting an envelope, before committing the result (fault injection in tests). */
   beforeCommit?: (envelope: Envelope) => void | Promise<void>;
+  /**
+   * Called inside the transaction that applies a received message to its conversation, once
+   * per attempt (fault injection in tests: a throw makes the attempt fail).
+   */
+  beforeApply?: (message: { guid: string; sourceAccount: string; attempt: number }) => void;
 }
 
 export interface OpenOptions {

@@ -1,7 +1,12 @@
 /**
  * The local host's API: JSON over fetch with the session token as a bearer, and one
  * WebSocket of live events. Everything goes to this page's own origin (127.0.0.1).
+ * Routes, inputs and answers are the host's contract (@kluis/app/api), imported as types:
+ * a call names a route and gets that route's answer type.
  */
+import { appRouteParts, appRoutePath, EVENTS_PATH, type AppRouteName } from '@kluis/app/api/routes';
+import type { AppBody, AppEvent, AppJsonRoute, AppParams, AppQuery, AppResponse } from '@kluis/app/api';
+
 const TOKEN_KEY = 'kluis.app.token';
 
 export class ApiError extends Error {
@@ -30,8 +35,8 @@ export function setToken(t: string): void {
   token = t;
 }
 
-/** Paths the host answers whether or not the profile is unlocked. */
-const ALWAYS = new Set(['/api/state', '/api/unlock', '/api/lock']);
+/** Routes the host answers whether or not the profile is unlocked. */
+const ALWAYS = new Set<AppRouteName>(['state', 'unlock', 'lock']);
 let lockedHere = false;
 /**
  * From the moment the page locks, nothing else asks the host for the profile's data: a
@@ -42,18 +47,23 @@ export function setPageLocked(locked: boolean): void {
   lockedHere = locked;
 }
 
-async function request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  if (lockedHere && !ALWAYS.has(path)) throw new ApiError(423, 'LOCKED', 'the app is locked');
+/** What a call of route K takes: its path parameters and body where it has them, its query if any. */
+export type CallOptions<K extends AppRouteName> = (AppParams<K> extends undefined ? { params?: undefined } : { params: AppParams<K> }) &
+  (AppBody<K> extends undefined ? { body?: undefined } : { body: AppBody<K> }) & (AppQuery<K> extends undefined ? { query?: undefined } : { query?: AppQuery<K> });
+type CallArgs<K extends AppRouteName> = {} extends CallOptions<K> ? [options?: CallOptions<K>] : [options: CallOptions<K>];
+
+function url<K extends AppRouteName>(route: K, o: { params?: object; query?: object } = {}): { method: string; href: string } {
+  if (lockedHere && !ALWAYS.has(route)) throw new ApiError(423, 'LOCKED', 'the app is locked');
+  const { method, path } = appRouteParts(route);
+  const href = new URL(appRoutePath(path, (o.params ?? {}) as Record<string, string>), location.origin);
+  for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') href.searchParams.set(k, String(v));
+  return { method, href: href.pathname + href.search };
+}
+
+async function request(method: string, href: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
   let res: Response;
   try {
-    const isJson = body !== undefined && !(body instanceof Blob);
-    res = await fetch(path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(isJson ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : isJson ? JSON.stringify(body) : (body as Blob),
-      credentials: 'omit',
-      cache: 'no-store',
-    });
+    res = await fetch(href, { method, headers: { authorization: `Bearer ${token}`, ...headers }, body, credentials: 'omit', cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'HOST_UNREACHABLE', 'the local host is not running');
   }
@@ -64,37 +74,29 @@ async function request(method: string, path: string, body?: unknown, headers: Re
   return res;
 }
 
-export const api = {
-  async get<T>(path: string): Promise<T> {
-    return (await (await request('GET', path)).json()) as T;
-  },
-  async post<T>(path: string, body: unknown = {}): Promise<T> {
-    return (await (await request('POST', path, body)).json()) as T;
-  },
-  async patch<T>(path: string, body: unknown): Promise<T> {
-    return (await (await request('PATCH', path, body)).json()) as T;
-  },
-  async del<T>(path: string): Promise<T> {
-    return (await (await request('DELETE', path)).json()) as T;
-  },
-  async upload(file: File, voice?: { durationMs: number }): Promise<string> {
-    const res = await request('POST', '/api/files', file, {
-      'content-type': file.type || 'application/octet-stream',
-      'x-file-name': encodeURIComponent(file.name),
-      ...(voice ? { 'x-voice-note': '1', 'x-duration-ms': String(Math.round(voice.durationMs)) } : {}),
-    });
-    return ((await res.json()) as { fileId: string }).fileId;
-  },
-  async blob(path: string): Promise<Blob> {
-    return (await request('GET', path)).blob();
-  },
-};
+/** One JSON route of the host, e.g. `call('send', { params: { conv }, body: { text } })`. */
+export async function call<K extends AppJsonRoute>(route: K, ...[o]: CallArgs<K>): Promise<AppResponse<K>> {
+  const { method, href } = url(route, o);
+  const body = o?.body;
+  const res = await request(method, href, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { 'content-type': 'application/json' });
+  return (await res.json()) as AppResponse<K>;
+}
 
-export const enc = encodeURIComponent;
+/** POST /api/files: the file's bytes; the host answers the id a message then names. */
+export async function upload(file: File, voice?: { durationMs: number }): Promise<string> {
+  const { method, href } = url('upload');
+  const res = await request(method, href, file, {
+    'content-type': file.type || 'application/octet-stream',
+    'x-file-name': encodeURIComponent(file.name),
+    ...(voice ? { 'x-voice-note': '1', 'x-duration-ms': String(Math.round(voice.durationMs)) } : {}),
+  });
+  return ((await res.json()) as AppResponse<'upload'>).fileId;
+}
 
-export interface AppEvent {
-  type: string;
-  data: any;
+/** An attachment's bytes (the page shows them as a blob: URL). */
+export async function attachment(params: AppParams<'attachment'>): Promise<Blob> {
+  const { method, href } = url('attachment', { params });
+  return (await request(method, href)).blob();
 }
 
 /** Live events; reconnects with backoff while the host runs. Returns a stop function. */
@@ -103,7 +105,7 @@ export function listen(onEvent: (e: AppEvent) => void, onOpen: (open: boolean) =
   let stopped = false;
   let delay = 500;
   const connect = () => {
-    ws = new WebSocket(`ws://${location.host}/api/events`, ['kluis', `token.${token}`]);
+    ws = new WebSocket(`ws://${location.host}${EVENTS_PATH}`, ['kluis', `token.${token}`]);
     ws.onopen = () => {
       delay = 500;
       onOpen(true);
@@ -128,3 +130,5 @@ export function listen(onEvent: (e: AppEvent) => void, onOpen: (open: boolean) =
     ws?.close();
   };
 }
+
+export type { AppEvent };

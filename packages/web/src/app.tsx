@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, listen, setPageLocked } from './api.js';
+import { call, listen, setPageLocked } from './api.js';
 import { dispatch } from './events.js';
 import { onLanguage, t } from './i18n.js';
 import { Main } from './screens/main.js';
 import { Onboarding } from './screens/onboarding.js';
 import { Unlock } from './screens/unlock.js';
 import { lockAfterMs } from './settings.js';
-import type { AppState } from './types.js';
+import type { AppState } from '@kluis/app/api';
 
 export function App() {
   const [, setLang] = useState(0);
@@ -15,7 +15,7 @@ export function App() {
   const [connected, setConnected] = useState<boolean | null>(null);
 
   const refresh = () =>
-    api.get<AppState>('/api/state').then(
+    call('state').then(
       (s) => {
         setPageLocked(s.state === 'locked');
         setState(s);
@@ -28,7 +28,7 @@ export function App() {
   const lock = () => {
     setPageLocked(true);
     setState((s) => (s ? { ...s, state: 'locked' } : s));
-    void api.post('/api/lock').then(refresh, refresh);
+    void call('lock').then(refresh, refresh);
   };
 
   useEffect(() => onLanguage(() => setLang((n) => n + 1)), []);

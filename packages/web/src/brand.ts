@@ -1,4 +1,4 @@
-import type { Subscription } from './types.js';
+import type { Subscription } from '@kluis/app/api';
 
 /** The server's brand colours, applied only when they are plain colours (nothing else reaches CSS). */
 export function applyBrand(sub: Subscription | null | undefined): void {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Message } from './types.js';
+import type { Message } from '@kluis/app/api';
 
 // i18n.ts picks its language from the browser when loaded: give it one.
 const stored = new Map<string, string>([['kluis.app.language', 'en']]);
@@ -43,6 +43,14 @@ describe('events in the current language', () => {
     );
     expect(eventText(event({ kind: 'timer', event: [{ type: 'timer', by: 'bob', seconds: 0 }] }))).toBe('bob heeft verdwijnende berichten uitgezet.');
     expect(eventText(event({ kind: 'missing', event: [{ type: 'missing', count: 1 }] }))).toBe('1 bericht kon niet worden afgeleverd.');
+  });
+
+  it('says that a message could not be shown (a received message set aside)', () => {
+    const marker = event({ kind: 'missing', event: [{ type: 'not-shown' }] });
+    setLanguage('en');
+    expect(eventText(marker)).toBe('A message could not be shown.');
+    setLanguage('nl');
+    expect(eventText(marker)).toBe('Een bericht kon niet worden getoond.');
   });
 
   it('falls back to the generic line for events stored without parts', () => {

@@ -1,5 +1,5 @@
 import { formatDuration, formatList, t } from './i18n.js';
-import type { ConversationEvent, Message } from './types.js';
+import type { ConversationEvent, Message } from '@kluis/app/api';
 
 /**
  * An event ('group-update', 'timer', 'missing') in the current language, from its parts.
@@ -35,5 +35,7 @@ function partText(p: ConversationEvent): string {
       return t('event.groupUpdate', { who: p.by });
     case 'missing':
       return t('event.missing', { count: p.count });
+    case 'not-shown':
+      return t('event.notShown');
   }
 }

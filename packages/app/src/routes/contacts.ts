@@ -1,41 +1,41 @@
-import * as S from '../schemas.js';
-import { isVerified, identityPending, setVerified } from '../sdk-gaps.js';
+import { SdkErrorCode } from '@kluis/sdk';
 import { AppError } from '../errors.js';
 import { avatarDataUrl } from '../avatar.js';
-import { client, defineRoutes, ok, username } from '../route-kit.js';
+import { defineRoute } from '../route.js';
+import { client, ok, username } from '../input.js';
 
 /** Safety numbers, the verified mark, and accepting a changed identity key. */
-export const contactRoutes = defineRoutes((route) => {
-  route('GET', '/api/contacts/:username', async (c) => {
+export const contactRoutes = [
+  defineRoute('contact', async (c) => {
     const cl = client(c);
-    const u = username(c.params.username!);
-    const safetyNumber = await cl.safetyNumber(u);
-    const profile = await cl.profile(u).catch(() => undefined);
+    const u = username(c.params.username);
+    const safetyNumber = await cl.identity.safetyNumber(u);
+    const profile = await cl.contacts.profile(u).catch(() => undefined);
     return {
       username: u,
       name: profile?.name ?? null,
       avatar: avatarDataUrl(profile?.avatar),
       safetyNumber,
-      verified: isVerified(cl, u, safetyNumber),
-      identityChanged: identityPending(cl, u),
+      verified: cl.identity.status(u).verified,
+      identityChanged: cl.identity.status(u).state === 'changed',
     };
-  });
+  }),
 
-  route('POST', '/api/contacts/:username/verify', async (c) => {
+  defineRoute('verify', async (c) => {
     const cl = client(c);
-    const u = username(c.params.username!);
-    const b = S.parse(S.VerifyBody, await c.body());
-    if (b.verified && identityPending(cl, u)) throw new AppError(409, 'IDENTITY_CHANGED', 'accept the new safety number first');
-    setVerified(cl, u, b.verified ? await cl.safetyNumber(u) : undefined);
+    const u = username(c.params.username);
+    if (c.body.verified && cl.identity.status(u).state === 'changed') throw new AppError(409, SdkErrorCode.IdentityChanged, 'accept the new safety number first');
+    // Marking needs the identity row, which computing the safety number creates on first use.
+    if (c.body.verified) await cl.identity.safetyNumber(u);
+    await cl.identity.setVerified(u, c.body.verified);
     return ok;
-  });
+  }),
 
-  route('POST', '/api/contacts/:username/trust', async (c) => {
+  defineRoute('trust', async (c) => {
     const cl = client(c);
-    const u = username(c.params.username!);
-    await cl.trust(u);
-    setVerified(cl, u, undefined);
+    const u = username(c.params.username);
+    await cl.identity.trust(u); // a new key is not verified
     c.session.emit('identity-accepted', { username: u });
     return ok;
-  });
-});
+  }),
+];

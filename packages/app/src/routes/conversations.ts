@@ -1,17 +1,18 @@
 import { unlink } from 'node:fs/promises';
-import { IdentityChangedError, ServerError, type Client, type StoredMessage } from '@kluis/sdk';
+import { isGroupConversation } from '@kluis/protocol';
+import { IdentityChangedError, KluisError, SdkErrorCode, ServerError, type Client, type StoredMessage } from '@kluis/sdk';
+import { AppErrorCode, type Message } from '../api/index.js';
 import { AppError } from '../errors.js';
-import * as S from '../schemas.js';
-import { identityPending, pendingIdentities } from '../sdk-gaps.js';
 import type { AppSession } from '../session.js';
-import { client, conversation, defineRoutes, ok, username } from '../route-kit.js';
+import { defineRoute } from '../route.js';
+import { client, conversation, ok, username } from '../input.js';
 
 /** A username must exist on the server before a chat with it is shown. */
 async function assertUserExists(cl: Client, u: string): Promise<void> {
   try {
-    await cl.profile(u);
+    await cl.contacts.profile(u);
   } catch (e) {
-    if (e instanceof ServerError && e.status === 404) throw new AppError(404, 'UNKNOWN_USER', `there is no user ${u}`);
+    if (e instanceof ServerError && e.status === 404) throw new AppError(404, AppErrorCode.UnknownUser, `there is no user ${u}`);
     throw e;
   }
 }
@@ -20,7 +21,7 @@ async function assertUserExists(cl: Client, u: string): Promise<void> {
  * Messages as the SDK stores them, each attachment marked `available` when the host can
  * hand it to the page now (fetched and verified, or one we sent during this session).
  */
-function withAvailability(session: AppSession, list: StoredMessage[]): unknown[] {
+function withAvailability(session: AppSession, list: StoredMessage[]): Message[] {
   return list.map((m) =>
     m.attachments
       ? {
@@ -34,53 +35,52 @@ function withAvailability(session: AppSession, list: StoredMessage[]): unknown[]
   );
 }
 
-export const conversationRoutes = defineRoutes((route) => {
-  route('GET', '/api/conversations', async (c) => {
+export const conversationRoutes = [
+  defineRoute('conversations', async (c) => {
     const cl = client(c);
-    const list = await cl.conversations();
-    const blocked = new Set(pendingIdentities(cl, list.filter((x) => x.kind === 'direct').map((x) => x.id)));
-    return list.map((x) => ({ ...x, identityChanged: blocked.has(x.id) }));
-  });
+    const list = await cl.conversations.list();
+    return list.map((x) => ({ ...x, identityChanged: x.kind === 'direct' && cl.identity.status(x.id).state === 'changed' }));
+  }),
 
-  route('POST', '/api/chats', async (c) => {
+  defineRoute('startChat', async (c) => {
     const cl = client(c);
-    const u = username(S.parse(S.NewChatBody, await c.body()).username);
-    if (u === cl.account?.username) throw new AppError(400, 'SELF', 'that is your own username');
+    const u = username(c.body.username);
+    // The SDK's own refusal, said before asking the server.
+    if (u === cl.account?.username) throw new KluisError(SdkErrorCode.SelfSend, 'that is your own username');
     await assertUserExists(cl, u);
     return { conversation: u };
-  });
+  }),
 
-  route('GET', '/api/conversations/:conv', async (c) => {
+  defineRoute('conversation', async (c) => {
     const cl = client(c);
-    const conv = conversation(c.params.conv!);
-    if (conv.startsWith('g:')) {
-      const g = await cl.group(conv);
-      if (!g) throw new AppError(404, 'UNKNOWN_GROUP', 'you are not in this group');
-      return { id: conv, kind: 'group', title: g.title, group: g, expireTimer: g.expireTimer };
+    const conv = conversation(c.params.conv);
+    if (isGroupConversation(conv)) {
+      const g = await cl.groups.find(conv);
+      if (!g) throw new AppError(404, SdkErrorCode.UnknownGroup, 'you are not in this group');
+      return { id: conv, kind: 'group' as const, title: g.title, group: g, expireTimer: g.expireTimer };
     }
-    const found = (await cl.conversations()).find((x) => x.id === conv);
-    return { id: conv, kind: 'direct', title: conv, identityChanged: identityPending(cl, conv), expireTimer: found?.expireTimer ?? 0 };
-  });
+    const found = (await cl.conversations.list()).find((x) => x.id === conv);
+    return { id: conv, kind: 'direct' as const, title: conv, identityChanged: cl.identity.status(conv).state === 'changed', expireTimer: found?.expireTimer ?? 0 };
+  }),
 
-  route('GET', '/api/conversations/:conv/messages', async (c) => {
-    const url = new URL(c.req.url ?? '', 'http://x');
-    const q = url.searchParams.get('q');
-    const conv = conversation(c.params.conv!);
-    const list = q ? await client(c).search(q, { conversation: conv, limit: 200 }) : await client(c).messages({ conversation: conv, limit: 500 });
+  defineRoute('messages', async (c) => {
+    const q = c.query.q;
+    const conv = conversation(c.params.conv);
+    const list = q ? await client(c).messages.search(q, { conversation: conv, limit: 200 }) : await client(c).messages.list({ conversation: conv, limit: 500 });
     return withAvailability(c.session, list);
-  });
+  }),
 
-  route('GET', '/api/search', async (c) => {
-    const q = new URL(c.req.url ?? '', 'http://x').searchParams.get('q') ?? '';
-    return q.trim() ? client(c).search(q, { limit: 100 }) : [];
-  });
+  defineRoute('search', async (c) => {
+    const q = c.query.q ?? '';
+    return q.trim() ? client(c).messages.search(q, { limit: 100 }) : [];
+  }),
 
-  route('POST', '/api/conversations/:conv/messages', async (c) => {
+  defineRoute('send', async (c) => {
     const cl = client(c);
-    const b = S.parse(S.SendBody, await c.body());
-    const conv = conversation(c.params.conv!);
+    const b = c.body;
+    const conv = conversation(c.params.conv);
     const uploads = c.session.takeUploads(b.files ?? []);
-    if (!b.text?.trim() && uploads.length === 0) throw new AppError(400, 'EMPTY', 'nothing to send');
+    if (!b.text?.trim() && uploads.length === 0) throw new KluisError(SdkErrorCode.EmptyMessage, 'nothing to send');
     try {
       const m = await cl.send(conv, b.text, {
         ...(b.replyTo ? { replyTo: b.replyTo } : {}),
@@ -93,31 +93,29 @@ export const conversationRoutes = defineRoutes((route) => {
         })),
       });
       await c.session.keepSent(m.id, uploads);
-      return withAvailability(c.session, [m])[0];
+      return withAvailability(c.session, [m])[0]!;
     } catch (e) {
       if (e instanceof IdentityChangedError) c.session.emit('identity-changed', { username: e.username, accountId: e.accountId });
       throw e;
     } finally {
       await Promise.all(uploads.map((u) => unlink(u.path).catch(() => {})));
     }
-  });
+  }),
 
-  route('POST', '/api/conversations/:conv/read', async (c) => ({ marked: await client(c).markRead(conversation(c.params.conv!)) }));
+  defineRoute('markRead', async (c) => ({ marked: await client(c).conversations.markRead(conversation(c.params.conv)) })),
 
-  route('POST', '/api/conversations/:conv/typing', async (c) => {
-    const b = S.parse(S.TypingBody, await c.body());
+  defineRoute('typing', async (c) => {
     try {
-      await client(c).typing(conversation(c.params.conv!), b.started);
+      await client(c).conversations.typing(conversation(c.params.conv), c.body.started);
     } catch (e) {
       // Best effort: a typing indicator is not worth an error while the safety number is unaccepted.
       if (!(e instanceof IdentityChangedError)) throw e;
     }
     return ok;
-  });
+  }),
 
-  route('POST', '/api/conversations/:conv/timer', async (c) => {
-    const b = S.parse(S.TimerBody, await c.body());
-    await client(c).setTimer(conversation(c.params.conv!), b.seconds);
+  defineRoute('setTimer', async (c) => {
+    await client(c).conversations.setTimer(conversation(c.params.conv), c.body.seconds);
     return ok;
-  });
-});
+  }),
+];

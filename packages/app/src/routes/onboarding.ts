@@ -1,9 +1,9 @@
-import * as S from '../schemas.js';
-import { client, defineRoutes, username } from '../route-kit.js';
+import { defineRoute } from '../route.js';
+import { client, username } from '../input.js';
 
 /** The page's first calls: which state the profile is in, register or link, unlock, lock. */
-export const onboardingRoutes = defineRoutes((route) => {
-  route('GET', '/api/state', async ({ session }) => {
+export const onboardingRoutes = [
+  defineRoute('state', async ({ session }) => {
     const cl = session.state === 'unlocked' ? session.requireClient() : undefined;
     return {
       state: session.state,
@@ -12,28 +12,27 @@ export const onboardingRoutes = defineRoutes((route) => {
       connected: cl?.isConnected ?? false,
       ...(session.state === 'new' && session.defaultServerUrl ? { defaultServerUrl: session.defaultServerUrl } : {}),
     };
-  });
+  }),
 
-  route('POST', '/api/register', async (c) => {
-    const b = S.parse(S.RegisterBody, await c.body());
+  defineRoute('register', async (c) => {
+    const b = c.body;
     await c.session.register({ ...b, username: username(b.username), deviceName: b.deviceName || 'app' });
-    return { state: c.session.state, account: client(c).account };
-  });
+    return { state: c.session.state, account: client(c).account ?? null };
+  }),
 
-  route('POST', '/api/link', async (c) => {
-    const b = S.parse(S.LinkBody, await c.body());
+  defineRoute('link', async (c) => {
+    const b = c.body;
     await c.session.link({ ...b, deviceName: b.deviceName || 'app' });
-    return { state: c.session.state, account: client(c).account };
-  });
+    return { state: c.session.state, account: client(c).account ?? null };
+  }),
 
-  route('POST', '/api/unlock', async (c) => {
-    const b = S.parse(S.UnlockBody, await c.body());
-    await c.session.unlock(b.passphrase);
+  defineRoute('unlock', async (c) => {
+    await c.session.unlock(c.body.passphrase);
     return { state: c.session.state };
-  });
+  }),
 
-  route('POST', '/api/lock', async (c) => {
+  defineRoute('lock', async (c) => {
     await c.session.lock();
     return { state: c.session.state };
-  });
-});
+  }),
+];

@@ -44,6 +44,7 @@ export class IdentityApi {
     const peer = await this.s.directory.resolve(username);
     await this.s.ctx.locks.run(peer.accountId, () => {
       const row = this.s.ctx.store.getIdentity(peer.accountId);
+      if (!row && !verified) return;
       if (!row) throw new KluisError('NO_IDENTITY', `no identity key known for ${peer.username}: open the safety number first`);
       if (verified && row.status === 'changed-pending') throw new KluisError('IDENTITY_CHANGED', `the safety number with ${peer.username} changed: accept it before marking it verified`);
       this.s.ctx.store.putIdentity({ ...row, verified, updatedAt: this.s.ctx.now() });

@@ -4,7 +4,7 @@ import { openDatabase } from '../store/db.js';
 import { DataStore, type MessageRow } from '../store/data-store.js';
 import { tempDir } from '../store/test-util.js';
 import type { ConversationEvent } from '../types.js';
-import { eventColumns, eventText, missingColumns, parseEvent } from './conversation-events.js';
+import { eventColumns, eventText, missingColumns, notShownColumns, parseEvent } from './conversation-events.js';
 import { toStored } from './stored.js';
 
 describe('event text', () => {
@@ -27,6 +27,12 @@ describe('event text', () => {
     expect(eventText([{ type: 'timer', by: 'bob', seconds: 0 }])).toBe('bob set disappearing messages to off');
     expect(missingColumns(1).body).toBe('1 message could not be delivered');
     expect(missingColumns(3).body).toBe('3 messages could not be delivered');
+  });
+
+  it('marks a received message that could not be shown', () => {
+    const cols = notShownColumns();
+    expect(cols.body).toBe('a message could not be shown');
+    expect(parseEvent(cols.event)).toEqual([{ type: 'not-shown' }]);
   });
 
   it('keeps the parts it rendered, so text and parts agree', () => {

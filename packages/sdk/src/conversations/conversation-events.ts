@@ -30,6 +30,8 @@ function partText(p: ConversationEvent): string {
       return `${p.by} updated the group`;
     case 'missing':
       return p.count === 1 ? '1 message could not be delivered' : `${p.count} messages could not be delivered`;
+    case 'not-shown':
+      return 'a message could not be shown';
   }
 }
 
@@ -41,6 +43,11 @@ export function eventColumns(parts: readonly ConversationEvent[]): { body: strin
 /** The "could not be delivered" marker's columns, for `count` messages still missing. */
 export function missingColumns(count: number): { body: string; event: string } {
   return eventColumns([{ type: 'missing', count }]);
+}
+
+/** The "could not be shown" marker's columns (a received message that failed to apply, see inbox/inbox-drain.ts). */
+export function notShownColumns(): { body: string; event: string } {
+  return eventColumns([{ type: 'not-shown' }]);
 }
 
 /** Seconds → the largest whole unit ("1h", "90s", "off"): the English the CLI and event texts use. */
@@ -71,6 +78,7 @@ const SHAPES: { [T in ConversationEvent['type']]: Record<Exclude<keyof Extract<C
   picture: { by: 'string' },
   updated: { by: 'string' },
   missing: { count: 'count' },
+  'not-shown': {},
 };
 
 const fits = (v: unknown, f: Field): boolean =>

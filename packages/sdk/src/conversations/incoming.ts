@@ -5,7 +5,7 @@ import type { GroupBook, GroupChange } from '../groups/group-book.js';
 import { memberOf } from '../groups/group-state.js';
 import type { MessageRow } from '../store/data-store.js';
 import type { ConversationEvent } from '../types.js';
-import { eventColumns, missingColumns } from './conversation-events.js';
+import { eventColumns, missingColumns, notShownColumns } from './conversation-events.js';
 import { groupConversationId, groupHex } from './ids.js';
 import { attachmentRecord, parseAttachments, type AttachmentRecord } from './stored.js';
 
@@ -44,8 +44,9 @@ export class Effects {
 }
 
 /**
- * Applies one decrypted Content to the local store. Runs inside the receive commit (sync
- * writes only); everything else is queued on Effects and runs after the commit.
+ * Applies one decrypted Content to the local store: stage 2 of the receive path
+ * (inbox/inbox-drain.ts). Runs inside the transaction that deletes the inbox row (sync writes
+ * only); everything else is queued on Effects and runs after the commit.
  */
 export class IncomingApplier {
   constructor(
@@ -86,6 +87,71 @@ export class IncomingApplier {
         break; // unknown kinds from newer clients: nothing to do
     }
     return fx;
+  }
+
+  /**
+   * The "a message could not be shown" marker, where this content would have shown (sync
+   * writes, inside the caller's transaction); its id is the envelope's guid, so the message
+   * counts as processed for good. Undefined where it would not have shown: receipts, typing,
+   * a blocked sender, a group we do not know.
+   */
+  notShown(meta: IncomingMeta, content: Content): MessageRow | undefined {
+    const me = this.ctx.me();
+    const fromMe = meta.src === me.accountId;
+    if (!fromMe && this.ctx.conv.isBlocked(meta.src)) return undefined;
+    const where = this.whereShown(meta, content, fromMe);
+    if (!where) return undefined;
+    this.ctx.conv.ensure(where.conversation, where.groupId ? 'group' : 'direct', where.peer, 0);
+    const now = this.ctx.now();
+    const row: MessageRow = {
+      id: meta.guid,
+      conversation: where.conversation,
+      peerAccountId: where.peer,
+      direction: 'incoming',
+      senderAccountId: meta.src,
+      senderUsername: fromMe ? me.username : meta.senderUsername,
+      senderDevice: meta.dev,
+      // The server's time: the content's own timestamp would make the marker a target for
+      // reactions and deletes aimed at the message it stands for.
+      timestamp: meta.serverTimestamp,
+      serverTimestamp: meta.serverTimestamp,
+      ...notShownColumns(),
+      sync: false,
+      status: null,
+      kind: 'missing',
+      groupId: where.groupId,
+      readAt: now,
+      receivedAt: now,
+    };
+    return this.ctx.data.insertMessage(row, null) ? row : undefined;
+  }
+
+  /** The conversation a data message, an edit or a sync copy of one would have shown in. */
+  private whereShown(
+    meta: IncomingMeta,
+    content: Content,
+    fromMe: boolean,
+  ): { conversation: string; groupId: string | null; peer: string | null } | undefined {
+    const b = content.body;
+    let d: pb.DataMessage | undefined;
+    let dest: { accountId: string; username: string } | undefined;
+    if (b.case === 'data') d = b.value;
+    else if (b.case === 'edit') d = b.value.data;
+    else if (b.case === 'sync' && fromMe && b.value.sent) {
+      const s = b.value.sent;
+      d = s.message ?? s.edit?.data;
+      if (s.destinationAccountId && s.destinationUsername) dest = { accountId: s.destinationAccountId, username: s.destinationUsername };
+    }
+    if (!d) return undefined;
+    if (d.group) {
+      const groupId = groupHex(d.group.id);
+      const state = this.book.state(groupId);
+      if (!state || !(memberOf(state, meta.src) || d.groupUpdate)) return undefined;
+      return { conversation: groupConversationId(d.group.id), groupId, peer: null };
+    }
+    if (meta.viaSenderKey) return undefined;
+    if (fromMe) return dest && { conversation: dest.username, groupId: null, peer: dest.accountId };
+    return { conversation: meta.senderUsername, groupId: null, peer: meta.src };
   }
 
   // ---------------------------------------------------------------- data messages

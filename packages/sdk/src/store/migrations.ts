@@ -189,6 +189,37 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('ALTER TABLE messages ADD COLUMN event TEXT;');
     },
   },
+  {
+    version: 5,
+    name: 'two-stage receive: inbox of decrypted, not yet applied messages; dead letters',
+    up(db) {
+      // inbox: what stage 1 decrypted and acked, until stage 2 applied it (the row goes in the
+      // same transaction). dead_letters: no content, only what the "could not be shown" marker needs.
+      db.exec(`
+        CREATE TABLE inbox (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          guid TEXT NOT NULL UNIQUE,
+          source_account TEXT NOT NULL,
+          source_device INTEGER NOT NULL,
+          server_timestamp INTEGER NOT NULL,
+          sealed INTEGER NOT NULL,
+          via_sender_key INTEGER NOT NULL,
+          content BLOB NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          received_at INTEGER NOT NULL
+        );
+        CREATE TABLE dead_letters (
+          guid TEXT PRIMARY KEY,
+          conversation TEXT,
+          source_account TEXT NOT NULL,
+          source_device INTEGER NOT NULL,
+          server_timestamp INTEGER NOT NULL,
+          attempts INTEGER NOT NULL,
+          failed_at INTEGER NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { avatarFromFile, useImageUrl } from '../avatar.js';
 import { applyBrand } from '../brand.js';
 import { Field } from '../components/field.js';
@@ -8,7 +8,7 @@ import { PaneHead } from '../components/pane-head.js';
 import { errorText } from '../errors.js';
 import { formatDate, t } from '../i18n.js';
 import { LOCK_CHOICES, lockAfterMinutes, notifyMode, setLockAfterMinutes, setNotifyMode, type NotifyMode } from '../settings.js';
-import type { AccountInfo } from '../types.js';
+import type { AccountInfo } from '@kluis/app/api';
 import { InviteCard } from './invite-card.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -27,7 +27,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
   const [lockMin, setLockMin] = useState(lockAfterMinutes());
   const [notify, setNotify] = useState<NotifyMode>(notifyMode());
   const load = () =>
-    api.get<AccountInfo>('/api/account').then((a) => {
+    call('account').then((a) => {
       setInfo(a);
       setName(a.name);
       setAvatar(undefined);
@@ -64,7 +64,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
       setPreparing(false);
     }
   };
-  const saveProfile = () => api.post('/api/account/profile', avatar === undefined ? { name } : { name, avatar: avatar && avatar.data });
+  const saveProfile = () => call('setProfile', { body: avatar === undefined ? { name } : { name, avatar: avatar && avatar.data } });
 
   const chooseNotify = async (m: NotifyMode) => {
     if (m !== 'off' && typeof Notification !== 'undefined' && Notification.permission === 'default') await Notification.requestPermission();
@@ -118,7 +118,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
                 {t('common.save')}
               </button>
             </form>
-            <form class="card" onSubmit={act(async () => (await api.post('/api/account/renew', { code }), setCode('')), 'account.renewed')}>
+            <form class="card" onSubmit={act(async () => (await call('renew', { body: { code } }), setCode('')), 'account.renewed')}>
               <h2>{t('account.subscription')}</h2>
               {sub ? (
                 <dl class="facts" data-testid="subscription">

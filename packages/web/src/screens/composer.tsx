@@ -1,10 +1,10 @@
 import type { RefObject } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, enc } from '../api.js';
+import { call, upload } from '../api.js';
 import { PaperclipIcon } from '../components/icons.js';
 import { VoiceRecorder } from '../components/voice-recorder.js';
 import { formatBytes, t } from '../i18n.js';
-import type { Message } from '../types.js';
+import type { Message } from '@kluis/app/api';
 import { preview } from './message.js';
 
 const TYPING_EVERY_MS = 3000;
@@ -20,7 +20,7 @@ export interface Outbox {
  * the conversation), voice notes, a reply or an edit in progress; typing indicators out.
  */
 export function Composer(p: {
-  path: string;
+  conv: string;
   isGroupReady: boolean;
   blocked: boolean;
   replyTo: Message | null;
@@ -51,7 +51,7 @@ export function Composer(p: {
 
   const typingChanged = (started: boolean) => {
     if (!p.isGroupReady) return;
-    void api.post(`${p.path}/typing`, { started }).catch(() => {});
+    void call('typing', { params: { conv: p.conv }, body: { started } }).catch(() => {});
   };
   const onInput = (v: string) => {
     setText(v);
@@ -76,15 +76,15 @@ export function Composer(p: {
     p.onError(null);
     try {
       if (editing) {
-        await api.patch(`/api/messages/${enc(editing.id)}`, { text: body });
+        await call('edit', { params: { id: editing.id }, body: { text: body } });
       } else {
         const fileIds = await Promise.all(
           outbox.files.map((f) => {
             const ms = outbox.voiceMs.get(f);
-            return api.upload(f, ms === undefined ? undefined : { durationMs: ms });
+            return upload(f, ms === undefined ? undefined : { durationMs: ms });
           }),
         );
-        await api.post(`${p.path}/messages`, { ...(body ? { text } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}), files: fileIds });
+        await call('send', { params: { conv: p.conv }, body: { ...(body ? { text } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}), files: fileIds } });
         clearTimeout(stopTyping.current);
         lastTyping.current = 0;
       }

@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc } from '../api.js';
+import { call } from '../api.js';
 import { useImageUrl } from '../avatar.js';
 import { PaneHead } from '../components/pane-head.js';
 import { Qr } from '../components/qr.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
 import { t } from '../i18n.js';
-import type { Contact } from '../types.js';
+import type { Contact } from '@kluis/app/api';
 
 /** 60 digits as 12 groups of 5, the way both sides read them aloud. */
 export function groupDigits(digits: string): string[] {
@@ -16,12 +16,11 @@ export function groupDigits(digits: string): string[] {
 export function ContactInfo({ username, onBack }: { username: string; onBack: () => void }) {
   const [c, setC] = useState<Contact | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const path = `/api/contacts/${enc(username)}`;
-  const load = () => api.get<Contact>(path).then(setC, (e) => setError(e));
+  const load = () => call('contact', { params: { username } }).then(setC, (e) => setError(e));
   const avatar = useImageUrl(c?.avatar);
   useEffect(() => void load(), []);
   useAppEvent((e) => {
-    if ((e.type === 'identity-changed' || e.type === 'identity-accepted') && e.data?.username === username) void load();
+    if ((e.type === 'identity-changed' || e.type === 'identity-accepted') && e.data.username === username) void load();
   });
   const act = (fn: () => Promise<unknown>) => async () => {
     setError(null);
@@ -74,7 +73,7 @@ export function ContactInfo({ username, onBack }: { username: string; onBack: ()
             {c.identityChanged && (
               <div class="banner banner-danger" role="alert">
                 <p>{t('identity.banner', { username })}</p>
-                <button class="btn btn-primary" onClick={act(() => api.post(`${path}/trust`))}>
+                <button class="btn btn-primary" onClick={act(() => call('trust', { params: { username } }))}>
                   {t('identity.accept')}
                 </button>
               </div>
@@ -82,11 +81,11 @@ export function ContactInfo({ username, onBack }: { username: string; onBack: ()
             <div class="actions">
               {!c.identityChanged &&
                 (c.verified ? (
-                  <button class="btn" onClick={act(() => api.post(`${path}/verify`, { verified: false }))}>
+                  <button class="btn" onClick={act(() => call('verify', { params: { username }, body: { verified: false } }))}>
                     {t('contact.unmark')}
                   </button>
                 ) : (
-                  <button class="btn btn-primary" onClick={act(() => api.post(`${path}/verify`, { verified: true }))}>
+                  <button class="btn btn-primary" onClick={act(() => call('verify', { params: { username }, body: { verified: true } }))}>
                     {t('contact.mark')}
                   </button>
                 ))}

@@ -1,9 +1,9 @@
 import { useState } from 'preact/hooks';
-import { api, enc } from '../api.js';
+import { call } from '../api.js';
 import { GroupIcon } from '../components/icons.js';
 import { errorText } from '../errors.js';
 import { formatTime, t } from '../i18n.js';
-import type { Conversation, Message } from '../types.js';
+import type { Conversation, Message } from '@kluis/app/api';
 import { preview } from './message.js';
 
 export function ConversationList({ conversations, active, onOpen }: { conversations: Conversation[]; active?: string; onOpen: (conv: string) => void }) {
@@ -17,13 +17,13 @@ export function ConversationList({ conversations, active, onOpen }: { conversati
 
   const search = async (e: Event) => {
     e.preventDefault();
-    setHits(q ? await api.get<Message[]>(`/api/search?q=${enc(query.trim())}`).catch(() => []) : null);
+    setHits(q ? await call('search', { query: { q: query.trim() } }).catch(() => []) : null);
   };
   const start = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      const r = await api.post<{ conversation: string }>('/api/chats', { username: newChat.trim() });
+      const r = await call('startChat', { body: { username: newChat.trim() } });
       setNewChat('');
       onOpen(r.conversation);
     } catch (err) {

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, enc } from '../api.js';
+import { isGroupConversation } from '@kluis/protocol/conversation-ids';
+import { call } from '../api.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
 import { formatDuration, t } from '../i18n.js';
-import type { Account, ConversationDetail, Message } from '../types.js';
+import type { Account, ConversationDetail, Message } from '@kluis/app/api';
 import type { View } from './main.js';
 import { Composer } from './composer.js';
 import { MessageItem } from './message.js';
@@ -26,15 +27,13 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   const listRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const reloadTimer = useRef<number | undefined>(undefined);
-  const path = `/api/conversations/${enc(conv)}`;
-
-  const loadDetail = () => api.get<ConversationDetail>(path).then(setDetail, (e) => setError(e));
+  const loadDetail = () => call('conversation', { params: { conv } }).then(setDetail, (e) => setError(e));
   const loadMessages = () =>
-    api.get<Message[]>(`${path}/messages`).then((list) => {
+    call('messages', { params: { conv } }).then((list) => {
       setMessages(list);
       // Only when something is unread: marking read updates messages, which would reload this list again.
       if (document.visibilityState === 'visible' && list.some((m) => m.direction === 'incoming' && m.kind === 'text' && !m.readAt)) {
-        void api.post(`${path}/read`).then(p.onRead, () => {});
+        void call('markRead', { params: { conv } }).then(p.onRead, () => {});
       }
     }, () => {});
 
@@ -55,28 +54,28 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
   }, [typing]);
 
   useAppEvent((e) => {
-    const d = e.data ?? {};
-    if ((e.type === 'message' || e.type === 'message-updated' || e.type === 'message-removed') && d.conversation === conv) {
-      if (e.type === 'message') setTyping((cur) => omit(cur, d.from?.username));
+    if ((e.type === 'message' || e.type === 'message-updated' || e.type === 'message-removed') && e.data.conversation === conv) {
+      if (e.type === 'message') setTyping((cur) => omit(cur, e.data.from.username));
       clearTimeout(reloadTimer.current);
       reloadTimer.current = window.setTimeout(loadMessages, 80);
     }
-    if (e.type === 'typing' && d.conversation === conv && d.username !== account.username) {
+    if (e.type === 'typing' && e.data.conversation === conv && e.data.username !== account.username) {
+      const d = e.data;
       setTyping((cur) => (d.started ? { ...cur, [d.username]: Date.now() } : omit(cur, d.username)));
     }
-    if (e.type === 'group-updated' && d.conversation === conv) void loadDetail();
-    if ((e.type === 'identity-changed' || e.type === 'identity-accepted') && d.username === conv) void loadDetail();
+    if (e.type === 'group-updated' && e.data.conversation === conv) void loadDetail();
+    if ((e.type === 'identity-changed' || e.type === 'identity-accepted') && e.data.username === conv) void loadDetail();
   });
 
   const blocked = detail?.identityChanged === true;
-  const isGroup = conv.startsWith('g:');
+  const isGroup = isGroupConversation(conv);
   const recipients = isGroup ? Math.max(0, (detail?.group?.members.length ?? 1) - 1) : 1;
   const authorOf = (accountId: string) =>
     accountId === account.accountId ? t('message.you') : (messages.find((m) => m.from.accountId === accountId)?.from.username ?? detail?.group?.members.find((x) => x.accountId === accountId)?.username ?? '');
 
   const accept = async () => {
     try {
-      await api.post(`/api/contacts/${enc(conv)}/trust`);
+      await call('trust', { params: { username: conv } });
       setError(null);
       await loadDetail();
     } catch (e) {
@@ -111,9 +110,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
           title={t('conversation.timer')}
           value={String(detail?.expireTimer ?? 0)}
           onChange={(e) =>
-            void api
-              .post(`${path}/timer`, { seconds: Number((e.target as HTMLSelectElement).value) })
-              .then(loadDetail, (err) => setError(err))
+            void call('setTimer', { params: { conv }, body: { seconds: Number((e.target as HTMLSelectElement).value) } }).then(loadDetail, (err) => setError(err))
           }
         >
           {TIMERS.map((s) => (
@@ -166,7 +163,7 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
         </p>
       )}
       <Composer
-        path={path}
+        conv={conv}
         isGroupReady={!isGroup || detail !== null}
         blocked={blocked}
         replyTo={replyTo}

@@ -1,15 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { PaneHead } from '../components/pane-head.js';
 import { Qr } from '../components/qr.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
 import { formatDate, t } from '../i18n.js';
-import type { Account, Device } from '../types.js';
+import type { Account, Device, LinkCode } from '@kluis/app/api';
 
-interface LinkState {
-  code: string;
-  expiresAt: number;
+interface LinkState extends LinkCode {
   verification?: string;
   done?: number;
   failed?: boolean;
@@ -19,13 +17,13 @@ export function DevicesScreen({ account, onBack }: { account: Account; onBack: (
   const [devices, setDevices] = useState<Device[]>([]);
   const [link, setLink] = useState<LinkState | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const load = () => api.get<Device[]>('/api/devices').then(setDevices, (e) => setError(e));
+  const load = () => call('devices').then(setDevices, (e) => setError(e));
   useEffect(() => void load(), []);
   useAppEvent((e) => {
-    if (!link || e.data?.code !== link.code) return;
-    if (e.type === 'link-request') setLink({ ...link, verification: String(e.data.verification) });
+    if (!link || !(e.type === 'link-request' || e.type === 'link-done' || e.type === 'link-failed') || e.data.code !== link.code) return;
+    if (e.type === 'link-request') setLink({ ...link, verification: e.data.verification });
     if (e.type === 'link-done') {
-      setLink({ ...link, done: Number(e.data.deviceId) });
+      setLink({ ...link, done: e.data.deviceId });
       void load();
     }
     if (e.type === 'link-failed') setLink({ ...link, failed: true });
@@ -64,7 +62,7 @@ export function DevicesScreen({ account, onBack }: { account: Account; onBack: (
                 <span class="badge badge-info">{t('devices.this')}</span>
               ) : (
                 (primary || d.current) && (
-                  <button class="btn btn-small btn-danger" onClick={act(async () => (await api.del(`/api/devices/${d.deviceId}`), await load()))}>
+                  <button class="btn btn-small btn-danger" onClick={act(async () => (await call('removeDevice', { params: { id: String(d.deviceId) } }), await load()))}>
                     {t('devices.remove')}
                   </button>
                 )
@@ -78,7 +76,7 @@ export function DevicesScreen({ account, onBack }: { account: Account; onBack: (
             {!link && (
               <>
                 <p class="muted">{t('devices.linkIntro')}</p>
-                <button class="btn btn-primary" onClick={act(async () => setLink(await api.post<LinkState>('/api/devices/link')))}>
+                <button class="btn btn-primary" onClick={act(async () => setLink(await call('startLink')))}>
                   {t('devices.link')}
                 </button>
               </>
@@ -97,10 +95,10 @@ export function DevicesScreen({ account, onBack }: { account: Account; onBack: (
                         {t('devices.compare')} <strong data-testid="link-verification">{link.verification}</strong>
                       </p>
                       <div class="row">
-                        <button class="btn btn-primary" onClick={act(() => api.post('/api/devices/link/answer', { code: link.code, approve: true }))}>
+                        <button class="btn btn-primary" onClick={act(() => call('answerLink', { body: { code: link.code, approve: true } }))}>
                           {t('devices.approve')}
                         </button>
-                        <button class="btn btn-danger" onClick={act(async () => (await api.post('/api/devices/link/answer', { code: link.code, approve: false }), setLink(null)))}>
+                        <button class="btn btn-danger" onClick={act(async () => (await call('answerLink', { body: { code: link.code, approve: false } }), setLink(null)))}>
                           {t('devices.reject')}
                         </button>
                       </div>

@@ -1,26 +1,24 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc } from '../api.js';
+import { call } from '../api.js';
 import { Field } from '../components/field.js';
 import { PaneHead } from '../components/pane-head.js';
 import { errorText } from '../errors.js';
 import { useAppEvent } from '../events.js';
 import { t } from '../i18n.js';
-import type { Account, ConversationDetail } from '../types.js';
+import type { Account, ConversationDetail } from '@kluis/app/api';
 
 export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; account: Account; onBack: () => void; onLeft: () => void }) {
   const [d, setD] = useState<ConversationDetail | null>(null);
   const [title, setTitle] = useState('');
   const [add, setAdd] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const path = `/api/conversations/${enc(conv)}`;
-  const gpath = `/api/groups/${enc(conv)}`;
   const load = () =>
-    api.get<ConversationDetail>(path).then((x) => {
+    call('conversation', { params: { conv } }).then((x) => {
       setD(x);
       setTitle(x.title);
     }, (e) => setError(e));
   useEffect(() => void load(), []);
-  useAppEvent((e) => e.type === 'group-updated' && e.data?.conversation === conv && void load());
+  useAppEvent((e) => e.type === 'group-updated' && e.data.conversation === conv && void load());
   const act = (fn: () => Promise<unknown>, after?: () => void) => async (e?: Event) => {
     e?.preventDefault();
     setError(null);
@@ -58,11 +56,11 @@ export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; acc
                   {amAdmin && m.accountId !== account.accountId && (
                     <span class="row">
                       {!m.admin && (
-                        <button class="btn btn-small" onClick={act(() => api.post(`${gpath}/members`, { promote: m.username }))}>
+                        <button class="btn btn-small" onClick={act(() => call('changeMembers', { params: { conv }, body: { promote: m.username } }))}>
                           {t('group.promote')}
                         </button>
                       )}
-                      <button class="btn btn-small btn-danger" onClick={act(() => api.post(`${gpath}/members`, { remove: [m.username] }))}>
+                      <button class="btn btn-small btn-danger" onClick={act(() => call('changeMembers', { params: { conv }, body: { remove: [m.username] } }))}>
                         {t('group.remove')}
                       </button>
                     </span>
@@ -72,13 +70,13 @@ export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; acc
             </ul>
             {amAdmin && (
               <>
-                <form class="inline-form" onSubmit={act(() => api.post(`${gpath}/members`, { add: add.split(/[\s,]+/).filter(Boolean) }), () => (setAdd(''), void load()))}>
+                <form class="inline-form" onSubmit={act(() => call('changeMembers', { params: { conv }, body: { add: add.split(/[\s,]+/).filter(Boolean) } }), () => (setAdd(''), void load()))}>
                   <Field label={t('group.add')} value={add} onInput={setAdd} hint={t('group.membersHint')} />
                   <button class="btn" type="submit">
                     {t('group.addButton')}
                   </button>
                 </form>
-                <form class="inline-form" onSubmit={act(() => api.post(`${gpath}/rename`, { title }))}>
+                <form class="inline-form" onSubmit={act(() => call('renameGroup', { params: { conv }, body: { title } }))}>
                   <Field label={t('group.name')} value={title} onInput={setTitle} />
                   <button class="btn" type="submit">
                     {t('group.rename')}
@@ -87,7 +85,7 @@ export function GroupInfo({ conv, account, onBack, onLeft }: { conv: string; acc
               </>
             )}
             <div class="actions">
-              <button class="btn btn-danger" onClick={act(() => api.post(`${gpath}/leave`), onLeft)}>
+              <button class="btn btn-danger" onClick={act(() => call('leaveGroup', { params: { conv } }), onLeft)}>
                 {t('group.leave')}
               </button>
             </div>

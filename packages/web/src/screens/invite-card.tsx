@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { errorText } from '../errors.js';
 import { t } from '../i18n.js';
-import type { Subscription } from '../types.js';
+import type { Subscription } from '@kluis/app/api';
 
 /**
  * Member invites: a code for someone new, within the brand's quota. The code is shown only
@@ -22,7 +22,7 @@ export function InviteCard({ invites }: { invites: Subscription['memberInvites']
     setError(null);
     setCopied(false);
     try {
-      setCreated(await api.post<{ code: string; remaining: number }>('/api/account/invite'));
+      setCreated(await call('createInvite'));
     } catch (e) {
       setError(e);
     } finally {

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { applyBrand } from '../brand.js';
 import { useAppEvent } from '../events.js';
 import { t } from '../i18n.js';
 import { notifyMode } from '../settings.js';
-import type { Account, AccountInfo, Conversation, Message } from '../types.js';
+import type { Account, Conversation, Message } from '@kluis/app/api';
 import { AccountScreen } from './account.js';
 import { ContactInfo } from './contact.js';
 import { ConversationView } from './conversation.js';
@@ -31,22 +31,22 @@ export function Main({ account, connected, onLock }: { account: Account; connect
 
   const [brandName, setBrandName] = useState('');
   const [expiring, setExpiring] = useState<{ daysLeft: number } | null>(null);
-  const reload = () => api.get<Conversation[]>('/api/conversations').then(setConversations, () => {});
+  const reload = () => call('conversations').then(setConversations, () => {});
   useEffect(() => {
     void reload();
-    api.get<AccountInfo>('/api/account').then((a) => {
+    call('account').then((a) => {
       applyBrand(a.subscription);
       setBrandName(a.subscription?.brand.name ?? '');
     }, () => {});
     return () => clearTimeout(pending.current);
   }, []);
   useAppEvent((e) => {
-    if (e.type === 'subscription-expiring') setExpiring({ daysLeft: Number(e.data?.daysLeft ?? 0) });
+    if (e.type === 'subscription-expiring') setExpiring({ daysLeft: e.data.daysLeft });
     if (!REFRESHING.has(e.type)) return;
     // Bursts (a backlog on connect) become one reload.
     clearTimeout(pending.current);
     pending.current = window.setTimeout(reload, 150);
-    if (e.type === 'message') notify(e.data as Message, account.username);
+    if (e.type === 'message') notify(e.data, account.username);
   });
 
   const open = (v: View) => setView(v);

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, enc } from '../api.js';
+import { attachment, call } from '../api.js';
 import { eventText } from '../event-text.js';
 import { formatBytes, formatTime, t } from '../i18n.js';
-import type { Account, Attachment, Message } from '../types.js';
+import type { Account, Attachment, Message } from '@kluis/app/api';
 
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢'];
 
@@ -110,7 +110,7 @@ export function MessageItem(p: {
                   class={`btn btn-small ${ownReaction === emoji ? 'on' : ''}`}
                   aria-label={t('message.react', { emoji })}
                   aria-pressed={ownReaction === emoji}
-                  onClick={run(() => api.post(`/api/messages/${enc(m.id)}/reactions`, { emoji, remove: ownReaction === emoji }))}
+                  onClick={run(() => call('react', { params: { id: m.id }, body: { emoji, remove: ownReaction === emoji } }))}
                 >
                   {emoji}
                 </button>
@@ -121,11 +121,11 @@ export function MessageItem(p: {
                 </button>
               )}
               {mine && recent && (
-                <button class="btn btn-small btn-danger" onClick={run(() => api.del(`/api/messages/${enc(m.id)}`))}>
+                <button class="btn btn-small btn-danger" onClick={run(() => call('deleteMessage', { params: { id: m.id } }))}>
                   {t('message.deleteEveryone')}
                 </button>
               )}
-              <button class="btn btn-small" onClick={run(() => api.del(`/api/messages/${enc(m.id)}?for=me`))}>
+              <button class="btn btn-small" onClick={run(() => call('deleteMessage', { params: { id: m.id }, query: { for: 'me' } }))}>
                 {t('message.deleteMe')}
               </button>
             </div>
@@ -139,7 +139,7 @@ export function MessageItem(p: {
 /** Images are fetched from the host (decrypted there) and shown from a blob: URL; other files only on request. */
 function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError: (e: unknown) => void }) {
   const [url, setUrl] = useState<string>();
-  const path = `/api/messages/${enc(m.id)}/attachments/${a.index}`;
+  const which = { id: m.id, index: String(a.index) };
   const isImage = /^image\/(png|jpeg|gif|webp)$/.test(a.contentType);
   const isAudio = a.contentType.startsWith('audio/');
   const name = a.fileName ?? t('message.file');
@@ -148,7 +148,7 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
     if (!(isImage || isAudio) || !a.available) return;
     let revoked = false;
     let made: string | undefined;
-    api.blob(path).then(
+    attachment(which).then(
       (b) => {
         if (revoked) return;
         made = URL.createObjectURL(b);
@@ -160,11 +160,11 @@ function AttachmentView({ m, a, onError }: { m: Message; a: Attachment; onError:
       revoked = true;
       if (made) URL.revokeObjectURL(made);
     };
-  }, [path, a.available]);
+  }, [m.id, a.index, a.available]);
 
   const download = async () => {
     try {
-      const b = await api.blob(path);
+      const b = await attachment(which);
       const href = URL.createObjectURL(b);
       const link = document.createElement('a');
       link.href = href;

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { Field } from '../components/field.js';
 import { PaneHead } from '../components/pane-head.js';
 import { errorText } from '../errors.js';
@@ -16,7 +16,7 @@ export function NewGroup({ onBack, onCreated }: { onBack: () => void; onCreated:
     setError(null);
     try {
       const list = members.split(/[\s,]+/).filter(Boolean);
-      const r = await api.post<{ conversation: string }>('/api/groups', { title, members: list });
+      const r = await call('createGroup', { body: { title, members: list } });
       onCreated(r.conversation);
     } catch (err) {
       setError(err);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { Field } from '../components/field.js';
 import { LanguageSelect } from '../components/language-select.js';
 import { errorText, UiMessage } from '../errors.js';
@@ -22,7 +22,7 @@ export function Onboarding({ profile, defaultServerUrl, onDone }: { profile: str
   const [verification, setVerification] = useState('');
 
   useAppEvent((e) => {
-    if (e.type === 'link-verification') setVerification(String(e.data.verification));
+    if (e.type === 'link-verification') setVerification(e.data.verification);
   });
 
   const submit = async (e: Event) => {
@@ -31,8 +31,8 @@ export function Onboarding({ profile, defaultServerUrl, onDone }: { profile: str
     if (pass !== pass2) return setError(new UiMessage('onboarding.passphraseMismatch'));
     setBusy(true);
     try {
-      if (mode === 'register') await api.post('/api/register', { serverUrl: serverUrl.trim(), inviteCode: invite.trim(), username: username.trim(), passphrase: pass });
-      else await api.post('/api/link', { serverUrl: serverUrl.trim(), code: code.trim(), passphrase: pass });
+      if (mode === 'register') await call('register', { body: { serverUrl: serverUrl.trim(), inviteCode: invite.trim(), username: username.trim(), passphrase: pass } });
+      else await call('link', { body: { serverUrl: serverUrl.trim(), code: code.trim(), passphrase: pass } });
       onDone();
     } catch (err) {
       setError(err);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { call } from '../api.js';
 import { Field } from '../components/field.js';
 import { LanguageSelect } from '../components/language-select.js';
 import { errorText } from '../errors.js';
@@ -14,7 +14,7 @@ export function Unlock({ profile, onDone }: { profile: string; onDone: () => voi
     setBusy(true);
     setError(null);
     try {
-      await api.post('/api/unlock', { passphrase: pass });
+      await call('unlock', { body: { passphrase: pass } });
       setPass('');
       onDone();
     } catch (err) {
