@@ -13,10 +13,9 @@ import { b64, unb64 } from './keys.js';
 import { deriveAccessKey } from './sealed/sealed-sender.js';
 import { accountSendState, applyStale, MAX_SEND_ATTEMPTS, Sender } from './sender.js';
 import type { Ctx } from './context.js';
-import { FakeNetwork } from './testing/fake-network.js';
-import { inbox, nextEvent } from './testing/helpers.js';
+import { acceptedBetween, connectAndDrain, FakeNetwork } from './testing/fake-network.js';
+import { nextEvent } from './testing/helpers.js';
 import { internalsOf, servicesOf } from './testing/services.js';
-import type { StoredMessage } from './types.js';
 
 const net = new FakeNetwork();
 beforeAll(() => net.start());
@@ -46,17 +45,8 @@ function recordTransmits(client: Client): Transmitted[] {
 }
 
 /** Connects `client`, waits for its backlog to be applied, and returns the texts it showed. */
-async function received(client: Client): Promise<string[]> {
-  const got = inbox(client);
-  const empty = nextEvent(client, 'queue-empty');
-  await client.connect();
-  await empty;
-  await internalsOf(client).receiver.idle();
-  return got.map((m: StoredMessage) => m.text);
-}
-
-/** Requests from `from` (any device) to `to` that the server accepted. */
-const accepted = (from: string, to: string) => net.server.accepted.filter((a) => a.to === to && a.from.startsWith(`${from}.`));
+const received = async (client: Client) => (await connectAndDrain(client)).map((m) => m.text);
+const accepted = (from: string, to: string) => acceptedBetween(net.server, from, to);
 const devicesOf = (req: SendRequest) => req.messages.map((m) => m.deviceId);
 
 describe('Sender.sendToAccount', () => {

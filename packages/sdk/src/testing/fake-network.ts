@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { Client } from '../client.js';
 import { tempDir } from '../store/test-util.js';
-import type { OpenOptions } from '../types.js';
+import type { OpenOptions, StoredMessage } from '../types.js';
 import { FakeServer } from './fake-server.js';
+import { inbox, nextEvent } from './helpers.js';
+import { servicesOf } from './services.js';
 
 export interface FakeUser {
   client: Client;
@@ -67,4 +69,19 @@ export class FakeNetwork {
     await this.server.stop();
     this.dir.cleanup();
   }
+}
+
+/** Connects `client`, waits until its backlog is applied, and returns the messages it showed meanwhile. */
+export async function connectAndDrain(client: Client): Promise<StoredMessage[]> {
+  const got = inbox(client);
+  const empty = nextEvent(client, 'queue-empty');
+  await client.connect();
+  await empty;
+  await servicesOf(client).receiver.idle();
+  return got;
+}
+
+/** Requests from account `from` (any device) to account `to` that the fake server accepted. */
+export function acceptedBetween(server: FakeServer, from: string, to: string): FakeServer['accepted'] {
+  return server.accepted.filter((a) => a.to === to && a.from.startsWith(`${from}.`));
 }
