@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isGroupConversation, normalizeUsername, USERNAME_PATTERN } from '@kluis/protocol';
-import { KluisError, ServerError, type Client, type GroupInfo, type StoredMessage } from '@kluis/sdk';
+import { KluisError, SdkErrorCode, ServerError, type Client, type GroupInfo, type StoredMessage } from '@kluis/sdk';
 import { CliError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { line } from './io.js';
@@ -127,7 +127,7 @@ export class Session {
     try {
       g = await this.client.groups.find(ref);
     } catch (e) {
-      if (e instanceof KluisError && e.code === 'AMBIGUOUS_GROUP') throw new UsageError(`${e.message} (see "kluis group list")`);
+      if (e instanceof KluisError && e.code === SdkErrorCode.AmbiguousGroup) throw new UsageError(`${e.message} (see "kluis group list")`);
       throw e;
     }
     if (g) return g;

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { KluisError } from '@kluis/sdk';
+import { KluisError, SdkErrorCode } from '@kluis/sdk';
 import { CliError, UsageError } from '../errors.js';
 import { formatBytes } from '../durations.js';
 import type { CliIo } from '../io.js';
@@ -24,7 +24,7 @@ export function checkEmoji(text: string): string {
 
 /** Adds the next step to the SDK's refusal when one is obvious. */
 function hint(err: unknown, forEveryone: boolean): never {
-  if (err instanceof KluisError && err.code === 'NOT_YOURS' && forEveryone) {
+  if (err instanceof KluisError && err.code === SdkErrorCode.NotYours && forEveryone) {
     throw new CliError(`${err.message}; to remove someone else's message from this device use --for-me`, err.code);
   }
   throw err;
