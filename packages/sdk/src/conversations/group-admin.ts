@@ -45,6 +45,9 @@ export class GroupAdmin {
       changedBy: me.accountId,
       ...(avatar ? { avatar } : {}),
     });
+    // The keys go in before the book keeps version 1: our copy must be the one members get,
+    // or a member's later leave (valid only against that exact state) would be refused here.
+    this.addProfileKeys(state);
     this.book.create(state);
     await this.announce(state, undefined);
     return groupConversationId(state.id);
@@ -102,6 +105,15 @@ export class GroupAdmin {
     await this.announce(next, t.state);
   }
 
+  /** Members get each other's profile keys (as far as we know them) with the state. */
+  private addProfileKeys(state: GroupState): void {
+    const me = this.ctx.me();
+    for (const m of state.members) {
+      const key = m.accountId === me.accountId ? this.messenger.profileKey() : this.ctx.conv.getProfile(m.accountId)?.profileKey;
+      if (key && !m.profileKey) m.profileKey = key;
+    }
+  }
+
   async setTimer(groupId: string, seconds: number): Promise<void> {
     checkTimer(seconds);
     await this.updateGroup(groupId, (s) => void (s.expireTimerSeconds = seconds));
@@ -134,11 +146,7 @@ export class GroupAdmin {
     const me = this.ctx.me();
     const conversation = groupConversationId(next.id);
     this.ctx.conv.ensure(conversation, 'group', null, next.expireTimerSeconds);
-    // Members get each other's profile keys (as far as we know them) with the state.
-    for (const m of next.members) {
-      const key = m.accountId === me.accountId ? this.messenger.profileKey() : this.ctx.conv.getProfile(m.accountId)?.profileKey;
-      if (key && !m.profileKey) m.profileKey = key;
-    }
+    this.addProfileKeys(next);
     const timestamp = this.nextTimestamp();
     const d = this.messenger.baseData(conversation, timestamp);
     d.group = create(pb.GroupContextSchema, { id: next.id, version: next.version });

@@ -9,7 +9,7 @@ import type { Client } from '../client.js';
 import { IdentityChangedError, NetworkError } from '../errors.js';
 import { acceptedBetween, connectAndDrain, FakeNetwork, type FakeUser } from '../testing/fake-network.js';
 import { nextEvent, until } from '../testing/helpers.js';
-import { internalsOf, servicesOf } from '../testing/services.js';
+import { servicesOf } from '../testing/services.js';
 import type { StoredMessage } from '../types.js';
 import { MAX_TIMER_SECONDS, MIN_TIMER_SECONDS } from './messenger.js';
 
@@ -24,6 +24,7 @@ afterAll(() => net.stop());
 const list = (c: Client, conversation: string) => c.messages.list({ conversation });
 const find = async (c: Client, conversation: string, text: string) => (await list(c, conversation)).find((m) => m.text === text);
 const sentTo = (from: FakeUser, to: FakeUser) => acceptedBetween(net.server, from.id, to.id).length;
+const mineOf = (ms: StoredMessage[], text: string) => ms.find((m) => m.text === text)!.id;
 
 /** Alice and bob, both connected; bob has alice's first message. */
 async function pairWith(first: string, o: { clock?: () => number } = {}) {
@@ -225,6 +226,16 @@ describe('what blocks a send', () => {
     await until('bob has it', async () => !!(await find(bob.client, alice.name, 'friends again')));
   });
 
+  // A timer change is refused before the local timer changes; typing is best effort and says nothing.
+  it('a blocked peer gets no timer change and no typing indicator', async () => {
+    const { alice, bob } = await pairWith('before the block');
+    await alice.client.contacts.block(bob.name);
+    const before = sentTo(alice, bob);
+    await expect(alice.client.conversations.setTimer(bob.name, 60)).rejects.toMatchObject({ code: 'BLOCKED' });
+    await alice.client.conversations.typing(bob.name, true);
+    expect(sentTo(alice, bob)).toBe(before);
+  });
+
   it('a changed identity blocks sending before anything is encrypted, until trusted', async () => {
     const alice = await net.user('alice');
     const bob = await net.user('bob');
@@ -235,7 +246,7 @@ describe('what blocks a send', () => {
 
     const transmit = vi.spyOn(servicesOf(alice.client).ctx, 'transmit');
     await expect(alice.client.send(bob.name, 'three')).rejects.toBeInstanceOf(IdentityChangedError);
-    await expect(alice.client.conversations.setTimer(bob.name, 60)).rejects.toBeInstanceOf(IdentityChangedError);
+    await expect(alice.client.messages.react(mineOf(await list(alice.client, bob.name), 'one'), '👍')).rejects.toBeInstanceOf(IdentityChangedError);
     expect(transmit).not.toHaveBeenCalled();
     expect(await find(alice.client, bob.name, 'three')).toBeUndefined();
 
@@ -265,7 +276,7 @@ describe('our other devices', () => {
     await until('at the laptop', async () => !!(await find(alice.client, bob.name, 'hi alice')));
     expect(await alice.client.conversations.markRead(bob.name)).toBe(1);
     await until('read synced', async () => (await alice2.messages.get(atAlice2.id))?.readAt !== undefined);
-    // Our own device's read is not the peer's: no read receipt from alice2.
+    // Already read there (the sync did it): nothing left for alice2 to mark.
     expect(await alice2.conversations.markRead(bob.name)).toBe(0);
   });
 });

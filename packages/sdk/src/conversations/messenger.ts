@@ -201,6 +201,8 @@ export class Messenger {
   /** A direct conversation's timer (a group's is part of its state: GroupAdmin.setTimer). */
   async setTimer(t: Extract<Target, { kind: 'direct' }>, seconds: number): Promise<void> {
     checkTimer(seconds);
+    // Refused before the local timer changes: both sides keep the same timer.
+    this.assertCanSend(t);
     this.ctx.conv.setTimer(t.conversation, seconds);
     const timestamp = this.nextTimestamp();
     const d = this.baseData(t.conversation, timestamp);
@@ -224,8 +226,14 @@ export class Messenger {
   }
 
   /** Typing indicators are ephemeral: only devices online right now get them. */
+  /** Best effort: nothing is sent where a message could not be (blocked, changed key, not a member). */
   async typing(conversation: string, started: boolean): Promise<void> {
     const t = await this.target(conversation);
+    try {
+      this.assertCanSend(t);
+    } catch {
+      return;
+    }
     const timestamp = this.nextTimestamp();
     const typing = create(pb.TypingMessageSchema, {
       action: started ? pb.TypingMessage_Action.STARTED : pb.TypingMessage_Action.STOPPED,
