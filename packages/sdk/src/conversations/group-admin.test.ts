@@ -138,11 +138,8 @@ describe('GroupAdmin', () => {
     expect(requestsFrom(bob)).toBe(sent);
   });
 
-  // KNOWN BUG (reported, not fixed in this change): leaveGroup commits the empty state
-  // for the last member, but the book only adopts valid transitions and a state without
-  // members is never one (isValidTransition), so nothing changes: the last member can
-  // never leave. it.fails keeps the suite green; once fixed, turn it into a plain it().
-  it.fails('BUG: the last member leaves quietly and is no longer a member', async () => {
+  // An empty state was never a valid transition, so the last member could not leave.
+  it('the last member leaves quietly and is no longer a member', async () => {
     const [alice] = await users('alice');
     const conv = await alice.client.groups.create('Alone', []);
     const sent = requestsFrom(alice);

@@ -31,6 +31,14 @@ describe('group state resolution', () => {
     expect(isValidTransition(base, sneaky, 'c')).toBe(false);
   });
 
+  it('lets only the last member leave a group empty; an admin cannot empty it of others', () => {
+    const alone = state(1, 'a', 'x', [m('a', pb.GroupRole.ADMIN)]);
+    expect(isValidTransition(alone, leftState(alone, 'a'), 'a')).toBe(true);
+    expect(isValidTransition(base, state(2, 'a', 'one', []), 'a')).toBe(false);
+    const pair = state(1, 'a', 'x', [m('a', pb.GroupRole.ADMIN), m('b')]);
+    expect(isValidTransition(pair, state(2, 'b', 'x', []), 'b')).toBe(false);
+  });
+
   it('promotes the first remaining member when the last admin leaves', () => {
     const g = state(1, 'a', 'x', [m('a', pb.GroupRole.ADMIN), m('b'), m('c')]);
     const next = leftState(g, 'a');

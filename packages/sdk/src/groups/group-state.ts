@@ -44,7 +44,8 @@ export function isValidTransition(prev: GroupState, next: GroupState, author: st
   if (next.changedBy !== author) return false;
   if (next.version !== prev.version + 1n) return false;
   if (Buffer.compare(Buffer.from(next.id), Buffer.from(prev.id)) !== 0) return false;
-  if (next.members.length === 0) return false;
+  // Nobody empties a group of others: only its last member may leave it empty.
+  if (next.members.length === 0 && !(prev.members.length === 1 && memberOf(prev, author))) return false;
   if (isAdmin(prev, author)) return true;
   if (!memberOf(prev, author)) return false;
   const plain = clone(pb.GroupStateSchema, next);
