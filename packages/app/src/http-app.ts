@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BASE64_FORMAT, isCanonicalBase64 } from '@kluis/protocol';
+import { BASE64_FORMAT, describeSchemaIssue, isCanonicalBase64, type SchemaIssue } from '@kluis/protocol';
 import { AppApi, AppErrorCode, appRouteParts, type AppRouteContract } from './api/index.js';
 import { AppError, toAppError } from './errors.js';
 import { bearer, checkApi, checkTransport, type GuardConfig } from './guard.js';
@@ -21,21 +21,6 @@ const MAX_JSON_BYTES = 256 * 1024;
 const MAX_PARAM_LENGTH = 256;
 
 export const APP_ROUTES: readonly AppRouteDef[] = [...onboardingRoutes, ...conversationRoutes, ...messageRoutes, ...groupRoutes, ...contactRoutes, ...accountRoutes];
-
-interface ValidationIssue {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-/** One sentence for the first schema violation, e.g. "body/username must NOT have fewer than 1 characters". */
-function describeIssue(issue: ValidationIssue, dataVar: string): string {
-  const where = `${dataVar}${issue.instancePath}`;
-  if (issue.keyword === 'additionalProperties') return `${where} has an unknown property '${String(issue.params?.additionalProperty)}'`;
-  if (issue.keyword === 'required') return `${where} is missing the required property '${String(issue.params?.missingProperty)}'`;
-  return `${where} ${issue.message ?? 'is invalid'}`;
-}
 
 function sendError(reply: FastifyReply, e: AppError): FastifyReply {
   return reply
@@ -71,7 +56,7 @@ export function buildAppHttp(o: AppHttpOptions): FastifyInstance {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, formats: { [BASE64_FORMAT]: isCanonicalBase64 } },
     },
     serializerOpts: { ajv: { formats: { [BASE64_FORMAT]: isCanonicalBase64 } } },
-    schemaErrorFormatter: (errors, dataVar) => new Error(describeIssue(errors[0] as ValidationIssue, dataVar)),
+    schemaErrorFormatter: (errors, dataVar) => new Error(describeSchemaIssue(errors[0] as SchemaIssue, dataVar)),
   });
 
   // JSON only, with its content type: a form post from another page cannot pose as one.

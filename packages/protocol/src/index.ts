@@ -21,3 +21,4 @@ export * from './content.js';
 export * from './profiles.js';
 export * from './sealed.js';
 export * from './conversation-ids.js';
+export * from './schema-issues.js';

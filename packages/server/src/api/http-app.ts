@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { BASE64_FORMAT, DISPLAY_TEXT_PATTERN, ErrorCode, isCanonicalBase64, PRIMARY_DEVICE_ID, routeParts, Routes } from '@kluis/protocol';
+import { BASE64_FORMAT, describeSchemaIssue, ErrorCode, isCanonicalBase64, type SchemaIssue, PRIMARY_DEVICE_ID, routeParts, Routes } from '@kluis/protocol';
 import type { AdminIdentity } from '../auth/admin-auth.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { AppContext } from '../context.js';
@@ -33,34 +33,13 @@ declare module 'fastify' {
   }
 }
 
-interface ValidationIssue {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
-
-/** One readable sentence for the first schema violation, e.g. "body/messages/0/deviceId must be <= 127". */
-function describeIssue(issue: ValidationIssue, dataVar: string): string {
-  const where = `${dataVar}${issue.instancePath}`;
-  if (issue.keyword === 'additionalProperties') return `${where} has an unknown property '${String(issue.params?.additionalProperty)}'`;
-  if (issue.keyword === 'required') return `${where} is missing the required property '${String(issue.params?.missingProperty)}'`;
-  if (issue.keyword === 'format' && issue.params?.format === BASE64_FORMAT) {
-    return `${where} is not canonical standard base64 (A-Z a-z 0-9 + /, '=' padding to a multiple of 4 characters, unused bits zero)`;
-  }
-  if (issue.keyword === 'pattern' && issue.params?.pattern === DISPLAY_TEXT_PATTERN) {
-    return `${where} contains a character refused in names: a control character, a bidirectional override, isolate or mark, an invisible formatting character, or a lone surrogate (each lets one name pass for another)`;
-  }
-  return `${where} ${issue.message ?? 'is invalid'}`;
-}
-
 /** Maps whatever was thrown to the JSON error a client gets. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   // e.g. authentication reading the database during an outage: retryable.
   if (isStoreUnavailable(err)) return storeUnavailable();
   if (isStorageFull(err)) return storageFull();
-  const e = err as Partial<FastifyError> & { validation?: ValidationIssue[] };
+  const e = err as Partial<FastifyError> & { validation?: SchemaIssue[] };
   if (Array.isArray(e.validation)) {
     // A ciphertext over the size limit fails the schema's maxLength: that is a 413, not a 400.
     if (e.validation.some((v) => v.keyword === 'maxLength' && /\/content$/.test(v.instancePath))) {
@@ -133,7 +112,7 @@ export function buildHttpApp(ctx: AppContext, routes: readonly RouteDef[]): Fast
     },
     // Response schemas with anyOf compile through fast-json-stringify's own Ajv: it must know the format too.
     serializerOpts: { ajv: { formats: { [BASE64_FORMAT]: isCanonicalBase64 } } },
-    schemaErrorFormatter: (errors, dataVar) => new Error(describeIssue(errors[0] as ValidationIssue, dataVar)),
+    schemaErrorFormatter: (errors, dataVar) => new Error(describeSchemaIssue(errors[0] as SchemaIssue, dataVar)),
   });
 
   // Only JSON bodies. An empty body counts as none, so body-less POSTs with a JSON
