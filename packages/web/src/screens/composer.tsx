@@ -1,5 +1,5 @@
 import type { RefObject } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { call, upload } from '../api.js';
 import { PaperclipIcon } from '../components/icons.js';
 import { VoiceRecorder } from '../components/voice-recorder.js';
@@ -40,10 +40,12 @@ export function Composer(p: {
   const stopTyping = useRef<number | undefined>(undefined);
 
   // Editing starts from the message's text; leaving an edit empties the box again. Only on a
-  // change: effects run after the first paint, and clearing the box then would wipe what was
-  // typed right after the conversation opened (a loaded browser showed exactly that).
+  // change: clearing the box on mount would wipe what was typed right after the conversation
+  // opened. A layout effect, in the same commit as the Edit click's render: a plain effect
+  // runs after the next frame, and once overwrote the new text typed in between (CI saw the
+  // edit saved with the old text).
   const editingId = useRef(editing?.id);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (editingId.current === editing?.id) return;
     editingId.current = editing?.id;
     setText(editing ? editing.text : '');
