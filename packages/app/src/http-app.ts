@@ -76,7 +76,9 @@ export function buildAppHttp(o: AppHttpOptions): FastifyInstance {
     checkTransport(req.raw, o.guard);
     securityHeaders(reply, req.headers.host!);
     reply.header('cache-control', 'no-store');
-    if (isApi(req.url)) checkApi(req.raw, o.guard, bearer(req.raw));
+    // By the matched route as well as the URL: the router decodes the path, so "/%61pi/…"
+    // reaches an /api route while its raw URL does not start with "/api".
+    if (isApi(req.url) || (req.routeOptions.url ?? '').startsWith('/api')) checkApi(req.raw, o.guard, bearer(req.raw));
   });
 
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
