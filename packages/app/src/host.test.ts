@@ -53,6 +53,12 @@ describe('kluis app host', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('guards an API route however its path is spelled (the router decodes %-escapes)', async () => {
+    for (const path of ['/%61pi/state', '/%61%70%69/state']) expect((await api(path)).status, path).toBe(401);
+    const lock = await api('/%61pi/lock', { method: 'POST', headers: { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' } });
+    expect(lock.status).not.toBe(200);
+  });
+
   it('checks request bodies against their schema and refuses locked routes before unlocking', async () => {
     const bad = await api('/api/register', { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ serverUrl: 'ftp://x' }) });
     expect(bad.status).toBe(400);
