@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 
 /*
  * `npm run test:browser`: the operator console in Debian's Chromium (apt-get install -y
@@ -6,6 +7,10 @@ import { defineConfig } from 'vitest/config';
  * packages only; the global setup builds the console with Vite first.
  */
 export default defineConfig({
+  // Workspace packages from their TypeScript sources (exports "kluis-source"), never from a
+  // dist/ that may be stale; vite's own conditions stay.
+  resolve: { conditions: ['kluis-source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['kluis-source', ...defaultServerConditions] } },
   test: {
     include: ['test/browser/**/*.test.ts'],
     exclude: ['**/node_modules/**'],

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 
 /*
  * `npm run test:cluster`: suites that need Debian's postgresql and nats-server (so
@@ -7,6 +8,10 @@ import { defineConfig } from 'vitest/config';
  * and multi-node tests.
  */
 export default defineConfig({
+  // Workspace packages from their TypeScript sources (exports "kluis-source"), never from a
+  // dist/ that may be stale; vite's own conditions stay.
+  resolve: { conditions: ['kluis-source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['kluis-source', ...defaultServerConditions] } },
   test: {
     include: ['packages/server/src/store/**/*.test.ts', 'packages/server/src/db/**/*.test.ts', 'packages/server/src/blobs/**/*.test.ts', 'packages/server/src/sealed/**/*.test.ts', 'test/cluster/**/*.test.ts'],
     exclude: ['**/node_modules/**'],

@@ -6,6 +6,8 @@ export interface BenchPeer {
   accountId: string;
   registrationId: number;
   authorization: string;
+  /** The account's unidentified-access key (set at registration), for sealed sends to it. */
+  accessKey: Uint8Array;
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -60,6 +62,17 @@ export async function postRegistration(url: string, body: RegisterRequest): Prom
   return (await res.json()) as RegisterResponse;
 }
 
+/** PUT /v1/accounts/access-key: sealed sends to the account need this key. */
+async function putAccessKey(url: string, authorization: string, key: Uint8Array): Promise<void> {
+  const { method, path } = routeParts(Routes.setAccessKey);
+  const res = await fetch(new URL(path, url), {
+    method,
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ accessKey: Buffer.from(key).toString('base64'), unrestricted: false }),
+  });
+  if (!res.ok) throw new Error(`setting an access key: ${res.status} ${await res.text()}`);
+}
+
 /** Registers `count` accounts (one device each) through the real API, `concurrency` at a time. */
 export async function registerPeers(
   url: string,
@@ -76,7 +89,10 @@ export async function registerPeers(
       const i = next++;
       const { body, password } = registrationBody(invites[i]!, `bench_${i}`);
       const { accountId, deviceId } = await postRegistration(url, body);
-      peers[i] = { accountId, registrationId: body.registrationId, authorization: deviceAuthorization(accountId, deviceId, password) };
+      const authorization = deviceAuthorization(accountId, deviceId, password);
+      const accessKey = randomBytes(16);
+      await putAccessKey(url, authorization, accessKey);
+      peers[i] = { accountId, registrationId: body.registrationId, authorization, accessKey };
       if (++done % 250 === 0 || done === count) progress(done);
     }
   };

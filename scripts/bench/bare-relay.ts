@@ -1,41 +1,50 @@
 /**
- * The baseline: a WebSocket relay with no storage and no authentication. It parses each
- * frame (any relay must, to route), forwards sends to the destination's socket as an
- * envelope frame of the same shape kluis uses, answers the sender, and ignores acks.
- * Run as its own process so its CPU and memory are measured apart from the load.
+ * The baseline: a WebSocket relay with no storage and no authentication. It decodes each
+ * binary frame (any relay must, to route), forwards sends — identified or sealed — to the
+ * destination's socket as an envelope frame of the same shape kluis uses, answers the
+ * sender, and ignores acks. Run as its own process so its CPU and memory are measured
+ * apart from the load.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { decodeClientFrame, encodeServerFrame } from '@kluis/protocol';
 
 const sockets = new Map<string, WebSocket>();
 const http = createServer((_, res) => res.writeHead(404).end());
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 1 << 20 });
 
 wss.on('connection', (ws, req) => {
-  const account = new URL(req.url ?? '/', 'http://x').searchParams.get('account') ?? '';
-  sockets.set(account, ws);
-  ws.on('close', () => sockets.get(account) === ws && sockets.delete(account));
+  const url = new URL(req.url ?? '/', 'http://x');
+  const account = url.searchParams.get('account') ?? '';
+  // The sealed socket of the same peer registers under no account: it only sends.
+  if (!url.pathname.endsWith('/sealed-socket')) {
+    sockets.set(account, ws);
+    ws.on('close', () => sockets.get(account) === ws && sockets.delete(account));
+  }
   ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString());
-    if (frame.type !== 'send') return;
-    const now = Date.now();
-    const msg = frame.body.messages[0];
-    sockets.get(frame.destination)?.send(
-      JSON.stringify({
-        type: 'envelope',
-        envelope: {
-          guid: randomUUID(),
-          type: msg.type,
-          sourceAccount: account,
-          sourceDevice: 1,
-          timestamp: frame.body.timestamp,
-          serverTimestamp: now,
-          content: msg.content,
+    const f = decodeClientFrame(data as Buffer).frame;
+    if (f.case !== 'send' && f.case !== 'sealedSend') return;
+    const now = BigInt(Date.now());
+    const msg = f.value.messages[0]!;
+    const sealed = f.case === 'sealedSend';
+    sockets.get(f.value.destination)?.send(
+      encodeServerFrame({
+        frame: {
+          case: 'envelope',
+          value: {
+            guid: randomUUID(),
+            type: msg.type,
+            sourceAccount: sealed ? undefined : account,
+            sourceDevice: sealed ? undefined : 1,
+            timestamp: f.case === 'send' ? f.value.timestamp : undefined,
+            serverTimestamp: now,
+            content: msg.content,
+          },
         },
       }),
     );
-    ws.send(JSON.stringify({ type: 'response', id: frame.id, status: 200, body: { serverTimestamp: now } }));
+    ws.send(encodeServerFrame({ frame: { case: 'response', value: { id: f.value.id, status: 200, body: `{"serverTimestamp":${now}}` } } }));
   });
 });
 

@@ -1,5 +1,6 @@
 /** Child processes of the bench: servers and relays that print `url: …` once they listen, and the latency probe. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { BenchPeer } from './accounts.js';
@@ -8,11 +9,35 @@ import type { LatencyResult } from './load.js';
 import type { TargetSpec } from './targets.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/*
+ * Pinning: the server (or relay) gets one core, the load generator and its latency probe
+ * the other, so a figure never hides a server starved by its own load (or the reverse).
+ * taskset execs node, so the child's pid is the measured process. Without taskset (or
+ * on one core) nothing is pinned and the report says so.
+ */
+const CORES = availableParallelism();
+const HAVE_TASKSET = CORES >= 2 && spawnSync('taskset', ['-V']).status === 0;
+export const SERVER_CPU = 0;
+export const GENERATOR_CPU = 1;
+
+export function pinning(): string {
+  return HAVE_TASKSET ? `server on CPU ${SERVER_CPU}, load generator on CPU ${GENERATOR_CPU} (taskset)` : 'not pinned (no taskset or one core)';
+}
+
+/** Pins this process (the load generator) to its core. */
+export function pinSelf(): void {
+  if (HAVE_TASKSET) spawnSync('taskset', ['-a', '-p', '-c', String(GENERATOR_CPU), String(process.pid)], { stdio: 'ignore' });
+}
+
+function spawnPinned(cpu: number, args: string[], options: SpawnOptions): ChildProcess {
+  return HAVE_TASKSET ? spawn('taskset', ['-c', String(cpu), process.execPath, ...args], options) : spawn(process.execPath, args, options);
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns `node args…` in the repo root and resolves with the URL it prints on stdout (`url: …`). */
 export async function startWithUrl(args: string[], env: NodeJS.ProcessEnv = {}, name = args.join(' ')): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnPinned(SERVER_CPU, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -35,8 +60,9 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
 
 /** Runs scripts/bench/latency-probe.ts in its own process against `spec` (its job written to `file`); returns what it measured. */
 export async function probeLatency(spec: TargetSpec, peers: BenchPeer[], opts: BenchOptions, file: string): Promise<LatencyResult> {
-  await writeFile(file, JSON.stringify({ target: spec, peers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const wirePeers = peers.map((p) => ({ ...p, accessKey: Buffer.from(p.accessKey).toString('base64') }));
+  await writeFile(file, JSON.stringify({ target: spec, peers: wirePeers, rate: opts.rate, seconds: opts.rateSeconds, payload: opts.payload }));
+  const child = spawnPinned(GENERATOR_CPU, ['--expose-gc', '--import', 'tsx', 'scripts/bench/latency-probe.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const code = await new Promise<number | null>((r) => child.once('exit', r));

@@ -10,14 +10,15 @@ import { makeTarget, type TargetSpec } from './targets.js';
 
 interface ProbeInput {
   target: TargetSpec;
-  peers: BenchPeer[];
+  peers: Array<Omit<BenchPeer, 'accessKey'> & { accessKey: string }>;
   rate: number;
   seconds: number;
   payload: number;
 }
 
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ProbeInput;
-const driver = new LoadDriver(makeTarget(input.target), input.peers, input.payload);
+const peers: BenchPeer[] = input.peers.map((p) => ({ ...p, accessKey: Buffer.from(p.accessKey, 'base64') }));
+const driver = new LoadDriver(makeTarget(input.target), peers, input.payload);
 await driver.connect(() => {});
 await new Promise((r) => setTimeout(r, 1_000));
 (globalThis as { gc?: () => void }).gc?.();

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { decodeServerFrame, encodeClientFrame } from '@kluis/protocol';
 import type { BenchPeer } from './accounts.js';
 import { percentile } from './proc-stats.js';
 
@@ -8,7 +9,15 @@ export interface Target {
   name: string;
   socketUrl(peer: BenchPeer): string;
   headers(peer: BenchPeer): Record<string, string>;
+  /**
+   * Sealed sends (the SDK's default once contacts exchanged profile keys): each peer also
+   * opens this unauthenticated socket and sends over it, with the recipient's access key.
+   */
+  sealedSocketUrl?(peer: BenchPeer): string;
 }
+
+const SEALED = 6;
+const WHISPER = 2;
 
 export interface ThroughputResult {
   sent: number;
@@ -18,6 +27,8 @@ export interface ThroughputResult {
   failedSends: number;
   seconds: number;
   msgsPerSec: number;
+  /** The driver's own CPU time over the phase's wall time (1 = one core busy): near 1, the figure is the driver's. */
+  generatorCpu: number;
 }
 
 export interface LatencyResult {
@@ -26,16 +37,19 @@ export interface LatencyResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  generatorCpu: number;
 }
 
 /**
- * Drives N device sockets from one process: each send goes out as a 'send' frame over
- * the sender's socket, each delivery is acked at once. The sequence number rides in the
- * message timestamp so the driver needn't decode the ciphertext to count deliveries.
+ * Drives N device sockets from one process: each send goes out as a binary `send` frame
+ * over the sender's socket (or a `sealedSend` over its sealed socket), each delivery is
+ * acked at once. The sequence number rides in the ciphertext's first 6 bytes (a sealed
+ * envelope carries no timestamp), so counting needs no decryption.
  */
 export class LoadDriver {
   private sockets: WebSocket[] = [];
-  private readonly content: string;
+  private sealedSockets: WebSocket[] = [];
+  private readonly content: Buffer;
   private inflight = 0;
   private nextId = 1;
   private onResponse: (status: number) => void = () => {};
@@ -48,9 +62,18 @@ export class LoadDriver {
     private readonly peers: BenchPeer[],
     payloadBytes: number,
   ) {
-    const bytes = Buffer.alloc(payloadBytes);
+    const bytes = Buffer.alloc(Math.max(8, payloadBytes));
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + 7) & 0xff;
-    this.content = bytes.toString('base64');
+    this.content = bytes;
+  }
+
+  private open(url: string, headers: Record<string, string>): Promise<WebSocket> {
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    return new Promise<WebSocket>((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`socket refused: ${res.statusCode}`)));
+    });
   }
 
   async connect(progress: (n: number) => void): Promise<void> {
@@ -59,14 +82,14 @@ export class LoadDriver {
       while (next < this.peers.length) {
         const i = next++;
         const peer = this.peers[i]!;
-        const ws = new WebSocket(this.target.socketUrl(peer), { headers: this.target.headers(peer), perMessageDeflate: false });
-        await new Promise<void>((resolve, reject) => {
-          ws.once('open', () => resolve());
-          ws.once('error', reject);
-          ws.once('unexpected-response', (_req, res) => reject(new Error(`socket refused: ${res.statusCode}`)));
-        });
-        ws.on('message', (data) => this.handle(ws, data.toString()));
+        const ws = await this.open(this.target.socketUrl(peer), this.target.headers(peer));
+        ws.on('message', (data) => this.handle(ws, data as Buffer));
         this.sockets[i] = ws;
+        if (this.target.sealedSocketUrl) {
+          const sealed = await this.open(this.target.sealedSocketUrl(peer), {});
+          sealed.on('message', (data) => this.handle(sealed, data as Buffer));
+          this.sealedSockets[i] = sealed;
+        }
         if ((i + 1) % 500 === 0) progress(i + 1);
       }
     };
@@ -74,16 +97,17 @@ export class LoadDriver {
     progress(this.peers.length);
   }
 
-  private handle(ws: WebSocket, text: string): void {
-    const frame = JSON.parse(text) as { type: string; status?: number; envelope?: { guid: string; timestamp: number } };
-    if (frame.type === 'response') {
+  private handle(ws: WebSocket, data: Buffer): void {
+    const f = decodeServerFrame(data).frame;
+    if (f.case === 'response') {
       this.inflight--;
-      this.onResponse(frame.status!);
-    } else if (frame.type === 'envelope') {
-      this.onDeliver(frame.envelope!.timestamp);
+      this.onResponse(f.value.status);
+    } else if (f.case === 'envelope') {
+      const c = f.value.content;
+      this.onDeliver(c[0]! * 2 ** 40 + c[1]! * 2 ** 32 + ((c[2]! << 24) >>> 0) + (c[3]! << 16) + (c[4]! << 8) + c[5]!);
       let acks = this.pendingAcks.get(ws);
       if (!acks) this.pendingAcks.set(ws, (acks = []));
-      acks.push(frame.envelope!.guid);
+      acks.push(f.value.guid);
       if (!this.ackScheduled) {
         this.ackScheduled = true;
         setImmediate(() => this.flushAcks());
@@ -95,7 +119,7 @@ export class LoadDriver {
     this.ackScheduled = false;
     for (const [ws, guids] of this.pendingAcks) {
       for (let i = 0; i < guids.length; i += 256) {
-        ws.send(JSON.stringify({ type: 'ack', guids: guids.slice(i, i + 256) }));
+        ws.send(encodeClientFrame({ frame: { case: 'ack', value: { guids: guids.slice(i, i + 256) } } }));
       }
     }
     this.pendingAcks.clear();
@@ -108,9 +132,16 @@ export class LoadDriver {
     if (to === from) to = (to + 1) % n;
     const dest = this.peers[to]!;
     this.inflight++;
-    this.sockets[from]!.send(
-      `{"type":"send","id":${this.nextId++},"destination":"${dest.accountId}","body":{"timestamp":${seq},"messages":[{"deviceId":1,"registrationId":${dest.registrationId},"type":2,"content":"${this.content}"}]}}`,
-    );
+    const content = Buffer.from(this.content);
+    content.writeUIntBE(seq, 0, 6);
+    const id = BigInt(this.nextId++);
+    if (this.target.sealedSocketUrl) {
+      const messages = [{ deviceId: 1, registrationId: dest.registrationId, type: SEALED, content }];
+      this.sealedSockets[from]!.send(encodeClientFrame({ frame: { case: 'sealedSend', value: { id, destination: dest.accountId, accessKey: dest.accessKey, messages } } }));
+      return;
+    }
+    const messages = [{ deviceId: 1, registrationId: dest.registrationId, type: WHISPER, content }];
+    this.sockets[from]!.send(encodeClientFrame({ frame: { case: 'send', value: { id, destination: dest.accountId, timestamp: BigInt(seq), messages } } }));
   }
 
   /** Sends `count` envelopes keeping `window` in flight; waits for every delivery (or 60 s). */
@@ -122,6 +153,7 @@ export class LoadDriver {
     let ok = 0;
     let failed = 0;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     let lastDelivery = start;
     await new Promise<void>((resolve) => {
       const pump = () => {
@@ -156,7 +188,8 @@ export class LoadDriver {
       pump();
     });
     const seconds = (lastDelivery - start) / 1000;
-    return { sent, delivered, duplicates, missing: ok - delivered, failedSends: failed, seconds, msgsPerSec: delivered / seconds };
+    const generatorCpu = cpuOver(cpu0, (performance.now() - start) / 1000);
+    return { sent, delivered, duplicates, missing: ok - delivered, failedSends: failed, seconds, msgsPerSec: delivered / seconds, generatorCpu };
   }
 
   /** Sends at a fixed rate for `seconds`, measuring send→deliver latency per message. */
@@ -170,7 +203,9 @@ export class LoadDriver {
       if (i >= 0 && i < total && sentAt[i]) latencies.push(performance.now() - sentAt[i]!);
     };
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     let sent = 0;
+    let sendEnd = start;
     await new Promise<void>((resolve) => {
       const tick = () => {
         const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
@@ -179,7 +214,10 @@ export class LoadDriver {
           this.send(seqBase + sent++);
         }
         if (sent < total) setTimeout(tick, 1);
-        else setTimeout(resolve, 2_000); // let the last deliveries arrive
+        else {
+          sendEnd = performance.now();
+          setTimeout(resolve, 2_000); // let the last deliveries arrive
+        }
       };
       tick();
     });
@@ -190,12 +228,13 @@ export class LoadDriver {
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       maxMs: latencies[latencies.length - 1] ?? NaN,
+      generatorCpu: cpuOver(cpu0, (sendEnd - start) / 1000 + 2),
     };
   }
 
   async close(): Promise<void> {
     await Promise.all(
-      this.sockets.map(
+      [...this.sockets, ...this.sealedSockets].map(
         (ws) =>
           new Promise<void>((resolve) => {
             if (ws.readyState === WebSocket.CLOSED) return resolve();
@@ -205,4 +244,9 @@ export class LoadDriver {
       ),
     );
   }
+}
+
+function cpuOver(since: NodeJS.CpuUsage, wallSeconds: number): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6 / wallSeconds;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseBenchArgs, type BenchOptions } from './args.js';
 import { benchAttachments, reportAttachments } from './attachments.js';
 import { registerPeers, type BenchPeer } from './accounts.js';
-import { probeLatency, startWithUrl, stopChild } from './children.js';
+import { pinning, pinSelf, probeLatency, startWithUrl, stopChild } from './children.js';
 import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
@@ -26,6 +26,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface RunResult {
   throughput: ThroughputResult;
+  /** The same burst as sealed 1:1 sends over the sealed socket (kluis: the SDK's default path). */
+  sealed: ThroughputResult;
+  sealedCpuSeconds: number;
   latency: LatencyResult;
   idleRssPerConnection: number;
   rssAfterLoad: number;
@@ -46,48 +49,70 @@ async function drive(spec: TargetSpec, pid: number, peers: BenchPeer[], opts: Be
   const cpu0 = cpuSeconds(pid);
   const throughput = await driver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${target.name}: ${n} delivered`));
   const cpu = cpuSeconds(pid) - cpu0;
+  await sleep(3_000);
+  // Sealed 1:1 sends: each device also holds its sealed socket (no credential on it).
+  const sealedTarget = makeTarget({ ...spec, sealed: true });
+  const sealedDriver = new LoadDriver(sealedTarget, mainPeers, opts.payload);
+  await driver.close();
+  await sleep(1_000);
+  await sealedDriver.connect((n) => log(`  ${sealedTarget.name}: ${n}/${mainPeers.length} device + sealed sockets connected`));
+  await sleep(1_000);
+  const sealedCpu0 = cpuSeconds(pid);
+  const sealed = await sealedDriver.throughput(opts.messages, opts.window, 0, (n) => log(`  ${sealedTarget.name}: ${n} delivered`));
+  const sealedCpuSeconds = cpuSeconds(pid) - sealedCpu0;
   // Let the throughput phase's after-effects (acks in flight, WAL checkpoint, garbage)
   // settle so the latency phase measures a steady rate, not the tail of a burst.
   await sleep(3_000);
   log(`  ${target.name}: latency phase, ${opts.rate} msgs/s for ${opts.rateSeconds} s over ${probePeers.length} devices (other sockets stay connected)`);
   const latency = await probeLatency(spec, probePeers, opts, join(dir, `probe-${spec.kind}.json`));
   const rssAfterLoad = rssBytes(pid);
-  await driver.close();
-  return { throughput, latency, idleRssPerConnection, rssAfterLoad, cpuSeconds: cpu };
+  await sealedDriver.close();
+  return { throughput, sealed, sealedCpuSeconds, latency, idleRssPerConnection, rssAfterLoad, cpuSeconds: cpu };
 }
 
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+const usPerMessage = (cpu: number, t: ThroughputResult) => (t.delivered > 0 ? (cpu * 1e6) / t.delivered : NaN);
+const generator = (load: number) => `${fmt(load * 100, 0)}%${load > 0.9 ? ' (generator-bound)' : ''}`;
+
 function report(opts: BenchOptions, kluis: RunResult, relay: RunResult): void {
   const ratio = kluis.throughput.msgsPerSec / relay.throughput.msgsPerSec;
+  const sealedRatio = kluis.sealed.msgsPerSec / relay.sealed.msgsPerSec;
   const rows: Array<[string, string, string]> = [
+    ['server CPU µs per delivered message', fmt(usPerMessage(kluis.cpuSeconds, kluis.throughput), 1), fmt(usPerMessage(relay.cpuSeconds, relay.throughput), 1)],
+    ['  … sealed 1:1 over the sealed socket', fmt(usPerMessage(kluis.sealedCpuSeconds, kluis.sealed), 1), fmt(usPerMessage(relay.sealedCpuSeconds, relay.sealed), 1)],
     ['delivered msgs/s', fmt(kluis.throughput.msgsPerSec), fmt(relay.throughput.msgsPerSec)],
+    ['  … sealed', fmt(kluis.sealed.msgsPerSec), fmt(relay.sealed.msgsPerSec)],
+    ['generator CPU (throughput / sealed)', `${generator(kluis.throughput.generatorCpu)} / ${generator(kluis.sealed.generatorCpu)}`, `${generator(relay.throughput.generatorCpu)} / ${generator(relay.sealed.generatorCpu)}`],
     ['delivered / sent', `${kluis.throughput.delivered}/${kluis.throughput.sent}`, `${relay.throughput.delivered}/${relay.throughput.sent}`],
-    ['duplicates', String(kluis.throughput.duplicates), String(relay.throughput.duplicates)],
-    ['failed sends', String(kluis.throughput.failedSends), String(relay.throughput.failedSends)],
+    ['  … sealed', `${kluis.sealed.delivered}/${kluis.sealed.sent}`, `${relay.sealed.delivered}/${relay.sealed.sent}`],
+    ['duplicates (identified + sealed)', String(kluis.throughput.duplicates + kluis.sealed.duplicates), String(relay.throughput.duplicates + relay.sealed.duplicates)],
+    ['failed sends (identified + sealed)', String(kluis.throughput.failedSends + kluis.sealed.failedSends), String(relay.throughput.failedSends + relay.sealed.failedSends)],
     ['server CPU s (throughput phase)', fmt(kluis.cpuSeconds, 2), fmt(relay.cpuSeconds, 2)],
     [`p50 latency @ ${opts.rate}/s (ms)`, fmt(kluis.latency.p50Ms, 2), fmt(relay.latency.p50Ms, 2)],
     [`p99 latency @ ${opts.rate}/s (ms)`, fmt(kluis.latency.p99Ms, 2), fmt(relay.latency.p99Ms, 2)],
     ['max latency (ms)', fmt(kluis.latency.maxMs, 2), fmt(relay.latency.maxMs, 2)],
+    ['probe CPU (latency phase)', generator(kluis.latency.generatorCpu), generator(relay.latency.generatorCpu)],
     ['RSS per idle connection (KB)', fmt(kluis.idleRssPerConnection / 1024, 1), fmt(relay.idleRssPerConnection / 1024, 1)],
     ['server RSS after load (MB)', fmt(kluis.rssAfterLoad / 2 ** 20, 0), fmt(relay.rssAfterLoad / 2 ** 20, 0)],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
-  console.log(`\nkluis bench: ${opts.devices} devices, ${opts.messages} × ${opts.payload} B envelopes, window ${opts.window}\n`);
-  console.log(`${''.padEnd(w0)}  ${'kluis'.padStart(12)}  ${'bare relay'.padStart(12)}`);
-  for (const [k, a, b] of rows) console.log(`${k.padEnd(w0)}  ${a.padStart(12)}  ${b.padStart(12)}`);
-  const exactlyOnce = kluis.throughput.duplicates === 0 && kluis.throughput.missing === 0 && kluis.throughput.failedSends === 0;
-  console.log(`\ndurable delivery / bare relay: ${(ratio * 100).toFixed(1)}% (target ≥ 50%)`);
-  console.log(`exactly-once: ${exactlyOnce ? 'ok' : 'FAILED'} (${kluis.throughput.delivered} delivered of ${kluis.throughput.sent} acknowledged)`);
-  if (opts.json) console.log(JSON.stringify({ options: opts, kluis, relay, ratio }));
+  console.log(`\nkluis bench: ${opts.devices} devices, ${opts.messages} × ${opts.payload} B envelopes, window ${opts.window}; ${pinning()}\n`);
+  console.log(`${''.padEnd(w0)}  ${'kluis'.padStart(14)}  ${'bare relay'.padStart(14)}`);
+  for (const [k, a, b] of rows) console.log(`${k.padEnd(w0)}  ${a.padStart(14)}  ${b.padStart(14)}`);
+  const exactlyOnce = [kluis.throughput, kluis.sealed].every((t) => t.duplicates === 0 && t.missing === 0 && t.failedSends === 0);
+  console.log(`\ndurable delivery / bare relay: ${(ratio * 100).toFixed(1)}% identified, ${(sealedRatio * 100).toFixed(1)}% sealed (target ≥ 85%)`);
+  console.log(`exactly-once: ${exactlyOnce ? 'ok' : 'FAILED'} (${kluis.throughput.delivered} + ${kluis.sealed.delivered} delivered of ${kluis.throughput.sent} + ${kluis.sealed.sent} acknowledged)`);
+  if (opts.json) console.log(JSON.stringify({ options: opts, kluis, relay, ratio, sealedRatio }));
   if (!exactlyOnce) process.exitCode = 1;
 }
 
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   if (!opts) return;
+  pinSelf();
   if (opts.memberSessions > 0) return benchMemberSessions(opts.memberSessions, log);
   if (opts.cluster > 0) return benchCluster(opts, opts.cluster);
   const dataDir = await mkdtemp(join(tmpdir(), 'kluis-bench-'));

@@ -57,7 +57,7 @@ describe('NatsBus across a 3-node NATS cluster', () => {
     b.subscribe('acc.5', (e) => seen.push(e));
     const online: DeviceEvent = {
       type: 'online',
-      envelopes: [{ guid: 'g-online', type: 2, sourceAccount: 'acc', sourceDevice: 1, timestamp: 1, serverTimestamp: 2, contentBase64: 'dHlwaW5n' }],
+      envelopes: [{ guid: 'g-online', type: 2, sourceAccount: 'acc', sourceDevice: 1, timestamp: 1, serverTimestamp: 2, content: Buffer.from('typing') }],
     };
     await waitUntil('the online envelope arrives', async () => {
       a.publish('acc.5', online);

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Routes, routeParts, type CreateInvitesResponse, type Envelope } from '@kluis/protocol';
+import { Routes, routeParts, type CreateInvitesResponse } from '@kluis/protocol';
 import { loadServerConfig, startServer } from '@kluis/server';
 import { Client } from '@kluis/sdk';
 import { Harness } from '../harness/index.js';
@@ -42,7 +42,7 @@ describe('log hygiene', () => {
         profileDir: await h.tempDir(name),
         passphrase: h.passphrase,
         bootstrap: false,
-        hooks: { beforeCommit: (e: Envelope) => void guids.push(e.guid) },
+        hooks: { beforeCommit: (e) => void guids.push(e.guid) },
       });
       h.onDispose(() => c.close());
       c.on('error', () => {});

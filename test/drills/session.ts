@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Routes, routeParts, type CreateInvitesResponse, type Envelope } from '@kluis/protocol';
+import { Routes, routeParts, type CreateInvitesResponse } from '@kluis/protocol';
+import type { ReceivedEnvelope } from '@kluis/sdk';
 import { Client } from '@kluis/sdk';
 import type { Harness } from '../harness/harness.js';
 import { linkDevice } from '../harness/sdk-helpers.js';
@@ -68,8 +69,8 @@ export async function runSession(h: Harness, o: SessionOptions): Promise<Session
   const clients = new Map<string, Client>();
   const acked: Buffer[] = [];
   // Called after decrypting, before committing: the device acks right after.
-  const beforeCommit = (e: Envelope) => {
-    const c = Buffer.from(e.content, 'base64');
+  const beforeCommit = (e: ReceivedEnvelope) => {
+    const c = Buffer.from(e.content);
     if (c.length < 64) return;
     const slice = Buffer.from(c.subarray(Math.floor(c.length / 2) - 24, Math.floor(c.length / 2) + 24));
     // One shared ciphertext goes to several devices (a group send): one needle for it.

@@ -79,7 +79,7 @@ const mark = () => ({ frames: proxy.clientFrames.length, requests: proxy.request
 function lieAboutSends(to: Client, status: number, body: unknown): void {
   const sendIds = new Set<unknown>();
   proxy.toServer = (f) => {
-    if (f.type === 'send' && f.destination === id(to)) sendIds.add(f.id);
+    if ((f.type === 'send' || f.type === 'sealed-send') && f.destination === id(to)) sendIds.add(f.id);
     return undefined;
   };
   proxy.toClient = (f) => (f.type === 'response' && sendIds.delete(f.id) ? { ...f, status, body } : undefined);
@@ -188,7 +188,7 @@ describe('malicious-server drills', () => {
     await alice.send(uname(bob), 'one');
     await until('one', async () => (await has(bob, uname(alice), 'one')) === 1);
     let drop = true;
-    withholding.withhold = (e: Envelope) => {
+    withholding.withhold = (e) => {
       // Only Alice writes to Bob here; a sealed envelope names no sender at all.
       if (drop && (e.sourceAccount === id(alice) || e.type === 6)) {
         drop = false;

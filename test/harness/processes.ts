@@ -3,7 +3,15 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The `kluis` process from source: what every test spawns, so that editing src/ is enough. */
+export const KLUIS_ENTRY = fileURLToPath(new URL('../../packages/cli/src/entry.ts', import.meta.url));
+/** The installed bin, which runs the compiled dist/: only test/build runs it (after `npm run build:ts`). */
 export const KLUIS_BIN = fileURLToPath(new URL('../../packages/cli/bin/kluis.js', import.meta.url));
+/**
+ * Node flags that run TypeScript sources: workspace packages resolve to src/ (their
+ * exports' "kluis-source" condition) instead of a possibly stale dist/, and tsx compiles.
+ */
+export const SOURCE_EXEC_ARGV = ['--conditions=kluis-source', '--import', 'tsx'];
 
 /** A port that was free a moment ago: for servers that must come back on the same port. */
 export function freePort(): Promise<number> {
@@ -32,9 +40,9 @@ export class CliProcess {
   stderr = '';
   private readonly exited: Promise<CliResult>;
 
-  /** `bin`: another entry script (e.g. harness/kluis-node.mjs, the server command alone). */
-  constructor(args: string[], env: NodeJS.ProcessEnv, input?: string, bin: string = KLUIS_BIN) {
-    this.child = spawn(process.execPath, [bin, ...args], {
+  /** `bin`: another source entry script (e.g. harness/kluis-node.mjs, the server command alone). */
+  constructor(args: string[], env: NodeJS.ProcessEnv, input?: string, bin: string = KLUIS_ENTRY) {
+    this.child = spawn(process.execPath, [...SOURCE_EXEC_ARGV, bin, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -76,7 +84,7 @@ export class CliProcess {
     return Promise.race([
       this.exited,
       new Promise<CliResult>((_, reject) =>
-        setTimeout(() => reject(new Error(`kluis ${this.child.spawnargs.slice(2).join(' ')} did not exit\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs).unref(),
+        setTimeout(() => reject(new Error(`kluis ${this.child.spawnargs.slice(2 + SOURCE_EXEC_ARGV.length).join(' ')} did not exit\nstdout: ${this.stdout}\nstderr: ${this.stderr}`)), timeoutMs).unref(),
       ),
     ]);
   }

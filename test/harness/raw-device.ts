@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { clientFrameFromJson, serverFrameToJson, type JsonClientFrame } from '@kluis/protocol';
 
 /** What a raw device needs: its credentials and how to address it in a send. */
 export interface RawCredentials {
@@ -84,7 +85,7 @@ export class RawDevice {
   }
 
   /** A 'send' frame; waits for the socket first. */
-  async send(destination: string, body: unknown, timeoutMs = 10_000): Promise<SendResult> {
+  async send(destination: string, body: Extract<JsonClientFrame, { type: 'send' }>['body'], timeoutMs = 10_000): Promise<SendResult> {
     if (!(await this.ready(timeoutMs)) || !this.ws) return undefined;
     const id = this.nextId++;
     return new Promise<SendResult>((resolve) => {
@@ -96,7 +97,7 @@ export class RawDevice {
         clearTimeout(t);
         resolve(r);
       });
-      this.ws!.send(JSON.stringify({ type: 'send', id, destination, body }));
+      this.ws!.send(clientFrameFromJson({ type: 'send', id, destination, body }));
     });
   }
 
@@ -119,7 +120,7 @@ export class RawDevice {
       for (const w of this.waiters.splice(0)) w();
     });
     ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; id?: number; status?: number; envelope?: RawEnvelope };
+      const frame = serverFrameToJson(data as Buffer) as { type: string; id?: number; status?: number; envelope?: RawEnvelope };
       if (frame.type === 'envelope') {
         this.onEnvelope(frame.envelope!);
         this.ack(frame.envelope!.guid);
@@ -159,7 +160,7 @@ export class RawDevice {
   private flushAcks(): void {
     this.ackScheduled = false;
     while (this.acks.length > 0 && this.open && this.ws) {
-      this.ws.send(JSON.stringify({ type: 'ack', guids: this.acks.splice(0, 100) }));
+      this.ws.send(clientFrameFromJson({ type: 'ack', guids: this.acks.splice(0, 100) }));
     }
   }
 }

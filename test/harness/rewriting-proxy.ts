@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { clientFrameFromJson, clientFrameToJson, serverFrameFromJson, serverFrameToJson, type JsonClientFrame, type JsonServerFrame } from '@kluis/protocol';
 
 export interface HttpExchange {
   method: string;
@@ -81,7 +82,7 @@ export class RewritingProxy {
       });
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const upstream = new WebSocket(`ws://${this.target.host}${req.url}`, { headers: { authorization: req.headers.authorization ?? '' } });
+      const upstream = new WebSocket(`ws://${this.target.host}${req.url}`, { headers: req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {} });
       upstream.on('unexpected-response', (_r, res) => socket.end(`HTTP/1.1 ${res.statusCode} Upstream\r\n\r\n`));
       upstream.on('open', () => this.wss.handleUpgrade(req, socket, head, (client) => this.relay(client, upstream, deviceOf(req.headers.authorization))));
       upstream.on('error', () => socket.destroy());
@@ -99,26 +100,29 @@ export class RewritingProxy {
   push(device: string, frame: Record<string, unknown>): void {
     const ws = this.devices.get(device);
     if (!ws || ws.readyState !== WebSocket.OPEN) throw new Error(`device ${device} is not connected through the proxy`);
-    ws.send(JSON.stringify(frame));
+    ws.send(serverFrameFromJson(frame as JsonServerFrame));
   }
 
   private relay(client: WebSocket, upstream: WebSocket, device: string | undefined): void {
     this.sockets.add(client).add(upstream);
     if (device) this.devices.set(device, client);
-    const pipe = (from: WebSocket, to: WebSocket, hook: () => FrameHook, log: Array<Record<string, unknown>>) =>
+    // Frames are binary protobuf; hooks see and return their JSON view (socket-json.ts).
+    const pipe = (from: WebSocket, to: WebSocket, hook: () => FrameHook, log: Array<Record<string, unknown>>, toServer: boolean) =>
       from.on('message', (data: RawData, isBinary) => {
-        if (isBinary) return to.send(data, { binary: true });
-        const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (!isBinary) return to.send(data, { binary: false });
+        const bytes = data as Buffer;
+        const frame = (toServer ? clientFrameToJson(bytes) : serverFrameToJson(bytes)) as unknown as Record<string, unknown>;
         log.push(frame);
         const out = hook()(frame);
         if (out === null) return;
-        to.send(out === undefined ? data.toString() : JSON.stringify(out));
+        if (out === undefined) return to.send(bytes, { binary: true });
+        to.send(toServer ? clientFrameFromJson(out as unknown as JsonClientFrame) : serverFrameFromJson(out as unknown as JsonServerFrame));
       });
-    pipe(upstream, client, () => this.toClient, this.serverFrames);
+    pipe(upstream, client, () => this.toClient, this.serverFrames, false);
     if (device) upstream.on('message', (data: RawData, isBinary) => {
-      if (!isBinary) this.pushed.set(device, [...(this.pushed.get(device) ?? []), JSON.parse(data.toString()) as Record<string, unknown>]);
+      if (isBinary) this.pushed.set(device, [...(this.pushed.get(device) ?? []), serverFrameToJson(data as Buffer) as unknown as Record<string, unknown>]);
     });
-    pipe(client, upstream, () => this.toServer, this.clientFrames);
+    pipe(client, upstream, () => this.toServer, this.clientFrames, true);
     const close = (ws: WebSocket) => (code: number) => {
       if (ws.readyState === WebSocket.OPEN) ws.close(code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000);
     };

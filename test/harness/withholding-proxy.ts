@@ -1,7 +1,9 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Envelope } from '@kluis/protocol';
+import { clientFrameFromJson, serverFrameToJson, type JsonServerFrame } from '@kluis/protocol';
+
+type Envelope = Extract<JsonServerFrame, { type: 'envelope' }>['envelope'];
 
 /**
  * A man in the middle for one client: forwards HTTP and the device socket to the real
@@ -33,7 +35,8 @@ export class WithholdingProxy {
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const upstream = new WebSocket(`ws://${this.target.host}${req.url}`, {
-        headers: { authorization: req.headers.authorization ?? '' },
+        // The sealed socket takes no credential: forward one only where the client sent it.
+        headers: req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {},
       });
       upstream.on('unexpected-response', (_r, res) => {
         socket.end(`HTTP/1.1 ${res.statusCode} Upstream\r\n\r\n`);
@@ -55,11 +58,11 @@ export class WithholdingProxy {
   private relay(client: WebSocket, upstream: WebSocket): void {
     this.sockets.add(client).add(upstream);
     upstream.on('message', (data: RawData, isBinary) => {
-      if (!isBinary) {
-        const frame = JSON.parse(data.toString()) as { type: string; envelope?: Envelope };
-        if (frame.type === 'envelope' && frame.envelope && this.withhold(frame.envelope)) {
+      if (isBinary) {
+        const frame = serverFrameToJson(data as Buffer);
+        if (frame.type === 'envelope' && this.withhold(frame.envelope)) {
           this.withheld.push(frame.envelope);
-          upstream.send(JSON.stringify({ type: 'ack', guids: [frame.envelope.guid] }));
+          upstream.send(clientFrameFromJson({ type: 'ack', guids: [frame.envelope.guid] }));
           return;
         }
       }

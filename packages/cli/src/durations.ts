@@ -1,4 +1,5 @@
-export { formatTimer } from '@kluis/sdk';
+// The module, not the SDK's index: this loads with every command, `kluis --help` included.
+export { formatTimer } from '@kluis/sdk/conversation-events';
 import { UsageError } from './errors.js';
 
 /** The SDK's bounds for disappearing messages: off, or 30 s to 4 weeks. */

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { KluisError } from '@kluis/sdk';
+import { KluisError } from '@kluis/sdk/errors';
 import { CliError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { buildProgram } from './program.js';

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@kluis/sdk';
+import type { Client } from '@kluis/sdk';
 import { CliError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -52,6 +52,8 @@ export async function openClient(
   mode: { requireRegistered: boolean; isNew?: boolean },
 ): Promise<Client> {
   const dir = profileDir(io, opts.profile);
+  // Loaded here, not at the top: `kluis --help` and the admin commands never pay for the SDK.
+  const { Client } = await import('@kluis/sdk');
   const client = await Client.open({
     profileDir: dir,
     passphrase: await passphrase(io, mode.isNew ?? false),

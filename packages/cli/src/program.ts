@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { registerAdminCommand } from './commands/admin.js';
@@ -17,9 +18,13 @@ import { registerSettingsCommands } from './commands/settings.js';
 import { registerSubscriptionCommands } from './commands/subscription.js';
 import { registerProfileCommands } from './commands/user-profile.js';
 
+// ../package.json from src/ and from dist/ alike: the version the workspace is released as.
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
 export function buildProgram(io: CliIo): Command {
   const program = new Command('kluis')
     .description('kluis: invite-only, end-to-end encrypted messaging')
+    .version(version, '-V, --version', 'print the kluis version')
     .option('--profile <name>', 'which local identity to use (several can live on one machine)', io.env.KLUIS_PROFILE ?? 'default')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

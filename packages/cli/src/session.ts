@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
-import { isGroupConversation, normalizeUsername, USERNAME_PATTERN } from '@kluis/protocol';
-import { KluisError, SdkErrorCode, ServerError, type Client, type GroupInfo, type StoredMessage } from '@kluis/sdk';
+// Light subpaths only: every command module loads at start-up, `kluis --help` included.
+import { normalizeUsername } from '@kluis/protocol/codes';
+import { isGroupConversation } from '@kluis/protocol/conversation-ids';
+import { USERNAME_PATTERN } from '@kluis/protocol/limits';
+import type { Client, GroupInfo, StoredMessage } from '@kluis/sdk';
+import { KluisError, SdkErrorCode, ServerError } from '@kluis/sdk/errors';
 import { CliError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { line } from './io.js';

@@ -8,6 +8,8 @@ export * from './devices.js';
 export * from './messages.js';
 export * from './multi-send.js';
 export * from './socket.js';
+export * from './socket-wire.js';
+export * from './socket-json.js';
 export * from './routes.js';
 export * from './admin.js';
 export * from './admin-brands.js';

@@ -16,6 +16,10 @@ export const USERNAME_PATTERN = '^[a-z0-9_.]{3,32}$';
 export const PRIMARY_DEVICE_ID = 1;
 /** Accounts one multi-recipient send (PUT /v1/messages) may name: the largest group. */
 export const MAX_GROUP_MEMBERS = 1000;
+/** Largest avatar image a client puts into a profile. */
+export const MAX_PROFILE_AVATAR_BYTES = 64 * 1024;
+/** Largest display name, in UTF-8 bytes. */
+export const MAX_PROFILE_NAME_BYTES = 256;
 /**
  * Largest WebSocket frame the server accepts. A multi-recipient send above it goes over
  * HTTP instead (its body limit is larger), so the per-socket buffer stays small.

@@ -9,10 +9,8 @@ import { Base64, Uuid } from './common.js';
 
 /** Largest stored profile ciphertext (nonce + padded plaintext + tag). */
 export const MAX_PROFILE_CIPHERTEXT_BYTES = 96 * 1024;
-/** Largest avatar image a client puts into a profile. */
-export const MAX_PROFILE_AVATAR_BYTES = 64 * 1024;
-/** Largest display name, in UTF-8 bytes. */
-export const MAX_PROFILE_NAME_BYTES = 256;
+// In limits.ts (no schemas there) so that the CLI's help can show them without loading TypeBox.
+export { MAX_PROFILE_AVATAR_BYTES, MAX_PROFILE_NAME_BYTES } from './limits.js';
 
 /** Lowercase hex of 32 bytes: a commitment to (profile key, account id), not the key. */
 export const PROFILE_VERSION_PATTERN = '^[0-9a-f]{64}$';

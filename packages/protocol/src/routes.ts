@@ -25,6 +25,7 @@ export const Routes = {
   sendSealedMulti: 'PUT /v1/sealed',
   sendMulti: 'PUT /v1/messages',
   socket: 'GET /v1/socket',
+  sealedSocket: 'GET /v1/sealed-socket',
   createInvites: 'POST /admin/invites',
   // Subscriber side of subscriptions (device credentials).
   getSubscription: 'GET /v1/subscription',

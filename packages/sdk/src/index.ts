@@ -9,6 +9,7 @@ export type {
   DeviceInfo,
   GroupInfo,
   OpenOptions,
+  ReceivedEnvelope,
   StoredAttachment,
   StoredMessage,
 } from './types.js';
@@ -29,7 +30,6 @@ export {
   WrongPassphraseError,
 } from './errors.js';
 export { TypedEmitter } from './emitter.js';
-export type { Envelope } from '@kluis/protocol';
 export { subscriptionWarning } from './subscription.js';
 export * from './profiles/index.js';
 export * from './attachments/index.js';

@@ -15,7 +15,9 @@ import {
 } from '@signalapp/libsignal-client';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EnvelopeType, type Envelope, type MultiSendRequest } from '@kluis/protocol';
+import { clientFrameFromJson, EnvelopeType, serverFrameToJson, type JsonServerFrame, type MultiSendRequest } from '@kluis/protocol';
+
+type Envelope = Extract<JsonServerFrame, { type: 'envelope' }>['envelope'];
 import { Harness, type TestServer } from '../../../test/harness/index.js';
 import { linkDevice } from '../../../test/harness/sdk-helpers.js';
 import type { Client } from './client.js';
@@ -75,7 +77,7 @@ async function listen(client: Client): Promise<{ read(): Promise<string[]>; clos
   await new Promise<void>((resolve, reject) => {
     ws.on('error', reject);
     ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as { type: string; envelope?: Envelope };
+      const f = serverFrameToJson(data as Buffer) as { type: string; envelope?: Envelope };
       if (f.type === 'envelope') pending.push(f.envelope!);
       if (f.type === 'queue-empty') resolve();
     });
@@ -109,7 +111,7 @@ async function listen(client: Client): Promise<{ read(): Promise<string[]>; clos
     },
     close: () =>
       new Promise<void>((resolve) => {
-        if (guids.length > 0) ws.send(JSON.stringify({ type: 'ack', guids }));
+        if (guids.length > 0) ws.send(clientFrameFromJson({ type: 'ack', guids }));
         ws.once('close', () => resolve());
         // Let the ack reach the server before the close frame.
         setTimeout(() => ws.close(1000), 50);

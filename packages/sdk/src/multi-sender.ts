@@ -273,7 +273,8 @@ export class MultiSender {
       identityStore: ad.identity,
       sessionStore: ad.sessions,
     });
-    const res = await this.ctx.api().sendSealedMulti({ ...(o.online ? { online: true } : {}), message: b64(message) }, xorAccessKeys(keys));
+    // Over the sealed socket when it is open, else HTTP; no credential either way.
+    const res = await this.ctx.transport.sendSealedMulti(message, xorAccessKeys(keys), o);
     if (res.status === 401) throw new ServerError(401, 'UNAUTHORIZED', 'a recipient’s access key was refused', res.body);
     return this.sharedResult(res, addresses.length, withoutSession);
   }

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { EnvelopeType, type Envelope } from '@kluis/protocol';
+import { EnvelopeType } from '@kluis/protocol';
+import type { ReceivedEnvelope } from './types.js';
 import type { KluisError } from './errors.js';
 import { Receiver } from './receiver.js';
 import type { Sender } from './sender.js';
@@ -96,7 +97,7 @@ describe('stage 1: decrypt, commit with the plaintext, then ack', () => {
   it('acks and drops a replayed ciphertext under a new guid (a duplicate to libsignal)', async () => {
     const { alice, bob } = pair();
     const env = await envelopeFor(alice, bob, textContent('replayed', alice));
-    const replay: Envelope = { ...env, guid: randomUUID() };
+    const replay: ReceivedEnvelope = { ...env, guid: randomUUID() };
     const { receiver, acks } = receiverOf(bob);
     receiver.enqueue(env);
     receiver.enqueue(replay);
@@ -191,13 +192,13 @@ describe('stage 1: decrypt, commit with the plaintext, then ack', () => {
   it('drops through the one settle path: no sender, undecryptable, not even a ciphertext — each acked once, reported', async () => {
     const { alice, bob } = pair();
     const { receiver, acks } = receiverOf(bob);
-    const anonymous: Envelope = { guid: randomUUID(), type: EnvelopeType.Whisper, serverTimestamp: 1, content: 'AAAA' };
+    const anonymous: ReceivedEnvelope = { guid: randomUUID(), type: EnvelopeType.Whisper, serverTimestamp: 1, content: new Uint8Array(3) };
     // A real ciphertext with a byte flipped: libsignal refuses it, a resend request is recorded.
     const real = await envelopeFor(alice, bob, textContent('tampered', alice));
-    const bytes = Buffer.from(real.content, 'base64');
+    const bytes = Buffer.from(real.content);
     bytes[bytes.length - 12]! ^= 0xff;
-    const tampered: Envelope = { ...real, timestamp: 77, content: bytes.toString('base64') };
-    const garbage: Envelope = { ...real, guid: randomUUID(), content: 'AAAAAAAA' };
+    const tampered: ReceivedEnvelope = { ...real, timestamp: 77, content: new Uint8Array(bytes) };
+    const garbage: ReceivedEnvelope = { ...real, guid: randomUUID(), content: new Uint8Array(6) };
     receiver.enqueue(anonymous);
     receiver.enqueue(tampered);
     receiver.enqueue(garbage);

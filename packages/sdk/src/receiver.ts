@@ -34,20 +34,19 @@ import {
   signalDecrypt,
   signalDecryptPreKey,
 } from '@signalapp/libsignal-client';
-import { decodeContent, EnvelopeType, type Envelope } from '@kluis/protocol';
+import { decodeContent, EnvelopeType } from '@kluis/protocol';
 import type { Ctx } from './context.js';
 import type { IncomingApplier } from './conversations/incoming.js';
 import { KluisError, type SdkErrorCode } from './errors.js';
 import { InboxDrain } from './inbox/inbox-drain.js';
 import { ResendRequests } from './inbox/resend-requests.js';
-import { b64, unb64 } from './keys.js';
 import { SerialQueue } from './mutex.js';
 import type { Sender } from './sender.js';
 import type { SealedSender } from './sealed/sealed-sender.js';
 import { equal, type Adapters } from './store/adapters.js';
 import { InboxStore } from './store/inbox-store.js';
 import type { Zone } from './store/protocol-store.js';
-import type { ClientHooks } from './types.js';
+import type { ClientHooks, ReceivedEnvelope } from './types.js';
 
 export { MAX_RESENDS, SEALED_RESEND_WINDOW_MS } from './inbox/resend-requests.js';
 export { MAX_APPLY_ATTEMPTS } from './inbox/inbox-drain.js';
@@ -73,7 +72,7 @@ export class Receiver {
     this.resendRequests = new ResendRequests(ctx, sender);
   }
 
-  enqueue(envelope: Envelope): void {
+  enqueue(envelope: ReceivedEnvelope): void {
     void this.queue.push(async () => {
       await this.process(envelope).catch((e: unknown) => this.report(e));
       await this.drainInbox();
@@ -105,7 +104,7 @@ export class Receiver {
   }
 
   /** Stage 1 of one envelope: decrypt, commit with the plaintext into the inbox, ack. */
-  async process(env: Envelope): Promise<void> {
+  async process(env: ReceivedEnvelope): Promise<void> {
     if (this.ctx.data.isProcessed(env.guid)) return this.ack(env.guid);
     switch (env.type) {
       case EnvelopeType.Whisper:
@@ -126,7 +125,7 @@ export class Receiver {
    * libsignal writes, the processed guid, `write`), then the ack — never before the commit —
    * then the error to report, if any.
    */
-  private async settle(env: Envelope, o: { zone?: Zone; write?: () => void; error?: Error } = {}): Promise<void> {
+  private async settle(env: ReceivedEnvelope, o: { zone?: Zone; write?: () => void; error?: Error } = {}): Promise<void> {
     const { store, data } = this.ctx;
     await this.hooks.beforeCommit?.(env);
     const writes = () => {
@@ -144,13 +143,13 @@ export class Receiver {
    * certificate against the pinned trust root, then handle the inner message as if the
    * envelope had named its sender. A forged or expired certificate is refused (acked, shown as an error).
    */
-  private async processSealed(env: Envelope): Promise<void> {
+  private async processSealed(env: ReceivedEnvelope): Promise<void> {
     const refuse = (code: SdkErrorCode, message: string) => this.settle(env, { error: new KluisError(code, message) });
     const trustRoot = this.sealed?.pinnedTrustRoot() ?? (await this.sealed?.trustRoot());
     if (!trustRoot) return refuse('SEALED_UNSUPPORTED', 'a sealed message arrived but no trust root is pinned');
     let usmc: UnidentifiedSenderMessageContent;
     try {
-      usmc = await sealedSenderDecryptToUsmc(unb64(env.content), this.ctx.adapters().identity);
+      usmc = await sealedSenderDecryptToUsmc(env.content, this.ctx.adapters().identity);
     } catch (e) {
       return refuse('SEALED_UNREADABLE', `a sealed message could not be opened: ${(e as Error).message}`);
     }
@@ -167,13 +166,13 @@ export class Receiver {
       if (known && !equal(known.publicKey, key) && !(known.pendingKey && equal(known.pendingKey, key)))
         return refuse('SENDER_CERTIFICATE_MISMATCH', 'a sealed message’s certificate names an identity key that is not the sender’s; it was dropped');
     }
-    const inner: Envelope = { ...env, type: type as Envelope['type'], sourceAccount: src, sourceDevice: dev, content: b64(usmc.contents()) };
+    const inner: ReceivedEnvelope = { ...env, type, sourceAccount: src, sourceDevice: dev, content: usmc.contents() };
     if (type === EnvelopeType.Plaintext) return this.processPlaintext(inner);
     if (type === EnvelopeType.Whisper || type === EnvelopeType.PreKey || type === EnvelopeType.SenderKey) return this.processCiphertext(inner, true);
     return refuse('UNSUPPORTED_ENVELOPE', `sealed message of inner type ${type} is not supported`);
   }
 
-  private async processCiphertext(env: Envelope, sealed: boolean): Promise<void> {
+  private async processCiphertext(env: ReceivedEnvelope, sealed: boolean): Promise<void> {
     const src = env.sourceAccount;
     const dev = env.sourceDevice;
     if (!src || !dev)
@@ -191,10 +190,10 @@ export class Receiver {
   }
 
   /** Under the sender's lock: decrypt in a zone, then commit the session state and the plaintext together. */
-  private async decryptAndCache(env: Envelope, src: string, dev: number, sealed: boolean): Promise<Decrypted> {
+  private async decryptAndCache(env: ReceivedEnvelope, src: string, dev: number, sealed: boolean): Promise<Decrypted> {
     const { store, data } = this.ctx;
     const remote = ProtocolAddress.new(src, dev);
-    const bytes = unb64(env.content);
+    const bytes = env.content;
     const zone = store.zone('receive');
     const ad = this.ctx.adapters(zone);
     let plaintext: Uint8Array;
@@ -272,14 +271,14 @@ export class Receiver {
   }
 
   /** Type 8: a DecryptionErrorMessage asking us to resend one of our messages. */
-  private async processPlaintext(env: Envelope): Promise<void> {
+  private async processPlaintext(env: ReceivedEnvelope): Promise<void> {
     const me = this.ctx.me();
     const src = env.sourceAccount;
     const dev = env.sourceDevice;
     let dem: DecryptionErrorMessage | undefined;
     let error: KluisError | undefined;
     try {
-      dem = DecryptionErrorMessage.extractFromSerializedBody(PlaintextContent.deserialize(unb64(env.content)).body());
+      dem = DecryptionErrorMessage.extractFromSerializedBody(PlaintextContent.deserialize(env.content).body());
     } catch (e) {
       error = new KluisError('BAD_RESEND_REQUEST', `unreadable resend request: ${(e as Error).message}`);
     }

@@ -136,7 +136,8 @@ export class Sender {
         const req = await this.ctx.locks.run(accountId, () => this.encryptFor(accountId, content, timestamp, state));
         if (!req) return accepted;
         if (o.online) req.online = true;
-        const res = sealed ? await this.ctx.api().sendSealed(accountId, req, sealed.accessKey) : await this.ctx.transmit(accountId, req);
+        // Sealed: over the sealed socket (no credential) when it is open, else HTTP; same answers.
+        const res = sealed ? await this.ctx.transport.sendSealed(accountId, req, sealed.accessKey) : await this.ctx.transmit(accountId, req);
         if (sealed && res.status === 401) {
           // No key, or a stale one (they rotated it): this one goes identified.
           this.sealing?.refused(accountId);

@@ -1,4 +1,17 @@
-import type { Envelope } from '@kluis/protocol';
+/**
+ * An envelope as the device socket delivers it (ServerFrame.envelope, socket.proto): the
+ * ciphertext as raw bytes. `source*` and `timestamp` are absent on sealed envelopes.
+ */
+export interface ReceivedEnvelope {
+  guid: string;
+  type: number;
+  sourceAccount?: string;
+  sourceDevice?: number;
+  timestamp?: number;
+  serverTimestamp: number;
+  content: Uint8Array<ArrayBuffer>;
+}
+
 import type { AttachmentMeta } from './attachments/pointer.js';
 
 export interface StoredMessage {
@@ -144,7 +157,7 @@ export interface ClientEvents {
 
 export interface ClientHooks {
   /** Called after decrypting an envelope, before committing the result (fault injection in tests). */
-  beforeCommit?: (envelope: Envelope) => void | Promise<void>;
+  beforeCommit?: (envelope: ReceivedEnvelope) => void | Promise<void>;
   /**
    * Called inside the transaction that applies a received message to its conversation, once
    * per attempt (fault injection in tests: a throw makes the attempt fail).

@@ -1,6 +1,6 @@
 import { SEALED_SENDER } from './sealed/sealed-send.js';
 import { SealedSenderKeys } from './sealed/sealed-sender-keys.js';
-import { SocketCloseCode, type MultiSendRequest, type MultiSendResponse, type SendRequest, type SendResponse } from '@kluis/protocol';
+import { SocketCloseCode, type MultiSendResponse, type SendResponse } from '@kluis/protocol';
 import { AdminAuthenticator } from './auth/admin-auth.js';
 import { SocketDeviceAuthenticator } from './auth/gated-device-auth.js';
 import { AuthCache } from './auth/auth-cache.js';
@@ -16,8 +16,10 @@ import type { Db, Executor } from './db/schema.js';
 import { deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
 import { CappedSubmitter, QueueCaps } from './delivery/queue-caps.js';
-import { sendMessage } from './delivery/send.js';
-import { sendMulti, type MultiSendCommand } from './delivery/multi-send.js';
+import { sendMessage, type DecodedSendRequest } from './delivery/send.js';
+import { sendMulti, type DecodedMultiSendRequest, type MultiSendCommand } from './delivery/multi-send.js';
+import { deliverSealed } from './api/send-sealed.js';
+import { deliverSealedMulti } from './api/send-sealed-multi.js';
 import { queueReaderFor, type QueueReaderFactory } from './delivery/queue-reader.js';
 import { SocketServer } from './delivery/socket-server.js';
 import { ApiError, isStoreUnavailable, storeUnavailable } from './errors.js';
@@ -63,11 +65,11 @@ export interface Delivery {
   writer: GroupCommitWriter;
   sockets: SocketServer;
   /** The shared send path (HTTP route and socket frame). Throws ApiError. */
-  send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<SendResponse>;
+  send(sender: DeviceIdentity, destination: string, request: DecodedSendRequest): Promise<SendResponse>;
   /** The shared multi-recipient send (PUT /v1/messages and 'send-multi' frames). Throws ApiError. */
-  sendMulti(sender: DeviceIdentity, request: MultiSendRequest): Promise<MultiSendResponse>;
+  sendMulti(sender: DeviceIdentity, request: DecodedMultiSendRequest): Promise<MultiSendResponse>;
   /** A sealed send (key already checked): no sender, no subscription gate. */
-  sendSealed(destination: string, request: SendRequest): Promise<SendResponse>;
+  sendSealed(destination: string, request: DecodedSendRequest): Promise<SendResponse>;
   /** A split multi-recipient sealed message (prepareSealedMulti). */
   sendSealedMulti(command: MultiSendCommand): Promise<MultiSendResponse>;
   /** After a device's removal committed: close its sockets everywhere (4001). */
@@ -192,9 +194,9 @@ export function createAppContext(deps: {
   });
   const capped = new CappedSubmitter(writer, queueCaps, () => storage.refuse());
   // Accounts in grace (or suspended) receive but cannot send: checked before delivery, cached per account.
-  const send = (sender: DeviceIdentity, destination: string, request: SendRequest) =>
+  const send = (sender: DeviceIdentity, destination: string, request: DecodedSendRequest) =>
     gatedSend(sender, () => sendMessage(capped, sender, destination, request));
-  const multiSend = (sender: DeviceIdentity, request: MultiSendRequest) => gatedSend(sender, () => sendMulti(capped, sender, request));
+  const multiSend = (sender: DeviceIdentity, request: DecodedMultiSendRequest) => gatedSend(sender, () => sendMulti(capped, sender, request));
   const gatedSend = async <T>(sender: DeviceIdentity, run: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
@@ -242,8 +244,11 @@ export function createAppContext(deps: {
     onServerClose: (reason) => metrics.socketCloses[reason]++,
     send: (sender, destination, request) => socketAnswer(() => send(sender, destination, request)),
     sendMulti: (sender, request) => socketAnswer(() => multiSend(sender, request)),
+    // The same checks, limits and answers as PUT /v1/sealed…; `context` exists by the time a socket sends.
+    sendSealed: (destination, accessKey, request) => socketAnswer(() => deliverSealed(context, destination, accessKey, request)),
+    sendSealedMulti: (accessKey, request) => socketAnswer(() => deliverSealedMulti(context, accessKey, request)),
   });
-  return {
+  const context: AppContext = {
     config,
     transaction: (fn) => durableTransaction(adapter, fn),
     adapter,
@@ -299,4 +304,5 @@ export function createAppContext(deps: {
       },
     },
   };
+  return context;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const script = fileURLToPath(new URL('./test-support/run-server.ts', import.meta.url));
 
 function spawnServer(dataDir: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, KLUIS_TEST_DATA: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--conditions=kluis-source', '--import', 'tsx', script], { env: { ...process.env, KLUIS_TEST_DATA: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line).url));
     child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));

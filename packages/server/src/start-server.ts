@@ -137,7 +137,7 @@ export async function startServer(input: ServerConfig, opts: StartOptions = {}):
         if (finished) return { timedOut: false };
         log.error('drain timeout reached; cutting the remaining connections');
         app.server.closeAllConnections();
-        for (const c of running.delivery.sockets.connections) c.terminate();
+        for (const c of [...running.delivery.sockets.connections, ...running.delivery.sockets.sealedConnections]) c.terminate();
         return { timedOut: true };
       })());
 

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { Routes, routeParts, type AccountView, type AdminNodeList, type AuditEntry, type CodeView, type CreateCodesResponse, type PlanView } from '@kluis/protocol';
+import type { AccountView, AdminNodeList, AuditEntry, CodeView, CreateCodesResponse, PlanView } from '@kluis/protocol';
+import { Routes, routeParts } from '@kluis/protocol/routes';
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';

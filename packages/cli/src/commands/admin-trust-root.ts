@@ -1,6 +1,6 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PrivateKey } from '@signalapp/libsignal-client';
+import type { PrivateKey } from '@signalapp/libsignal-client';
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';
@@ -20,6 +20,7 @@ export function registerTrustRootCommands(admin: Command, io: CliIo): void {
     .requiredOption('--out <file>', 'where to write the private key (created with mode 600; refuses to overwrite)')
     .option('--json', 'print JSON')
     .action(async (opts: { out: string; json?: boolean }) => {
+      const { PrivateKey } = await import('@signalapp/libsignal-client');
       const key = PrivateKey.generate();
       try {
         await writeFile(opts.out, Buffer.from(key.serialize()).toString('base64') + '\n', { flag: 'wx', mode: 0o600 });
@@ -41,6 +42,7 @@ export function registerTrustRootCommands(admin: Command, io: CliIo): void {
     .action(async (opts: { trustRootKey: string; out: string; keyId: string }) => {
       const keyId = Number(opts.keyId);
       if (!Number.isInteger(keyId) || keyId < 1 || keyId > 0xffffff) throw new CliError('--key-id must be an integer from 1 to 16777215');
+      const { PrivateKey } = await import('@signalapp/libsignal-client');
       let trustRoot: PrivateKey;
       try {
         trustRoot = PrivateKey.deserialize(new Uint8Array(Buffer.from((await readFile(opts.trustRootKey, 'utf8')).trim(), 'base64')));

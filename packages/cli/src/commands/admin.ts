@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Routes, routeParts, type CreateInvitesResponse } from '@kluis/protocol';
+import type { CreateInvitesResponse } from '@kluis/protocol';
+import { Routes, routeParts } from '@kluis/protocol/routes';
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';

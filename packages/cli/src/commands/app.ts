@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startAppHost } from '@kluis/app';
 import { CliError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { line } from '../io.js';
@@ -14,6 +13,8 @@ export function registerAppCommand(program: Command, io: CliIo): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, not "${opts.port}"`);
       const name = cmd.optsWithGlobals<{ profile?: string }>().profile ?? 'default';
+      // The host (Fastify, the SDK) loads only for this command.
+      const { startAppHost } = await import('@kluis/app');
       const host = await startAppHost({
         profileName: name,
         profileDir: profileDir(io, name),

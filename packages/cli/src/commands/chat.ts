@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { KluisError } from '@kluis/sdk';
+import { KluisError } from '@kluis/sdk/errors';
 import type { CliIo } from '../io.js';
 import { line } from '../io.js';
 import { CONVERSATION_HELP, withSession } from '../session.js';

@@ -1,4 +1,4 @@
-import { isGroupConversation } from '@kluis/protocol';
+import { isGroupConversation } from '@kluis/protocol/conversation-ids';
 import type { Client, StoredMessage } from '@kluis/sdk';
 import { formatBytes, formatTimer } from '../durations.js';
 import type { GroupInfo } from '../session.js';

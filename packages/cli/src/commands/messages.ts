@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { KluisError, SdkErrorCode } from '@kluis/sdk';
+import { KluisError, SdkErrorCode } from '@kluis/sdk/errors';
 import { CliError, UsageError } from '../errors.js';
 import { formatBytes } from '../durations.js';
 import type { CliIo } from '../io.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { SubscriptionInfo } from '@kluis/protocol';
-import { subscriptionWarning } from '@kluis/sdk';
 import type { CliIo } from '../io.js';
 import { jsonLine, line } from '../io.js';
 import { withClient } from '../profile.js';
@@ -8,8 +7,10 @@ import { withClient } from '../profile.js';
 const day = (ms: number | null) => (ms === null ? 'no end date' : new Date(ms).toISOString().slice(0, 10));
 
 /** One line about the subscription, plus the 14-day warning the SDK event carries. */
-function describe(io: CliIo, info: SubscriptionInfo): void {
+async function describe(io: CliIo, info: SubscriptionInfo): Promise<void> {
   line(io.stdout, `${info.brand.name}: ${info.state}, paid until ${day(info.paidUntil)}`);
+  // Already loaded by the open client; not imported at the top, which every start pays for.
+  const { subscriptionWarning } = await import('@kluis/sdk');
   const warning = subscriptionWarning(info, Date.now());
   if (info.state === 'grace') line(io.stderr, `warning: your subscription has ended; you can receive until ${day(info.graceEndsAt)} but not send. Renew with: kluis renew CODE`);
   else if (info.state === 'suspended') line(io.stderr, 'warning: this account is suspended. Renew with: kluis renew CODE');
@@ -25,7 +26,7 @@ export function registerSubscriptionCommands(program: Command, io: CliIo): void 
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
         const info = await client.subscription.info();
         if (o.json) jsonLine(io.stdout, info);
-        else describe(io, info);
+        else await describe(io, info);
       });
     });
 
@@ -38,7 +39,7 @@ export function registerSubscriptionCommands(program: Command, io: CliIo): void 
       await withClient(io, cmd.optsWithGlobals(), async (client) => {
         const info = await client.subscription.renew(code);
         if (o.json) jsonLine(io.stdout, info);
-        else describe(io, info);
+        else await describe(io, info);
       });
     });
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { MAX_PROFILE_AVATAR_BYTES as MAX_AVATAR, MAX_PROFILE_NAME_BYTES as MAX_NAME_BYTES } from '@kluis/protocol';
+import { MAX_PROFILE_AVATAR_BYTES as MAX_AVATAR, MAX_PROFILE_NAME_BYTES as MAX_NAME_BYTES } from '@kluis/protocol/limits';
 import { CliError, UsageError } from '../errors.js';
 import { formatBytes } from '../durations.js';
 import type { CliIo } from '../io.js';

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { toBinary, create } from '@bufbuild/protobuf';
-import { makeContent, padContent, pb, type Envelope } from '@kluis/protocol';
+import { makeContent, padContent, pb } from '@kluis/protocol';
 import { Harness, WithholdingProxy, type TestServer } from '../../../../test/harness/index.js';
 import { linkDevice, connectedUser } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
@@ -203,7 +203,7 @@ describe('conversation features', () => {
     await alice.c.send(bobName, 'one');
     await until('one', async () => !!(await find(bob, alice.name, 'one')));
     let drop = true;
-    proxy.withhold = (e: Envelope) => {
+    proxy.withhold = (e) => {
       if (drop && e.sourceAccount === alice.c.account!.accountId) {
         drop = false;
         return true;

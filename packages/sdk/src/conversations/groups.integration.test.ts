@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProtocolAddress, groupDecrypt } from '@signalapp/libsignal-client';
-import { EnvelopeType, encodeContent, type Envelope } from '@kluis/protocol';
+import { EnvelopeType, encodeContent } from '@kluis/protocol';
+import type { ReceivedEnvelope } from '../types.js';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
 import { linkDevice, connectedUser } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
@@ -38,7 +39,7 @@ describe('groups', () => {
     await alice2c.connect();
     const bob = await user('bob');
     const carol = await user('carol');
-    const bobSenderKeyEnvelopes: Envelope[] = [];
+    const bobSenderKeyEnvelopes: ReceivedEnvelope[] = [];
     const dave = await user('dave');
     bob.c.on('message', () => undefined);
     const all = () => [alice.c, alice2c, bob.c, carol.c, dave.c];
@@ -60,10 +61,10 @@ describe('groups', () => {
     expect(await texts(erin.c, conv)).toEqual(['welcome erin']);
 
     // Dave is removed: he cannot read what follows, not even with the sender keys he holds.
-    const captured: Envelope[] = [];
+    const captured: ReceivedEnvelope[] = [];
     const bobInternals = internalsOf(bob.c);
     const origProcess = bobInternals.receiver.process.bind(bobInternals.receiver);
-    bobInternals.receiver.process = async (env: Envelope) => {
+    bobInternals.receiver.process = async (env: ReceivedEnvelope) => {
       if (env.type === EnvelopeType.SenderKey) captured.push(env);
       return origProcess(env);
     };
@@ -77,7 +78,7 @@ describe('groups', () => {
     const me = alice.c.account!;
     const daveStore = internalsOf(dave.c);
     await expect(
-      groupDecrypt(ProtocolAddress.new(me.accountId, me.deviceId), daveStore.adapters().senderKeys, unb64(secret.content)),
+      groupDecrypt(ProtocolAddress.new(me.accountId, me.deviceId), daveStore.adapters().senderKeys, secret.content),
     ).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 300));
     expect(await texts(dave.c, conv)).not.toContain('after dave left');

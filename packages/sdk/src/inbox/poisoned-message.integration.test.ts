@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Envelope } from '@kluis/protocol';
+import type { ReceivedEnvelope } from '../types.js';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
 import { Client } from '../client.js';
 import type { KluisError } from '../errors.js';
@@ -33,7 +33,7 @@ describe('a poisoned message', () => {
     const attempts: Array<{ guid: string; attempt: number }> = [];
     let poisoned: string | undefined;
     const hooks: ClientHooks = {
-      beforeCommit: (e: Envelope) => void committed.push(e.guid),
+      beforeCommit: (e: ReceivedEnvelope) => void committed.push(e.guid),
       beforeApply: (m) => {
         // The first message Bob applies is the poisoned one: every attempt at it fails.
         poisoned ??= m.guid;

@@ -21,7 +21,7 @@ import { EnvelopeType, encodeContent } from '@kluis/protocol';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
 import { connectedUser, linkDevice } from '../../../../test/harness/sdk-helpers.js';
 import type { Client } from '../client.js';
-import { b64, unb64 } from '../keys.js';
+import { b64 } from '../keys.js';
 import { nextEvent, until } from '../testing/helpers.js';
 import { deriveAccessKey } from './sealed-sender.js';
 import { internalsOf } from '../testing/services.js';
@@ -127,9 +127,10 @@ describe('sealed sender', () => {
     // The laptop and bob offline: what the sends leave at rest.
     await laptop.close();
     await bob.c.close();
-    const aliceApi = internalsOf(alice.c).api();
-    const sealedMulti = vi.spyOn(aliceApi, 'sendSealedMulti');
-    const identified = vi.spyOn(aliceApi, 'sendMulti');
+    // The transport, not the HTTP API: sealed sends go over the sealed socket while it is open.
+    const aliceTransport = internalsOf(alice.c).transport();
+    const sealedMulti = vi.spyOn(aliceTransport, 'sendSealedMulti');
+    const identified = vi.spyOn(aliceTransport, 'sendMulti');
     await alice.c.send(bob.name, 'one to one');
     await alice.c.send(conv, 'to the group');
     const rows = rowsOf(alice.id, bob.id);
@@ -139,15 +140,15 @@ describe('sealed sender', () => {
     expect(rows.filter((r) => r.account_id === bob.id).length).toBeGreaterThanOrEqual(2);
     expect(rows.every((r) => r.type === EnvelopeType.Sealed && r.source_account === null && Number(r.timestamp) === 0)).toBe(true);
     // The group message was one sealed upload naming all three accounts; no identified copy beside it.
-    const upload = new SealedSenderMultiRecipientMessage(unb64(sealedMulti.mock.calls.at(-1)![0].message));
+    // (It has no timestamp: neither the socket frame nor PUT /v1/sealed as the SDK sends it carries one.)
+    const upload = new SealedSenderMultiRecipientMessage(Buffer.from(sealedMulti.mock.calls.at(-1)![0]));
     expect(new Set(Object.keys(upload.recipientsByServiceIdString()))).toEqual(new Set([alice.id, bob.id, carol.id]));
-    expect(sealedMulti.mock.calls.at(-1)![0]).not.toHaveProperty('timestamp');
     expect(identified).not.toHaveBeenCalled();
 
     // Carol has no other device: her account is in the upload's excluded recipients.
-    const carolMulti = vi.spyOn(internalsOf(carol.c).api(), 'sendSealedMulti');
+    const carolMulti = vi.spyOn(internalsOf(carol.c).transport(), 'sendSealedMulti');
     await carol.c.send(conv, 'from carol');
-    const fromCarol = new SealedSenderMultiRecipientMessage(unb64(carolMulti.mock.calls.at(-1)![0].message));
+    const fromCarol = new SealedSenderMultiRecipientMessage(Buffer.from(carolMulti.mock.calls.at(-1)![0]));
     expect(Object.keys(fromCarol.recipientsByServiceIdString()).sort()).toEqual([alice.id, bob.id].sort());
     expect(fromCarol.excludedRecipientServiceIdStrings()).toEqual([carol.id]);
     expect(carolMulti.mock.results.at(-1)?.type).toBe('return');
@@ -173,7 +174,7 @@ describe('sealed sender', () => {
     h.onDispose(() => bob2.close());
     await linkDevice(bob.c, bob2, server.url);
     await bob2.connect();
-    const sealed = vi.spyOn(internalsOf(alice.c).api(), 'sendSealed');
+    const sealed = vi.spyOn(internalsOf(alice.c).transport(), 'sendSealed');
     await alice.c.send(bob.name, 'to both of bob’s devices');
     await until('bob2 has it', async () => (await texts(bob2, alice.name)).includes('to both of bob’s devices'));
     // One sealed send to the device alice knew, one to the new device only (a resend-style subset).

@@ -8,8 +8,10 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  ClientFrame,
+  clientFrameToJson,
   Envelope as EnvelopeSchema,
+  serverFrameFromJson,
+  type JsonClientFrame,
   normalizeCode,
   normalizeUsername,
   SocketCloseCode,
@@ -351,7 +353,7 @@ export class FakeServer {
       if (!env) continue;
       // Online-only: pushed if connected, never queued.
       if (!req.online) d.queue.push(env);
-      d.socket?.send(JSON.stringify({ type: 'envelope', envelope: env }));
+      d.socket?.send(serverFrameFromJson({ type: 'envelope', envelope: env }));
     }
     return { status: 200, body: { serverTimestamp } };
   }
@@ -402,31 +404,33 @@ export class FakeServer {
   private onSocket(ws: WebSocket, account: Account, device: Device): void {
     device.socket?.close(SocketCloseCode.ConnectedElsewhere);
     device.socket = ws;
-    for (const env of device.queue) ws.send(JSON.stringify({ type: 'envelope', envelope: env }));
-    ws.send(JSON.stringify({ type: 'queue-empty' }));
+    for (const env of device.queue) ws.send(serverFrameFromJson({ type: 'envelope', envelope: env }));
+    ws.send(serverFrameFromJson({ type: 'queue-empty' }));
     ws.on('close', () => {
       if (device.socket === ws) device.socket = undefined;
     });
     ws.on('message', (data) => {
-      let frame: unknown;
+      let frame: JsonClientFrame;
       try {
-        frame = JSON.parse(data.toString());
+        frame = clientFrameToJson(data as Buffer);
       } catch {
-        return ws.send(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'not json' }));
+        return ws.send(serverFrameFromJson({ type: 'error', code: 'BAD_REQUEST', message: 'not a ClientFrame' }));
       }
-      if (!check(ClientFrame, frame)) return ws.send(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'bad frame' }));
       if (this.muted.has(ws)) return;
-      if (frame.type === 'ping') return ws.send(JSON.stringify({ type: 'pong' }));
+      if (frame.type === 'ping') return ws.send(serverFrameFromJson({ type: 'pong' }));
+      if (frame.type === 'sealed-send' || frame.type === 'sealed-multi-send') {
+        return ws.send(serverFrameFromJson({ type: 'response', id: frame.id, status: 400, body: { code: 'BAD_REQUEST', message: 'sealed sends go over the sealed socket' } }));
+      }
       if (frame.type === 'ack') {
         device.queue = device.queue.filter((e) => !frame.guids.includes(e.guid));
         return;
       }
       if (frame.type === 'send-multi') {
-        const r = this.deliverMulti(account, device, frame.body);
-        return ws.send(JSON.stringify({ type: 'response', id: frame.id, status: r.status, body: r.body }));
+        const r = this.deliverMulti(account, device, frame.body as MultiSendRequest);
+        return ws.send(serverFrameFromJson({ type: 'response', id: frame.id, status: r.status, body: r.body }));
       }
-      const r = this.deliver(account, device, frame.destination, frame.body);
-      ws.send(JSON.stringify({ type: 'response', id: frame.id, status: r.status, body: r.body }));
+      const r = this.deliver(account, device, frame.destination, frame.body as SendRequest);
+      ws.send(serverFrameFromJson({ type: 'response', id: frame.id, status: r.status, body: r.body }));
     });
   }
 }

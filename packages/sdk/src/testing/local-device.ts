@@ -8,7 +8,8 @@ import {
   processPreKeyBundle,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
-import { encodeContent, type ContentInit, type Envelope } from '@kluis/protocol';
+import { encodeContent, type ContentInit } from '@kluis/protocol';
+import type { ReceivedEnvelope } from '../types.js';
 import { loadAccount, saveAccount, type AccountState } from '../account.js';
 import type { Ctx } from '../context.js';
 import { IncomingApplier, type Followups } from '../conversations/incoming.js';
@@ -143,7 +144,7 @@ export function openLocalDevice(path: string, username: string, o: LocalDeviceOp
 }
 
 /** `from` encrypts `content` to `to` (a session from `to`'s bundle the first time): the envelope the server would queue. */
-export async function envelopeFor(from: LocalDevice, to: LocalDevice, content: ContentInit, o: { guid?: string; serverTimestamp?: number } = {}): Promise<Envelope> {
+export async function envelopeFor(from: LocalDevice, to: LocalDevice, content: ContentInit, o: { guid?: string; serverTimestamp?: number } = {}): Promise<ReceivedEnvelope> {
   const ad = from.ctx.adapters();
   const address = to.address();
   const local = from.address();
@@ -151,11 +152,11 @@ export async function envelopeFor(from: LocalDevice, to: LocalDevice, content: C
   const msg = await signalEncrypt(encodeContent(content), address, local, ad.sessions, ad.identity);
   return {
     guid: o.guid ?? randomUUID(),
-    type: msg.type() as Envelope['type'],
+    type: msg.type(),
     sourceAccount: from.account.accountId,
     sourceDevice: from.account.deviceId,
     serverTimestamp: o.serverTimestamp ?? Date.now(),
-    content: b64(msg.serialize()),
+    content: msg.serialize(),
   };
 }
 

@@ -22,5 +22,6 @@ export function internalsOf(client: Client) {
     sender: s.sender,
     adapters: () => s.ctx.adapters(),
     api: () => s.transport.api(),
+    transport: () => s.transport,
   };
 }

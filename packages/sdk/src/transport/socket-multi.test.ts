@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { MAX_SOCKET_FRAME_BYTES, type MultiSendRequest } from '@kluis/protocol';
+import { clientFrameToJson, MAX_SOCKET_FRAME_BYTES, serverFrameFromJson } from '@kluis/protocol';
 import { NetworkError } from '../errors.js';
-import { DeviceSocket } from './socket.js';
+import { DeviceSocket, type MultiSendBody } from './socket.js';
 
 let wss: WebSocketServer | undefined;
 let socket: DeviceSocket | undefined;
@@ -23,16 +23,16 @@ async function answering(): Promise<{ url: string; frames: unknown[] }> {
   const frames: unknown[] = [];
   wss.on('connection', (ws) => {
     ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as { type: string; id: number };
+      const f = clientFrameToJson(data as Buffer);
       frames.push(f);
-      if (f.type === 'send-multi') ws.send(JSON.stringify({ type: 'response', id: f.id, status: 200, body: { serverTimestamp: 5 } }));
+      if (f.type === 'send-multi') ws.send(serverFrameFromJson({ type: 'response', id: f.id, status: 200, body: { serverTimestamp: 5 } }));
     });
   });
   return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/socket`, frames };
 }
 
-function body(deviceCount: number, contentBytes: number): MultiSendRequest {
-  const content = Buffer.alloc(contentBytes, 7).toString('base64');
+function body(deviceCount: number, contentBytes: number): MultiSendBody {
+  const content = new Uint8Array(Buffer.alloc(contentBytes, 7));
   return {
     timestamp: 1,
     recipients: [{ accountId: ACCOUNT, devices: Array.from({ length: deviceCount }, (_, i) => ({ deviceId: i + 1, registrationId: 1, type: 2 as const, content })) }],
@@ -45,7 +45,11 @@ describe('DeviceSocket.requestMulti', () => {
     socket = new DeviceSocket({ url: () => server.url, authorization: () => undefined }, { onEnvelope() {}, onQueueEmpty() {}, onState() {}, onError() {} });
     await socket.start();
     expect(await socket.requestMulti(body(2, 10))).toEqual({ status: 200, body: { serverTimestamp: 5 } });
-    expect(server.frames).toEqual([{ type: 'send-multi', id: expect.any(Number), body: body(2, 10) }]);
+    const content = Buffer.alloc(10, 7).toString('base64');
+    const devices = [1, 2].map((deviceId) => ({ deviceId, registrationId: 1, type: 2, content }));
+    expect(server.frames).toEqual([
+      { type: 'send-multi', id: expect.any(Number), body: { timestamp: 1, online: false, urgent: false, recipients: [{ accountId: ACCOUNT, devices }] } },
+    ]);
   });
 
   it('refuses a frame above the server frame limit with a NetworkError (the caller goes over HTTP), sending nothing', async () => {

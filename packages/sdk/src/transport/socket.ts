@@ -1,57 +1,24 @@
-import WebSocket from 'ws';
-import {
-  MAX_ACKS_PER_FRAME,
-  MAX_SOCKET_FRAME_BYTES,
-  ServerFrame,
-  SocketCloseCode,
-  type ClientFrame,
-  type Envelope,
-  type SendRequest,
-  type MultiSendRequest,
-} from '@kluis/protocol';
+import { MAX_ACKS_PER_FRAME, Routes, routeParts, SocketCloseCode, type SocketWire, type WireServerFrame } from '@kluis/protocol';
 import { NetworkError, ServerError } from '../errors.js';
+import type { ReceivedEnvelope } from '../types.js';
 import type { RawResponse } from './http.js';
-import { check } from './validate.js';
+import { RequestSocket, wsUrl, type RequestSocketOptions } from './request-socket.js';
 
 export type SocketState = 'connected' | 'disconnected' | 'replaced' | 'removed';
 
 export interface SocketHandlers {
-  onEnvelope(envelope: Envelope): void;
+  onEnvelope(envelope: ReceivedEnvelope): void;
   onQueueEmpty(): void;
   onState(state: SocketState): void;
   onError(error: Error): void;
 }
 
-export interface SocketOptions {
-  url: () => string;
+export interface SocketOptions extends Omit<RequestSocketOptions, 'headers'> {
   authorization: () => string | undefined;
-  pingIntervalMs?: number;
-  requestTimeoutMs?: number;
-  backoffMinMs?: number;
-  backoffMaxMs?: number;
-  /**
-   * Several nodes (transport/server-list.ts): `url()` names the node to try next, this
-   * hears which one failed or told us to leave (4010 draining, 1001 going away, a dead
-   * connection), and `startAttempts()` bounds the first connect over that many nodes.
-   */
-  onUrlFailed?: (url: string) => void;
-  onUrlOpened?: (url: string) => void;
-  startAttempts?: () => number;
-}
-
-/** Closes after which this node is not where to reconnect: it is leaving, or it vanished. */
-const LEAVING_CODES: ReadonlySet<number> = new Set([SocketCloseCode.NodeDraining, SocketCloseCode.GoingAway, 1006]);
-
-interface Pending {
-  resolve(r: RawResponse): void;
-  reject(e: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 export function socketUrl(serverUrl: string): string {
-  const u = new URL(serverUrl.replace(/\/+$/, '') + '/v1/socket');
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-  return u.toString();
+  return wsUrl(serverUrl, routeParts(Routes.socket).path);
 }
 
 /**
@@ -59,60 +26,22 @@ export function socketUrl(serverUrl: string): string {
  * reconnects with jittered exponential backoff — except after close 4000 (connected elsewhere)
  * and 4001 (device removed), and after stop().
  */
-export class DeviceSocket {
-  private ws: WebSocket | undefined;
-  private stopped = true;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
-  private lastSeen = 0;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+export class DeviceSocket extends RequestSocket {
   private acks: string[] = [];
   private paused = false;
   private ackScheduled = false;
-  private readonly pingIntervalMs: number;
-  private readonly requestTimeoutMs: number;
-  private readonly backoffMinMs: number;
-  private readonly backoffMaxMs: number;
 
   constructor(
-    private readonly opts: SocketOptions,
+    opts: SocketOptions,
     private readonly h: SocketHandlers,
   ) {
-    this.pingIntervalMs = opts.pingIntervalMs ?? 30_000;
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.backoffMinMs = opts.backoffMinMs ?? 250;
-    this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
-  }
-
-  get isOpen(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
-  }
-
-  get isRunning(): boolean {
-    return !this.stopped;
-  }
-
-  /** Connects; resolves once open. A failure of this first attempt rejects and stops. */
-  async start(): Promise<void> {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.attempt = 0;
-    const attempts = Math.max(1, this.opts.startAttempts?.() ?? 1);
-    for (let i = 0; ; i++) {
-      try {
-        await this.openOnce();
-        return;
-      } catch (e) {
-        // Unreachable: the next node may answer. A refusal (401/403) would be the same everywhere.
-        const elsewhere = e instanceof NetworkError || (e instanceof ServerError && e.status >= 500);
-        if (!elsewhere || i + 1 >= attempts || this.stopped) {
-          this.stopped = true;
-          throw e;
-        }
-      }
-    }
+    super({
+      ...opts,
+      headers: (): Record<string, string> => {
+        const auth = opts.authorization();
+        return auth ? { authorization: auth } : {};
+      },
+    });
   }
 
   /** Stops taking new envelopes (they stay queued on the server); acks and sends still work. */
@@ -120,190 +49,60 @@ export class DeviceSocket {
     this.paused = true;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.reconnectTimer);
+  protected override beforeStop(): void {
     this.flushAcks();
-    const ws = this.ws;
-    this.ws = undefined;
-    this.stopPing();
-    this.failPending(new NetworkError('socket closed'));
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          ws.terminate();
-          resolve();
-        }, 1000);
-        ws.once('close', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        ws.close(1000);
-      });
-    }
   }
 
-  private openOnce(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const auth = this.opts.authorization();
-      const url = this.opts.url();
-      const ws = new WebSocket(url, { headers: auth ? { authorization: auth } : {} });
-      this.ws = ws;
-      let opened = false;
-      let httpError: Error | undefined;
-      ws.on('unexpected-response', (_req, res) => {
-        let data = '';
-        res.on('data', (c: Buffer) => (data += c.toString('utf8')));
-        res.on('end', () => {
-          let body: unknown = data;
-          try {
-            body = JSON.parse(data);
-          } catch {
-            /* keep text */
-          }
-          const b = body as { code?: unknown; message?: unknown };
-          httpError = new ServerError(
-            res.statusCode ?? 0,
-            typeof b?.code === 'string' ? b.code : `HTTP_${res.statusCode}`,
-            typeof b?.message === 'string' ? b.message : `socket upgrade refused: ${res.statusCode}`,
-            body,
-          );
-          ws.terminate();
-        });
-      });
-      ws.on('open', () => {
-        opened = true;
-        this.attempt = 0;
-        this.opts.onUrlOpened?.(url);
-        this.lastSeen = Date.now();
-        this.startPing(ws);
-        this.h.onState('connected');
-        resolve();
-      });
-      ws.on('message', (data, isBinary) => {
-        if (ws !== this.ws) return;
-        this.lastSeen = Date.now();
-        if (isBinary) return this.h.onError(new NetworkError('unexpected binary frame'));
-        this.onFrame(data.toString());
-      });
-      ws.on('error', (e) => {
-        if (!opened && !httpError) httpError = new NetworkError(`socket: ${e.message}`, { cause: e });
-      });
-      ws.on('close', (code) => {
-        const mine = ws === this.ws;
-        if (mine) {
-          this.ws = undefined;
-          this.stopPing();
-          this.failPending(new NetworkError(`socket closed (${code})`));
-          this.acks = [];
-        }
-        if (!opened) {
-          if (!(httpError instanceof ServerError) || httpError.status >= 500) this.opts.onUrlFailed?.(url);
-          reject(httpError ?? new NetworkError(`socket closed before opening (${code})`));
-          if (!this.stopped && this.attempt > 0) this.scheduleReconnect();
-          return;
-        }
-        if (!mine) return;
-        if (code === SocketCloseCode.ConnectedElsewhere) {
-          this.stopped = true;
-          this.h.onState('replaced');
-        } else if (code === SocketCloseCode.DeviceRemoved) {
-          this.stopped = true;
-          this.h.onState('removed');
-        } else {
-          if (LEAVING_CODES.has(code)) this.opts.onUrlFailed?.(url);
-          // Draining: the node asked us to move now; a short jittered delay spreads the herd.
-          if (code === SocketCloseCode.NodeDraining) this.attempt = 0;
-          this.h.onState('disconnected');
-          if (!this.stopped) this.scheduleReconnect();
-        }
-      });
-    });
+  protected override onOpen(): void {
+    this.h.onState('connected');
   }
 
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
-    clearTimeout(this.reconnectTimer);
-    const cap = Math.min(this.backoffMaxMs, this.backoffMinMs * 2 ** Math.min(this.attempt, 16));
-    const delay = this.backoffMinMs / 2 + Math.random() * cap;
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => {
-      if (this.stopped) return;
-      this.openOnce().catch((e: Error) => {
-        // 401/403: our credentials are gone; retrying will not help.
-        if (e instanceof ServerError && (e.status === 401 || e.status === 403)) {
-          this.stopped = true;
-          this.h.onError(e);
-          this.h.onState('removed');
-        }
-        // other failures already scheduled the next attempt from the close handler
-      });
-    }, delay);
-    this.reconnectTimer.unref?.();
+  protected override onDropped(): void {
+    this.acks = [];
   }
 
-  private startPing(ws: WebSocket): void {
-    this.stopPing();
-    this.pingTimer = setInterval(() => {
-      if (ws !== this.ws) return;
-      if (Date.now() - this.lastSeen > this.pingIntervalMs * 2.5) {
-        ws.terminate(); // dead connection: the close handler reconnects
-        return;
-      }
-      this.sendFrame({ type: 'ping' });
-    }, this.pingIntervalMs);
-    this.pingTimer.unref?.();
+  protected override endsOn(code: number): boolean {
+    return code === SocketCloseCode.ConnectedElsewhere || code === SocketCloseCode.DeviceRemoved;
   }
 
-  private stopPing(): void {
-    clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
+  protected override onClosed(code: number): void {
+    if (code === SocketCloseCode.ConnectedElsewhere) this.h.onState('replaced');
+    else if (code === SocketCloseCode.DeviceRemoved) this.h.onState('removed');
+    else this.h.onState('disconnected');
   }
 
-  private onFrame(text: string): void {
-    let frame: unknown;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return this.h.onError(new NetworkError('server sent a frame that is not JSON'));
-    }
-    if (!check(ServerFrame, frame)) return this.h.onError(new NetworkError('server sent an invalid frame'));
-    switch (frame.type) {
+  /** 401/403 on a reconnect: our credentials are gone; retrying will not help. */
+  protected override givesUpOn(e: Error): boolean {
+    return e instanceof ServerError && (e.status === 401 || e.status === 403);
+  }
+
+  protected override onGaveUp(e: Error): void {
+    this.h.onError(e);
+    this.h.onState('removed');
+  }
+
+  protected override reportError(e: Error): void {
+    this.h.onError(e);
+  }
+
+  protected override onPush(f: WireServerFrame['frame']): void {
+    switch (f.case) {
       case 'envelope':
         // Paused (closing): not acked, so the server redelivers it next time.
         if (this.paused) return;
-        return this.h.onEnvelope(frame.envelope);
-      case 'queue-empty':
+        return this.h.onEnvelope(receivedEnvelope(f.value));
+      case 'queueEmpty':
         return this.h.onQueueEmpty();
-      case 'response': {
-        const p = this.pending.get(frame.id);
-        if (!p) return;
-        this.pending.delete(frame.id);
-        clearTimeout(p.timer);
-        return p.resolve({ status: frame.status, body: frame.body });
-      }
-      case 'pong':
-        return;
       case 'error':
-        return this.h.onError(new ServerError(400, frame.code, frame.message, frame));
+        return this.h.onError(new ServerError(400, f.value.code, f.value.message, { code: f.value.code, message: f.value.message }));
+      default:
+        return this.h.onError(new NetworkError('server sent an empty or unknown frame'));
     }
   }
 
-  sendFrame(frame: ClientFrame): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(frame));
-    return true;
-  }
-
-  /** Requests sent over the socket and not answered yet (diagnostics). */
-  get pendingRequests(): number {
-    return this.pending.size;
-  }
-
   /** A 'send' over the socket; rejects with NetworkError if the socket is not open or drops. */
-  request(destination: string, body: SendRequest): Promise<RawResponse> {
-    return this.requestFrame((id) => ({ type: 'send', id, destination, body }));
+  request(destination: string, body: SendBody): Promise<RawResponse> {
+    return this.requestFrame((id) => ({ frame: { case: 'send', value: { id, destination, ...sendBody(body) } } }));
   }
 
   /**
@@ -311,24 +110,8 @@ export class DeviceSocket {
    * HTTP) when the frame would exceed the server's frame limit, as a large per-device
    * fan-out can.
    */
-  requestMulti(body: MultiSendRequest): Promise<RawResponse> {
-    return this.requestFrame((id) => ({ type: 'send-multi', id, body }));
-  }
-
-  private requestFrame(frame: (id: number) => ClientFrame): Promise<RawResponse> {
-    return new Promise<RawResponse>((resolve, reject) => {
-      const ws = this.ws;
-      if (!ws || ws.readyState !== WebSocket.OPEN) return reject(new NetworkError('socket not open'));
-      const id = this.nextId++;
-      const text = JSON.stringify(frame(id));
-      if (Buffer.byteLength(text) > MAX_SOCKET_FRAME_BYTES) return reject(new NetworkError('request too large for a socket frame'));
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new NetworkError('socket request timed out'));
-      }, this.requestTimeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      ws.send(text);
-    });
+  requestMulti(body: MultiSendBody): Promise<RawResponse> {
+    return this.requestFrame((id) => ({ frame: { case: 'sendMulti', value: { id, ...multiBody(body) } } }));
   }
 
   /** Queues an ack; acks are sent in batches (≤ MAX_ACKS_PER_FRAME) on the next tick. */
@@ -346,18 +129,54 @@ export class DeviceSocket {
     while (this.acks.length > 0) {
       const guids = this.acks.splice(0, MAX_ACKS_PER_FRAME);
       // Not open: the server redelivers; we drop the duplicate by guid then.
-      if (!this.sendFrame({ type: 'ack', guids })) {
+      if (!this.sendFrame({ frame: { case: 'ack', value: { guids } } })) {
         this.acks = [];
         return;
       }
     }
   }
+}
 
-  private failPending(e: Error): void {
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(e);
-      this.pending.delete(id);
-    }
-  }
+/** A 1:1 send as the socket carries it: ciphertexts as raw bytes. */
+export interface SendBody {
+  timestamp?: number;
+  messages: Array<{ deviceId: number; registrationId: number; type: number; content: Uint8Array }>;
+  resend?: boolean;
+  online?: boolean;
+}
+
+/** A multi-recipient send as the socket carries it. */
+export interface MultiSendBody {
+  timestamp?: number;
+  online?: boolean;
+  urgent?: boolean;
+  shared?: { type: number; content: Uint8Array };
+  recipients: Array<{ accountId: string; devices: Array<{ deviceId: number; registrationId: number; type?: number; content?: Uint8Array }> }>;
+}
+
+function sendBody(b: SendBody): Omit<SocketWire.Send, '$typeName' | 'id' | 'destination'> {
+  return { timestamp: b.timestamp === undefined ? undefined : BigInt(b.timestamp), messages: b.messages as SocketWire.OutgoingMessage[], resend: b.resend === true, online: b.online === true };
+}
+
+function multiBody(b: MultiSendBody): Omit<SocketWire.SendMulti, '$typeName' | 'id'> {
+  return {
+    timestamp: b.timestamp === undefined ? undefined : BigInt(b.timestamp),
+    online: b.online === true,
+    urgent: b.urgent === true,
+    shared: b.shared as SocketWire.SharedCiphertext | undefined,
+    recipients: b.recipients as SocketWire.MultiSendRecipient[],
+  };
+}
+
+function receivedEnvelope(e: SocketWire.Envelope): ReceivedEnvelope {
+  return {
+    guid: e.guid,
+    type: e.type,
+    ...(e.sourceAccount !== undefined ? { sourceAccount: e.sourceAccount } : {}),
+    ...(e.sourceDevice !== undefined ? { sourceDevice: e.sourceDevice } : {}),
+    ...(e.timestamp !== undefined ? { timestamp: Number(e.timestamp) } : {}),
+    serverTimestamp: Number(e.serverTimestamp),
+    // Decoded views into the frame's Buffer, which is ArrayBuffer-backed.
+    content: e.content as Uint8Array<ArrayBuffer>,
+  };
 }

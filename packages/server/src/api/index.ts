@@ -53,7 +53,7 @@ import { reregister } from './reregister.js';
 import type { RouteDef } from './route.js';
 import { sendMessage } from './send-message.js';
 import { sendMulti } from './send-multi.js';
-import { socket } from './socket.js';
+import { sealedSocket, socket } from './socket.js';
 import { uploadKeys } from './upload-keys.js';
 import { whoami } from './whoami.js';
 import { createAttachment } from './create-attachment.js';
@@ -82,6 +82,7 @@ export const apiRoutes: RouteDef[] = [
   sendMessage,
   sendMulti,
   socket,
+  sealedSocket,
   createInvites,
   getSubscription,
   renewSubscription,

@@ -1,5 +1,6 @@
 import { DestinationParams, MAX_DEVICES_PER_ACCOUNT, SendRequest, SendResponse } from '@kluis/protocol';
 import { MAX_CONTENT_BASE64 } from '../delivery/frames.js';
+import { decodeSendRequest } from '../delivery/send.js';
 import { defineRoute } from './route.js';
 
 /** Room for one full-size ciphertext per device plus the JSON around them. */
@@ -14,6 +15,6 @@ export const sendMessage = defineRoute({
   response: SendResponse,
   bodyLimit: SEND_BODY_LIMIT,
   async handler(ctx, { params, body, auth }) {
-    return ctx.delivery.send(auth, params.accountId, body);
+    return ctx.delivery.send(auth, params.accountId, decodeSendRequest(body));
   },
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MAX_GROUP_MEMBERS, MAX_SOCKET_FRAME_BYTES } from '@kluis/protocol';
+import { MAX_GROUP_MEMBERS, MAX_SOCKET_FRAME_BYTES, type JsonClientFrame } from '@kluis/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../delivery/socket-server.js';
 import { adminOk } from '../test-support/admin.js';
@@ -211,7 +211,7 @@ describe('PUT /v1/messages (multi-recipient)', () => {
     expect(self.status).toBe(400);
     const big = await requestMulti(s, shared([[bob.accountId, [bob, bob2]]], 'x'.repeat(96 * 1024 + 1)));
     expect(big.status).toBe(413);
-    const invalid = await requestMulti(s, { timestamp: 1 });
+    const invalid = await requestMulti(s, { timestamp: 1, recipients: [] });
     expect(invalid.status).toBe(400);
     expect(invalid.body.message).toMatch(/send-multi/);
     expect(count()).toBe(4);
@@ -284,7 +284,7 @@ let frameId = 1000;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary bodies
 async function requestMulti(s: TestSocket, body: unknown): Promise<{ status: number; body: any }> {
   const id = frameId++;
-  s.send({ type: 'send-multi', id, body });
+  s.send({ type: 'send-multi', id, body: body as Extract<JsonClientFrame, { type: 'send-multi' }>['body'] });
   const r = await s.next((f) => f.type === 'response' && f.id === id);
   return { status: r.status, body: r.body };
 }

@@ -1,4 +1,5 @@
 import { MultiSendRequest, MultiSendResponse } from '@kluis/protocol';
+import { decodeMultiSendRequest } from '../delivery/multi-send.js';
 import { defineRoute } from './route.js';
 
 /**
@@ -22,6 +23,6 @@ export const sendMulti = defineRoute({
   bodyLimit: MULTI_SEND_BODY_LIMIT,
   summary: 'Send to many accounts in one durable commit (shared or per-device ciphertexts; online-only if asked)',
   async handler(ctx, { body, auth }) {
-    return ctx.delivery.sendMulti(auth, body);
+    return ctx.delivery.sendMulti(auth, decodeMultiSendRequest(body));
   },
 });

@@ -1,4 +1,5 @@
 import { MultiSendResponse, SealedMultiRequest, UNIDENTIFIED_ACCESS_HEADER } from '@kluis/protocol';
+import type { AppContext } from '../context.js';
 import { parseAccessKeyHeader } from '../sealed/access.js';
 import { prepareSealedMulti } from '../sealed/sealed-send.js';
 import { sealedRefusal } from './send-sealed.js';
@@ -15,10 +16,16 @@ export const sendSealedMulti = defineRoute({
   response: MultiSendResponse,
   bodyLimit: 6 * 1024 * 1024,
   async handler(ctx, { body, http }) {
-    const command = await prepareSealedMulti(ctx.db, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), body, {
-      admit: (accountIds) => ctx.limits.takeEach('sealedSend', accountIds),
-      refused: (accountIds, err) => sealedRefusal(ctx, accountIds, err),
-    });
-    return ctx.delivery.sendSealedMulti(command);
+    const message = Buffer.from(body.message, 'base64');
+    return deliverSealedMulti(ctx, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), { message, online: body.online === true });
   },
 });
+
+/** A sealed multi-recipient send, from this route or the sealed socket. */
+export async function deliverSealedMulti(ctx: AppContext, accessKey: Buffer | undefined, request: { message: Buffer; online: boolean }): Promise<MultiSendResponse> {
+  const command = await prepareSealedMulti(ctx.db, accessKey, request, {
+    admit: (accountIds) => ctx.limits.takeEach('sealedSend', accountIds),
+    refused: (accountIds, err) => sealedRefusal(ctx, accountIds, err),
+  });
+  return ctx.delivery.sendSealedMulti(command);
+}

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { parseAccessKeyHeader } from '../sealed/access.js';
 import { authorizeSealed } from '../sealed/sealed-send.js';
+import { decodeSendRequest, type DecodedSendRequest } from '../delivery/send.js';
 import { SEND_BODY_LIMIT } from './send-message.js';
 import { defineRoute } from './route.js';
 
@@ -20,15 +21,20 @@ export const sendSealed = defineRoute({
   response: SendResponse,
   bodyLimit: SEND_BODY_LIMIT,
   async handler(ctx, { params, body, http }) {
-    ctx.limits.take('sealedSend', params.accountId);
-    try {
-      await authorizeSealed(ctx.db, params.accountId, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), body);
-    } catch (err) {
-      throw sealedRefusal(ctx, [params.accountId], err);
-    }
-    return ctx.delivery.sendSealed(params.accountId, body);
+    return deliverSealed(ctx, params.accountId, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), decodeSendRequest(body));
   },
 });
+
+/** A sealed 1:1 send, from this route or the sealed socket: limits, key check, delivery. */
+export async function deliverSealed(ctx: AppContext, destination: string, accessKey: Buffer | undefined, request: DecodedSendRequest): Promise<SendResponse> {
+  ctx.limits.take('sealedSend', destination);
+  try {
+    await authorizeSealed(ctx.db, destination, accessKey, request);
+  } catch (err) {
+    throw sealedRefusal(ctx, [destination], err);
+  }
+  return ctx.delivery.sendSealed(destination, request);
+}
 
 /**
  * A refused access key (or an unknown account: they answer alike, so no existence oracle)

@@ -13,3 +13,12 @@ export const socket = defineRoute({
     throw new ApiError(ErrorCode.BadRequest, 'this endpoint is a WebSocket: connect with an Upgrade request', undefined, 426);
   },
 });
+
+/** GET /v1/sealed-socket without an Upgrade header: the same answer. */
+export const sealedSocket = defineRoute({
+  name: 'sealedSocket',
+  auth: 'none',
+  async handler() {
+    throw new ApiError(ErrorCode.BadRequest, 'this endpoint is a WebSocket (sealed sends, no credential): connect with an Upgrade request', undefined, 426);
+  },
+});

@@ -7,18 +7,14 @@ import type { EnvelopeHeader } from '@kluis/protocol';
 import type { StoredEnvelope } from '../store/envelopes.js';
 
 /** A committed envelope; its `id` is the queue position, so live pushes never reorder or repeat. */
-export interface LiveEnvelope extends StoredEnvelope {
-  /** `content` as base64 when already at hand (saves re-encoding on the hot path). */
-  contentBase64?: string;
-}
+export type LiveEnvelope = StoredEnvelope;
 
 /**
- * An online-only envelope: never stored, so it has no queue position, and its content is
- * base64 text so that the event crosses the NATS bus as it is (the database cannot
- * supply it to another node).
+ * An online-only envelope: never stored, so it has no queue position; its content
+ * crosses the NATS bus with it (the database cannot supply it to another node).
  */
 export interface OnlineEnvelope extends EnvelopeHeader {
-  contentBase64: string;
+  content: Buffer;
 }
 
 export type DeviceEvent =

@@ -1,20 +1,20 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import type { RawData, WebSocket } from 'ws';
-import type { MultiSendRequest, SendRequest } from '@kluis/protocol';
-import { ErrorCode, SocketCloseCode } from '@kluis/protocol';
-import { ApiError, isStoreUnavailable } from '../errors.js';
+import type { WebSocket } from 'ws';
+import { SocketCloseCode } from '@kluis/protocol';
+import { isStoreUnavailable } from '../errors.js';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { Db } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { EnvelopeStore } from '../store/envelopes.js';
 import { deviceKey, type Bus, type DeviceEvent, type LiveEnvelope } from './bus.js';
-import { envelopeFrame, errorFrame, parseClientFrame, PONG_FRAME, QUEUE_EMPTY_FRAME, responseFrame } from './frames.js';
+import { envelopeFrame, QUEUE_EMPTY_FRAME, type ClientFrame } from './frames.js';
+import { bad, FrameSocket, type FrameSocketDeps, type SendAnswer } from './frame-socket.js';
 import type { GroupCommitWriter } from './group-commit.js';
+import type { DecodedMultiSendRequest } from './multi-send.js';
 import { orderedCursorReader, type QueueReader, type QueueReaderFactory } from './queue-reader.js';
-import { DEFAULT_SOCKET_LIMITS, PingAllowance, type ServerCloseReason, type SocketLimits } from './socket-limits.js';
+import type { DecodedSendRequest } from './send.js';
 
-export interface ConnectionDeps {
+export interface ConnectionDeps extends FrameSocketDeps {
   db: Db;
   envelopes: EnvelopeStore;
   bus: Bus;
@@ -32,24 +32,15 @@ export interface ConnectionDeps {
   /** The account was suspended (another node's admin action): forget cached subscription state. */
   onSuspended?: (accountId: string) => void;
   /** The shared send implementation, answering like the HTTP route would. */
-  send(sender: DeviceIdentity, destination: string, request: SendRequest): Promise<{ status: number; body: unknown }>;
+  send(sender: DeviceIdentity, destination: string, request: DecodedSendRequest): Promise<SendAnswer>;
   /** The shared multi-recipient send ('send-multi' frame), answering like PUT /v1/messages. */
-  sendMulti(sender: DeviceIdentity, request: MultiSendRequest): Promise<{ status: number; body: unknown }>;
-  /** Per-socket bounds (config: --socket-buffer-kib, --socket-pings-per-second). */
-  socketLimits?: SocketLimits;
-  /** A socket was closed by the server: its client did not read, pinged too often, or missed a heartbeat (metrics). */
-  onServerClose?: (reason: ServerCloseReason) => void;
+  sendMulti(sender: DeviceIdentity, request: DecodedMultiSendRequest): Promise<SendAnswer>;
 }
 
 /** Above this many unsent bytes we stop pushing and wait for the socket to drain. */
 const HIGH_WATER = 512 * 1024;
-const MAX_INVALID_FRAMES = 20;
-/** Unanswered sends per socket before we stop reading from it (TCP backpressure). */
-const MAX_PENDING_SENDS = 256;
 /** After the store failed to answer, the socket retries its queue read this much later. */
 const STORE_RETRY_MS = 1_000;
-/** A slow consumer gets its close frame this long before the socket (and its buffer) goes. */
-const SLOW_CLOSE_GRACE_MS = 1_000;
 
 /**
  * One device's WebSocket. The backlog is read from the database in pages (the queue
@@ -59,38 +50,27 @@ const SLOW_CLOSE_GRACE_MS = 1_000;
  * re-read) events only mark the connection dirty and the queue is read again, so nothing
  * is reordered, skipped or pushed twice.
  */
-export class DeviceConnection {
-  readonly id = randomUUID();
+export class DeviceConnection extends FrameSocket {
   readonly key: string;
-  /** Set by the heartbeat; cleared only by a pong that echoes the heartbeat's random payload. */
-  awaitingPong = false;
-  private pingPayload: Buffer | undefined;
-  private readonly limits: SocketLimits;
   /** Stop pushing above this; well below the cap, so delivery alone never trips it. */
   private readonly highWater: number;
-  private readonly pings: PingAllowance;
   private readonly reader: QueueReader;
   private live = false;
   private draining = false;
   private dirty = false;
   private queueEmptySent = false;
-  private closed = false;
-  private invalidFrames = 0;
-  private pendingSends = 0;
-  private paused = false;
   private unsubscribe: (() => void) | undefined;
   private writableWaiter: (() => void) | undefined;
 
   constructor(
     private readonly deps: ConnectionDeps,
-    private readonly ws: WebSocket,
-    private readonly socket: Duplex,
+    ws: WebSocket,
+    socket: Duplex,
     readonly identity: DeviceIdentity,
     private readonly onClosed: (connection: DeviceConnection) => void,
   ) {
+    super(deps, ws, socket);
     this.key = deviceKey(identity.accountId, identity.deviceId);
-    this.limits = deps.socketLimits ?? DEFAULT_SOCKET_LIMITS;
-    this.pings = new PingAllowance(this.limits.pingsPerSecond);
     this.highWater = Math.min(HIGH_WATER, Math.floor(this.limits.bufferBytes / 4));
     this.reader = (deps.queueReader ?? orderedCursorReader)((afterId, limit) => deps.envelopes.page(deps.db, identity.accountId, identity.deviceId, afterId, limit));
   }
@@ -99,116 +79,18 @@ export class DeviceConnection {
     this.unsubscribe = this.deps.bus.subscribe(this.key, this.onEvent);
     // Tell any older connection of this device (on any node) to close.
     this.deps.bus.publish(this.key, { type: 'connected', connectionId: this.id });
-    this.ws.on('message', this.onMessage);
-    this.ws.on('close', this.onClose);
-    this.ws.on('error', this.onError);
-    this.ws.on('pong', this.onPong);
-    // autoPong is off (socket-server.ts): pings are answered here, counted.
-    this.ws.on('ping', this.onPing);
+    this.listen();
     this.deps.writer.touch(this.identity.accountId, this.identity.deviceId, this.deps.clock());
     void this.drain();
   }
 
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.shutdown();
-    this.ws.close(code, reason);
-  }
-
-  terminate(): void {
-    this.shutdown();
-    this.ws.terminate();
-  }
-
-  /** Resolves when the WebSocket is fully closed (after the close handshake). */
-  closedPromise(): Promise<void> {
-    if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => this.ws.once('close', () => resolve()));
-  }
-
-  /** Heartbeat: a fresh random payload, so only a pong that echoes it proves the peer reads. */
-  ping(): void {
-    this.awaitingPong = true;
-    if (this.closed) return;
-    this.pingPayload = randomBytes(16);
-    this.ws.ping(this.pingPayload);
-    this.checkBuffer();
-  }
-
-  /** Heartbeat missed: the peer has not echoed the last ping. */
-  expire(): void {
-    if (this.closed) return;
-    this.deps.onServerClose?.('heartbeat');
-    this.terminate();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  private shutdown(): void {
+  protected shutdown(): void {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.wakeWriter();
     this.onClosed(this);
-  }
-
-  private readonly onClose = (): void => {
-    this.shutdown();
-  };
-
-  private readonly onError = (): void => {
-    // ws closes the socket itself after an error (e.g. oversize frame → 1009).
-  };
-
-  private readonly onPong = (data: Buffer): void => {
-    // Unsolicited pongs (or replays of an older payload) prove nothing.
-    if (this.pingPayload && data.equals(this.pingPayload)) {
-      this.awaitingPong = false;
-      this.pingPayload = undefined;
-    }
-  };
-
-  private readonly onPing = (data: Buffer): void => {
-    if (this.closed || !this.admitPing()) return;
-    this.ws.pong(data);
-    this.checkBuffer();
-  };
-
-  /** Counts a ping (either kind) in the current second; past the allowance the socket goes. */
-  private admitPing(): boolean {
-    if (this.pings.admit()) return true;
-    this.deps.onServerClose?.('ping-flood');
-    this.closeHard(SocketCloseCode.PolicyViolation, `too many pings (at most ${this.limits.pingsPerSecond} a second)`);
-    return false;
-  }
-
-  /** Sends a frame; past the buffer cap the socket is closed as a slow consumer. */
-  private sendFrame(frame: string): void {
-    if (this.closed) return;
-    this.ws.send(frame);
-    this.checkBuffer();
-  }
-
-  private checkBuffer(): void {
-    if (this.closed || this.ws.bufferedAmount <= this.limits.bufferBytes) return;
-    this.deps.onServerClose?.('slow-consumer');
-    // Nothing is lost: what was pushed and not acked stays queued and is pushed again on
-    // reconnect.
-    this.closeHard(SocketCloseCode.SlowConsumer, 'slow consumer: the client did not read what the server sent');
-  }
-
-  /**
-   * For peers that misbehave: the close frame says why, but a peer that does not read
-   * would hold the socket (and its buffer) for ws's 30 s close handshake, so stop reading
-   * it and cut it shortly after.
-   */
-  private closeHard(code: number, reason: string): void {
-    this.close(code, reason);
-    this.ws.pause();
-    setTimeout(() => this.ws.terminate(), SLOW_CLOSE_GRACE_MS).unref();
   }
 
   private readonly onEvent = (event: DeviceEvent): void => {
@@ -344,66 +226,18 @@ export class DeviceConnection {
     this.writableWaiter?.();
   }
 
-  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
-    if (this.closed) return;
-    try {
-      this.handleFrame(data, isBinary);
-    } catch (err) {
-      // A bug must cost one socket, never the process.
-      this.deps.log.error('socket frame handling failed', err);
-      this.close(1011, 'internal error');
-    }
-  };
-
-  private handleFrame(data: RawData, isBinary: boolean): void {
-    if (isBinary) return this.rejectFrame(errorFrame(badFrame('binary frames are not accepted; send JSON text')));
-    // binaryType is 'nodebuffer' (the default), so text arrives as one Buffer.
-    const text = (data as Buffer).toString('utf8');
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok) {
-      const frame = parsed.id !== undefined ? responseFrame(parsed.id, parsed.error.status, parsed.error.toBody()) : errorFrame(parsed.error);
-      return this.rejectFrame(frame);
-    }
-    const frame = parsed.frame;
+  protected handleFrame(frame: Exclude<ClientFrame, { type: 'ping' }>): void {
     switch (frame.type) {
-      case 'ping':
-        if (this.admitPing()) this.sendFrame(PONG_FRAME);
-        return;
       case 'ack':
-        this.ack(frame.guids);
-        return;
+        return this.ack(frame.guids);
       case 'send':
-        this.handleSend(frame.id, () => this.deps.send(this.identity, frame.destination, frame.body));
-        return;
+        return this.handleSend(frame.id, () => this.deps.send(this.identity, frame.destination, frame.body));
       case 'send-multi':
-        this.handleSend(frame.id, () => this.deps.sendMulti(this.identity, frame.body));
-        return;
+        return this.handleSend(frame.id, () => this.deps.sendMulti(this.identity, frame.body));
+      case 'sealed-send':
+      case 'sealed-multi-send':
+        // On this socket a sealed send would sit next to its sender's credential.
+        return this.refuse(frame, bad('sealed sends go over the sealed socket (GET /v1/sealed-socket), never the device socket'));
     }
   }
-
-  private handleSend(id: number, run: () => Promise<{ status: number; body: unknown }>): void {
-    this.pendingSends++;
-    if (this.pendingSends >= MAX_PENDING_SENDS && !this.paused) {
-      this.paused = true;
-      this.ws.pause();
-    }
-    void run().then((result) => {
-      this.pendingSends--;
-      if (this.closed) return;
-      this.sendFrame(responseFrame(id, result.status, result.body));
-      if (this.paused && this.pendingSends < MAX_PENDING_SENDS / 2) {
-        this.paused = false;
-        this.ws.resume();
-      }
-    });
-  }
-
-  private rejectFrame(frame: string): void {
-    this.sendFrame(frame);
-    if (++this.invalidFrames > MAX_INVALID_FRAMES) this.close(SocketCloseCode.PolicyViolation, 'too many invalid frames');
-  }
-}
-
-function badFrame(message: string): ApiError {
-  return new ApiError(ErrorCode.BadRequest, message);
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { envelopeFrame, parseClientFrame } from './frames.js';
 import { LocalBus } from './local-bus.js';
 import { reconcileDevices } from './reconcile.js';
 
@@ -56,25 +55,5 @@ describe('LocalBus', () => {
     offA();
     expect(bus.size).toBe(1);
     bus.publish('nobody', { type: 'wake' });
-  });
-});
-
-describe('frames', () => {
-  it('builds envelope frames that are valid JSON with no sender when sealed', () => {
-    const base = { id: 1, guid: '11111111-1111-4111-8111-111111111111', type: 6, timestamp: 1, serverTimestamp: 2, content: Buffer.from('hi') };
-    expect(JSON.parse(envelopeFrame({ ...base, sourceAccount: null, sourceDevice: null }))).toEqual({
-      type: 'envelope',
-      envelope: { guid: base.guid, type: 6, timestamp: 1, serverTimestamp: 2, content: 'aGk=' },
-    });
-    expect(JSON.parse(envelopeFrame({ ...base, type: 2, sourceAccount: base.guid, sourceDevice: 3 })).envelope).toMatchObject({ sourceAccount: base.guid, sourceDevice: 3 });
-  });
-
-  it('parses valid frames and explains invalid ones', () => {
-    expect(parseClientFrame('{"type":"ping"}')).toEqual({ ok: true, frame: { type: 'ping' } });
-    const bad = parseClientFrame('{"type":"ack","guids":["x"]}');
-    expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.error.message).toMatch(/invalid ack frame at \/guids\/0/);
-    const send = parseClientFrame('{"type":"send","id":4,"destination":"nope","body":{}}');
-    expect(send.ok === false && send.id).toBe(4);
   });
 });

@@ -6,7 +6,12 @@ import { openTestDb, seedAccount, seedDevice, type TestDb } from '../test-suppor
 import type { DeviceEvent } from './bus.js';
 import { GroupCommitWriter } from './group-commit.js';
 import { LocalBus } from './local-bus.js';
-import { prepareSend } from './send.js';
+import { decodeSendRequest, prepareSend } from './send.js';
+import type { DeviceIdentity } from '../auth/device-auth.js';
+import type { SendRequest } from '@kluis/protocol';
+
+/** The HTTP route's path: base64 bodies decoded, then prepared. */
+const prepareB64 = (sender: DeviceIdentity, destination: string, body: SendRequest) => prepareSend(sender, destination, decodeSendRequest(body));
 
 const A = '11111111-1111-4111-8111-111111111111';
 const B = '22222222-2222-4222-8222-222222222222';
@@ -40,7 +45,7 @@ beforeEach(async () => {
 afterEach(() => t.close());
 
 const toBob = (text: string) =>
-  prepareSend({ accountId: A, deviceId: 1 }, B, {
+  prepareB64({ accountId: A, deviceId: 1 }, B, {
     timestamp: 7,
     messages: [
       { deviceId: 1, registrationId: 101, type: 2, content: Buffer.from(text + '/1').toString('base64') },
@@ -76,8 +81,8 @@ describe('GroupCommitWriter', () => {
   });
 
   it('answers mismatches per send without failing the others in the batch', async () => {
-    const bad = prepareSend({ accountId: A, deviceId: 1 }, B, { timestamp: 1, messages: [{ deviceId: 1, registrationId: 101, type: 2, content: 'AA==' }] });
-    const unknown = prepareSend({ accountId: A, deviceId: 1 }, '33333333-3333-4333-8333-333333333333', { timestamp: 1, messages: [{ deviceId: 1, registrationId: 1, type: 2, content: 'AA==' }] });
+    const bad = prepareB64({ accountId: A, deviceId: 1 }, B, { timestamp: 1, messages: [{ deviceId: 1, registrationId: 101, type: 2, content: 'AA==' }] });
+    const unknown = prepareB64({ accountId: A, deviceId: 1 }, '33333333-3333-4333-8333-333333333333', { timestamp: 1, messages: [{ deviceId: 1, registrationId: 1, type: 2, content: 'AA==' }] });
     const [ok, mismatch, missing] = await Promise.all([writer.submit(toBob('ok')), writer.submit(bad), writer.submit(unknown)]);
     expect(ok!.ok).toBe(true);
     expect(mismatch!.ok === false && mismatch!.error.status).toBe(409);

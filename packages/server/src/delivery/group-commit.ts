@@ -45,7 +45,7 @@ interface Staging {
   /** expires_at of this batch's rows, as coarse. */
   expiresAt: number;
   rows: NewEnvelope[];
-  pushes: Array<{ key: string; contentBase64: string }>;
+  pushes: string[];
   online: Map<string, OnlineEnvelope[]>;
 }
 
@@ -248,7 +248,7 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
         online.clear();
         const registrations = await this.loadRegistrations(trx, sends);
         const rows: NewEnvelope[] = [];
-        const pushes: Array<{ key: string; contentBase64: string }> = [];
+        const pushes: string[] = [];
         const staging: Staging = { now, expiresAt: coarsen(exact + envelopeTtlMs, step), rows, pushes, online };
         for (let i = 0; i < sends.length; i++) {
           const command = sends[i]!.command;
@@ -276,7 +276,7 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
         const ids = await envelopes.insertMany(trx, rows);
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i]!;
-          const { key, contentBase64 } = pushes[i]!;
+          const key = pushes[i]!;
           const envelope: LiveEnvelope = {
             id: ids[i]!,
             guid: r.guid,
@@ -286,7 +286,6 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
             timestamp: r.timestamp,
             serverTimestamp: now,
             content: r.content,
-            contentBase64,
           };
           const list = live.get(key);
           if (list) list.push(envelope);
@@ -365,7 +364,7 @@ function stage(
     const timestamp = sealed ? 0 : clientTimestamp;
     const key = deviceKey(accountId, m.deviceId);
     if (isOnline) {
-      const e: OnlineEnvelope = { guid: m.guid, type: m.type, sourceAccount, sourceDevice, timestamp, serverTimestamp: st.now, contentBase64: m.contentBase64 };
+      const e: OnlineEnvelope = { guid: m.guid, type: m.type, sourceAccount, sourceDevice, timestamp, serverTimestamp: st.now, content: m.content };
       const list = st.online.get(key);
       if (list) list.push(e);
       else st.online.set(key, [e]);
@@ -383,7 +382,7 @@ function stage(
       content: m.content,
       expiresAt: st.expiresAt,
     });
-    st.pushes.push({ key, contentBase64: m.contentBase64 });
+    st.pushes.push(key);
   }
 }
 

@@ -26,20 +26,39 @@ export interface MultiSendCommand {
   sealedExcludes?: boolean;
 }
 
+/** A MultiSendRequest with its ciphertexts as raw bytes (binary socket, or decoded HTTP body). */
+export interface DecodedMultiSendRequest {
+  timestamp?: number;
+  online?: boolean;
+  urgent?: boolean;
+  shared?: { type: number; content: Buffer };
+  recipients: Array<{ accountId: string; devices: Array<{ deviceId: number; registrationId: number; type?: number; content?: Buffer }> }>;
+}
+
+/** The HTTP route's body decoded once (the schema checked the base64 is canonical). */
+export function decodeMultiSendRequest(request: MultiSendRequest): DecodedMultiSendRequest {
+  return {
+    ...request,
+    shared: request.shared && { type: request.shared.type, content: Buffer.from(request.shared.content, 'base64') },
+    recipients: request.recipients.map((r) => ({
+      accountId: r.accountId,
+      devices: r.devices.map((d) => ({ ...d, content: d.content === undefined ? undefined : Buffer.from(d.content, 'base64') })),
+    })),
+  };
+}
+
 export interface MultiSendSubmitter {
   submitMulti(command: MultiSendCommand): Promise<SendOutcome>;
 }
 
 /**
  * Checks what the schema cannot: the shared / per-device exclusivity, duplicates, the
- * sending device itself, decoded sizes. A shared ciphertext is decoded once and the
- * same Buffer and base64 text serve every device.
+ * sending device itself, sizes. A shared ciphertext is one Buffer for every device.
  */
-export function prepareMultiSend(sender: DeviceIdentity, request: MultiSendRequest): MultiSendCommand {
+export function prepareMultiSend(sender: DeviceIdentity, request: DecodedMultiSendRequest): MultiSendCommand {
   const shared = request.shared && {
     type: request.shared.type,
-    content: decodeCiphertext(request.shared.content, 'the shared ciphertext'),
-    contentBase64: request.shared.content,
+    content: checkCiphertext(request.shared.content, 'the shared ciphertext'),
   };
   const accounts = new Set<string>();
   const destinations: MultiSendCommand['destinations'] = [];
@@ -64,8 +83,8 @@ export function prepareMultiSend(sender: DeviceIdentity, request: MultiSendReque
       if (d.type === undefined || d.content === undefined) {
         throw bad(`without a shared ciphertext, every device needs its own type and content (account ${r.accountId}, device ${d.deviceId})`);
       }
-      const content = decodeCiphertext(d.content, `the ciphertext for device ${d.deviceId} of account ${r.accountId}`);
-      messages.push({ deviceId: d.deviceId, registrationId: d.registrationId, type: d.type, content, contentBase64: d.content, guid: randomUUID() });
+      const content = checkCiphertext(d.content, `the ciphertext for device ${d.deviceId} of account ${r.accountId}`);
+      messages.push({ deviceId: d.deviceId, registrationId: d.registrationId, type: d.type, content, guid: randomUUID() });
     }
     deviceCount += messages.length;
     destinations.push({ accountId: r.accountId, messages });
@@ -74,14 +93,13 @@ export function prepareMultiSend(sender: DeviceIdentity, request: MultiSendReque
 }
 
 /** The one multi-send implementation behind PUT /v1/messages and the socket's 'send-multi' frame. */
-export async function sendMulti(writer: MultiSendSubmitter, sender: DeviceIdentity, request: MultiSendRequest): Promise<MultiSendResponse> {
+export async function sendMulti(writer: MultiSendSubmitter, sender: DeviceIdentity, request: DecodedMultiSendRequest): Promise<MultiSendResponse> {
   const outcome = await writer.submitMulti(prepareMultiSend(sender, request));
   if (!outcome.ok) throw outcome.error;
   return outcome.response;
 }
 
-function decodeCiphertext(base64: string, what: string): Buffer {
-  const content = Buffer.from(base64, 'base64');
+function checkCiphertext(content: Buffer, what: string): Buffer {
   if (content.length === 0) throw bad(`${what} is empty`);
   if (content.length > MAX_MESSAGE_BYTES) throw new ApiError(ErrorCode.PayloadTooLarge, `${what} is larger than ${MAX_MESSAGE_BYTES} bytes`);
   return content;

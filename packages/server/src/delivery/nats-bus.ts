@@ -24,9 +24,27 @@ export interface NatsBusOptions {
  * stored envelopes. Online-only envelopes do travel with their (base64) content: they
  * exist nowhere else.
  */
+type OnlineEvent = Extract<DeviceEvent, { type: 'online' }>;
+/** An online envelope on NATS: its content as base64 text inside the JSON event. */
+type WireOnline = { type: 'online'; envelopes: Array<Omit<OnlineEvent['envelopes'][number], 'content'> & { content: string }> };
+type WireDeviceEvent = Exclude<DeviceEvent, { type: 'envelopes' } | { type: 'online' }> | WireOnline;
+
 interface WireEvent {
   o: string;
-  e: Exclude<DeviceEvent, { type: 'envelopes' }>;
+  e: WireDeviceEvent;
+}
+
+/** Stored envelopes cross as a plain 'wake' (the database has them). */
+function toWire(event: DeviceEvent): WireDeviceEvent {
+  if (event.type === 'envelopes') return { type: 'wake' };
+  if (event.type === 'online') return { type: 'online', envelopes: event.envelopes.map((e) => ({ ...e, content: e.content.toString('base64') })) };
+  return event;
+}
+
+function fromWire(event: WireDeviceEvent): DeviceEvent {
+  if (event.type !== 'online') return event;
+  if (!Array.isArray(event.envelopes)) return { type: 'online', envelopes: [] };
+  return { type: 'online', envelopes: event.envelopes.map((e) => ({ ...e, content: Buffer.from(String(e.content), 'base64') })) };
 }
 
 const SUBJECT_PREFIX = 'kluis.device.';
@@ -96,7 +114,7 @@ export class NatsBus implements Bus {
   publish(key: string, event: DeviceEvent): void {
     this.local.publish(key, event);
     if (this.closed) return;
-    const wire: WireEvent = { o: this.origin, e: event.type === 'envelopes' ? { type: 'wake' } : event };
+    const wire: WireEvent = { o: this.origin, e: toWire(event) };
     try {
       // While disconnected the client buffers publishes and sends them on reconnect.
       this.nc.publish(SUBJECT_PREFIX + key, JSON.stringify(wire));
@@ -150,7 +168,7 @@ export class NatsBus implements Bus {
     }
     // Our own publish was already delivered locally, synchronously.
     if (wire.o === this.origin || !wire.e || typeof wire.e.type !== 'string') return;
-    this.local.publish(key, wire.e);
+    this.local.publish(key, fromWire(wire.e));
   }
 
   /**

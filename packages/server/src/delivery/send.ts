@@ -17,25 +17,44 @@ export interface SendCommand {
     registrationId: number;
     type: number;
     content: Buffer;
-    /** The sender's base64, reused for live pushes (the schema checked it is canonical). */
-    contentBase64: string;
     guid: string;
   }>;
 }
 
-/** Checks what the schema cannot (duplicates, decoded size) and decodes the ciphertexts. */
-export function prepareSend(sender: DeviceIdentity, destination: string, request: SendRequest): SendCommand {
+/** One ciphertext for one device, as raw bytes (from the binary socket, or base64-decoded HTTP). */
+export interface OutgoingCiphertext {
+  deviceId: number;
+  registrationId: number;
+  type: number;
+  content: Buffer;
+}
+
+/** A SendRequest with its ciphertexts decoded: what both transports hand to the send path. */
+export interface DecodedSendRequest {
+  timestamp?: number;
+  messages: OutgoingCiphertext[];
+  resend?: boolean;
+  online?: boolean;
+}
+
+/** The HTTP route's body (canonical base64, checked by the schema) as raw bytes, decoded once. */
+export function decodeSendRequest(request: SendRequest): DecodedSendRequest {
+  return { ...request, messages: request.messages.map((m) => ({ ...m, content: Buffer.from(m.content, 'base64') })) };
+}
+
+/** Checks what the schema cannot (duplicates, sizes). */
+export function prepareSend(sender: DeviceIdentity, destination: string, request: DecodedSendRequest): SendCommand {
   const seen = new Set<number>();
   const messages: SendCommand['messages'] = [];
   for (const m of request.messages) {
     if (seen.has(m.deviceId)) throw new ApiError(ErrorCode.BadRequest, `device ${m.deviceId} is listed twice`);
     seen.add(m.deviceId);
-    const content = Buffer.from(m.content, 'base64');
+    const content = m.content;
     if (content.length === 0) throw new ApiError(ErrorCode.BadRequest, `the ciphertext for device ${m.deviceId} is empty`);
     if (content.length > MAX_MESSAGE_BYTES) {
       throw new ApiError(ErrorCode.PayloadTooLarge, `the ciphertext for device ${m.deviceId} is larger than ${MAX_MESSAGE_BYTES} bytes`);
     }
-    messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, contentBase64: m.content, guid: randomUUID() });
+    messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, guid: randomUUID() });
   }
   return { sender, destination, timestamp: request.timestamp ?? 0, resend: request.resend === true, online: request.online === true, messages };
 }
@@ -52,7 +71,7 @@ export interface SendSubmitter {
 }
 
 /** The one send implementation behind PUT /v1/messages/:accountId and the socket's 'send' frame. */
-export async function sendMessage(writer: SendSubmitter, sender: DeviceIdentity, destination: string, request: SendRequest): Promise<SendResponse> {
+export async function sendMessage(writer: SendSubmitter, sender: DeviceIdentity, destination: string, request: DecodedSendRequest): Promise<SendResponse> {
   const outcome = await writer.submit(prepareSend(sender, destination, request));
   if (!outcome.ok) throw outcome.error;
   return outcome.response;

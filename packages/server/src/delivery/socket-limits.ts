@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 export interface SocketLimits {
   /** Outbound bytes (unsent by the kernel and by ws) past which the socket is closed as a slow consumer. */
   bufferBytes: number;
-  /** Pings (WebSocket ping frames and JSON pings) answered per second; one more closes the socket. */
+  /** Pings (WebSocket ping frames and protobuf ping frames) answered per second; one more closes the socket. */
   pingsPerSecond: number;
 }
 
@@ -11,7 +11,7 @@ export type ServerCloseReason = 'slow-consumer' | 'ping-flood' | 'heartbeat';
 
 export const DEFAULT_SOCKET_LIMITS: SocketLimits = { bufferBytes: 4 * 1024 * 1024, pingsPerSecond: 5 };
 
-/** Pings (WebSocket ping frames and JSON pings together) a socket may send in each second. */
+/** Pings (WebSocket ping frames and protobuf ping frames together) a socket may send in each second. */
 export class PingAllowance {
   private windowStart = 0;
   private inWindow = 0;

@@ -1,4 +1,4 @@
-import { deviceAuthorization } from '@kluis/protocol';
+import { clientFrameFromJson, deviceAuthorization } from '@kluis/protocol';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
@@ -131,30 +131,33 @@ describe('GET /v1/socket', () => {
     const bob = await registerAccount(ts);
     const socket = await TestSocket.connect(ts.url, bob.auth);
     await socket.backlog();
-    const bad: Array<string | Buffer> = [
-      '{not json',
-      '[]',
-      '"text"',
-      JSON.stringify({ type: 'nope' }),
-      JSON.stringify({ type: 'ack', guids: ['not-a-uuid'] }),
-      JSON.stringify({ type: 'ack', guids: [] }),
-      JSON.stringify({ type: 'ping', extra: 1 }),
-      JSON.stringify({ type: 'send', destination: alice.accountId }),
+    // Binary frames that are not a valid ClientFrame, or break its bounds.
+    const bad: Buffer[] = [
+      Buffer.from([0xff, 0xff, 0xff]),
+      Buffer.from([0x12, 0x40, 0x01]),
+      Buffer.alloc(0),
+      Buffer.from([0x7a, 0x00]),
+      Buffer.from(clientFrameFromJson({ type: 'ack', guids: ['not-a-uuid'] })),
+      Buffer.from(clientFrameFromJson({ type: 'ack', guids: [] })),
     ];
     for (const frame of bad) {
-      socket.sendRaw(frame);
+      socket.sendRaw(frame, true);
       const err = await socket.next((f) => f.type === 'error');
       expect(err).toEqual({ type: 'error', code: 'BAD_REQUEST', message: expect.any(String) });
     }
-    socket.sendRaw(Buffer.from([1, 2, 3]), true);
-    expect((await socket.next((f) => f.type === 'error')).message).toMatch(/binary/);
+    // The JSON text wire of 0.1 is gone.
+    socket.sendRaw(JSON.stringify({ type: 'ping' }));
+    expect((await socket.next((f) => f.type === 'error')).message).toMatch(/text frames are not accepted/);
     // A send frame with a readable id gets a response frame with the 400.
-    socket.send({ type: 'send', id: 77, destination: alice.accountId, body: { timestamp: 'yesterday', messages: [] } });
+    socket.send({ type: 'send', id: 77, destination: alice.accountId, body: { timestamp: 9e15, messages: [{ deviceId: 1, registrationId: 1, type: 2, content: 'AA==' }] } });
     const response = await socket.next((f) => f.type === 'response');
     expect(response).toMatchObject({ id: 77, status: 400, body: { code: 'BAD_REQUEST', message: expect.stringMatching(/timestamp/) } });
+    // Sealed sends never travel on the device socket, next to its credential.
+    socket.send({ type: 'sealed-send', id: 78, destination: alice.accountId, accessKey: Buffer.alloc(16).toString('base64'), body: { messages: [{ deviceId: 1, registrationId: 1, type: 6, content: 'AA==' }] } });
+    expect(await socket.next((f) => f.type === 'response' && f.id === 78)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/sealed socket/) } });
     socket.send({ type: 'ping' });
     await socket.next((f) => f.type === 'pong');
-    for (let i = 0; i < 20; i++) socket.sendRaw('garbage');
+    for (let i = 0; i < 20; i++) socket.sendRaw(Buffer.from('garbage'), true);
     expect((await socket.closed).code).toBe(1008);
     expect((await call(ts.url, 'GET', '/healthz')).status).toBe(200);
   });
@@ -204,7 +207,7 @@ describe('GET /v1/socket', () => {
   });
 });
 
-const PING = JSON.stringify({ type: 'ping' });
+const PING = Buffer.from(clientFrameFromJson({ type: 'ping' }));
 
 describe('bounded sockets', () => {
   // The smallest buffer cap the flags allow (1 MiB); the defaults otherwise.
@@ -244,10 +247,10 @@ describe('bounded sockets', () => {
     let pings = 0;
     const end = Date.now() + 3_000;
     // Bounded in time, and by the client's own buffer (this process holds both ends).
-    // JSON pings, answered by kluis itself (WebSocket ping frames: the test below).
+    // Protobuf ping frames, answered by kluis itself (WebSocket ping frames: the test below).
     while (Date.now() < end && flooder.ws.readyState === flooder.ws.OPEN) {
       if (flooder.ws.bufferedAmount < 1024 * 1024) {
-        for (let i = 0; i < 1_000; i++) flooder.sendRaw(PING);
+        for (let i = 0; i < 1_000; i++) flooder.sendRaw(PING, true);
         pings += 1_000;
       }
       peak = Math.max(peak, process.memoryUsage().rss);

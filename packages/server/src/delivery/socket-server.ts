@@ -2,33 +2,40 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { ErrorCode, routeParts, Routes, SocketCloseCode } from '@kluis/protocol';
+import { ErrorCode, MAX_SOCKET_FRAME_BYTES, routeParts, Routes, SocketCloseCode } from '@kluis/protocol';
 import type { DeviceAuthenticator } from '../auth/device-auth.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DeviceConnection, type ConnectionDeps } from './connection.js';
+import { SealedConnection, type SealedConnectionDeps } from './sealed-connection.js';
+import { WriteBatcher } from './write-batcher.js';
 
-/** A send frame carries at most 6 ciphertexts of 96 KiB as base64: 1 MiB is plenty. */
-export const MAX_FRAME_BYTES = 1024 * 1024;
+/** A send frame carries at most 6 ciphertexts of 96 KiB: 1 MiB is plenty. */
+export const MAX_FRAME_BYTES = MAX_SOCKET_FRAME_BYTES;
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 const DEFAULT_UPGRADE_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 2_000;
 
 const SOCKET_PATH = routeParts(Routes.socket).path;
+const SEALED_SOCKET_PATH = routeParts(Routes.sealedSocket).path;
 
 /**
- * WebSocket endpoint on the HTTP server's 'upgrade' event. Credentials are checked
- * before the upgrade: a bad login gets a plain HTTP 401 with a JSON body and never a
- * WebSocket.
+ * WebSocket endpoints on the HTTP server's 'upgrade' event. The device socket's
+ * credentials are checked before the upgrade: a bad login gets a plain HTTP 401 with a
+ * JSON body and never a WebSocket. The sealed socket takes no credential at all.
  */
 export class SocketServer {
   readonly connections = new Set<DeviceConnection>();
+  /** Sealed sockets: no identity, counted apart (metrics). */
+  readonly sealedConnections = new Set<SealedConnection>();
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly batcher = new WriteBatcher();
   private closing = false;
 
   constructor(
-    private readonly deps: ConnectionDeps & {
+    private readonly deps: ConnectionDeps &
+      SealedConnectionDeps & {
       auth: DeviceAuthenticator;
       log: Logger;
       heartbeatMs?: number;
@@ -41,7 +48,7 @@ export class SocketServer {
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
       clientTracking: false,
-      // Frames are JSON-parsed and schema-checked anyway; a second UTF-8 pass buys nothing.
+      // Frames are binary; a text frame is refused unread, so its UTF-8 needs no check.
       skipUTF8Validation: true,
       // Each connection answers pings itself, a few a second at most (a flood of pings from a
       // peer that never reads would otherwise queue pongs without bound).
@@ -55,7 +62,7 @@ export class SocketServer {
     });
     // One timer for all sockets: a peer that has not echoed the last round's ping is dropped.
     this.heartbeat = setInterval(() => {
-      for (const c of this.connections) {
+      for (const c of [...this.connections, ...this.sealedConnections]) {
         if (c.awaitingPong) c.expire();
         else c.ping();
       }
@@ -67,8 +74,11 @@ export class SocketServer {
     socket.on('error', ignore);
     if (this.closing) return reject(socket, new ApiError(ErrorCode.Unavailable, 'the server is shutting down'));
     const path = (req.url ?? '').split('?')[0];
-    if (path !== SOCKET_PATH) return reject(socket, new ApiError(ErrorCode.NotFound, `no WebSocket endpoint at this path; use ${SOCKET_PATH}`));
+    if (path !== SOCKET_PATH && path !== SEALED_SOCKET_PATH) {
+      return reject(socket, new ApiError(ErrorCode.NotFound, `no WebSocket endpoint at this path; use ${SOCKET_PATH} or ${SEALED_SOCKET_PATH}`));
+    }
     if (req.method !== 'GET') return reject(socket, new ApiError(ErrorCode.BadRequest, 'WebSocket upgrades use GET'));
+    if (path === SEALED_SOCKET_PATH) return this.upgradeSealed(req, socket, head);
     const timer = setTimeout(
       () => reject(socket, new ApiError(ErrorCode.Unavailable, 'the login could not be checked in time; try again shortly')),
       this.deps.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS,
@@ -86,7 +96,7 @@ export class SocketServer {
             ws.close(SocketCloseCode.GoingAway, 'server shutting down');
             return;
           }
-          const connection = new DeviceConnection(this.deps, ws, socket, identity, (c) => this.connections.delete(c));
+          const connection = new DeviceConnection({ ...this.deps, batcher: this.batcher }, ws, socket, identity, (c) => this.connections.delete(c));
           this.connections.add(connection);
           connection.start();
         });
@@ -99,6 +109,27 @@ export class SocketServer {
       },
     );
   };
+
+  /**
+   * No credential is read, even if one is sent: nothing here may tie this socket to an
+   * account. A client that sends an Authorization header anyway is refused, so a bug
+   * cannot quietly undo that.
+   */
+  private upgradeSealed(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (req.headers.authorization !== undefined) {
+      return reject(socket, new ApiError(ErrorCode.BadRequest, 'the sealed socket takes no credential; connect without an Authorization header'));
+    }
+    (socket as Socket).setTimeout?.(0);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.closing) {
+        ws.close(SocketCloseCode.GoingAway, 'server shutting down');
+        return;
+      }
+      const connection = new SealedConnection({ ...this.deps, batcher: this.batcher }, ws, socket, (c) => this.sealedConnections.delete(c));
+      this.sealedConnections.add(connection);
+      connection.start();
+    });
+  }
 
   /** From now on new sockets are refused (503); open ones stay until close(). */
   refuseNew(): void {
@@ -114,7 +145,7 @@ export class SocketServer {
     clearInterval(this.heartbeat);
     // Let answers to sends that just committed reach their sockets before 1001.
     await new Promise((resolve) => setImmediate(resolve));
-    const open = [...this.connections];
+    const open = [...this.connections, ...this.sealedConnections];
     const closed = open.map((c) => c.closedPromise());
     for (const c of open) c.close(code, reason);
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), CLOSE_GRACE_MS).unref());

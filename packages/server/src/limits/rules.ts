@@ -1,4 +1,5 @@
-import { MAX_GROUP_MEMBERS } from '@kluis/protocol';
+// The subpath, not the index: `kluis server`'s options load this before any schema is needed.
+import { MAX_GROUP_MEMBERS } from '@kluis/protocol/limits';
 
 /**
  * One token bucket kind: `burst` tokens at most, refilled at `perWindow` tokens per

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import SealedSenderMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
-import { ErrorCode, EnvelopeType, MAX_DEVICES_PER_ACCOUNT, MAX_GROUP_MEMBERS, MAX_MESSAGE_BYTES, type SealedMultiRequest, type SendRequest } from '@kluis/protocol';
+import { ErrorCode, EnvelopeType, MAX_DEVICES_PER_ACCOUNT, MAX_GROUP_MEMBERS, MAX_MESSAGE_BYTES } from '@kluis/protocol';
 import type { DeviceIdentity } from '../auth/device-auth.js';
 import type { Db } from '../db/schema.js';
 import type { MultiSendCommand } from '../delivery/multi-send.js';
@@ -33,7 +33,7 @@ async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, Recip
 }
 
 /** Checks a single sealed send's key and content; the send itself is the ordinary one. */
-export async function authorizeSealed(db: Db, destination: string, presented: Buffer | undefined, request: SendRequest): Promise<void> {
+export async function authorizeSealed(db: Db, destination: string, presented: Buffer | undefined, request: { messages: ReadonlyArray<{ type: number }> }): Promise<void> {
   const access = (await accessOf(db, [destination])).get(destination);
   if (!singleAccessAllowed(access, presented)) throw accessDenied();
   for (const m of request.messages)
@@ -50,11 +50,12 @@ export async function authorizeSealed(db: Db, destination: string, presented: Bu
 export async function prepareSealedMulti(
   db: Db,
   presented: Buffer | undefined,
-  request: SealedMultiRequest,
+  request: { message: Uint8Array; online: boolean },
   /** Rate limits: `admit` runs once the recipients are known, before any lookup; `refused` may turn the 401 into another error. */
   gate?: { admit(accountIds: readonly string[]): void; refused(accountIds: readonly string[], err: ApiError): unknown },
 ): Promise<MultiSendCommand> {
-  const bytes = new Uint8Array(Buffer.from(request.message, 'base64'));
+  // libsignal's binding types want an ArrayBuffer-backed array; a frame's Buffer is one.
+  const bytes = request.message as Uint8Array<ArrayBuffer>;
   let parsed: SealedSenderMultiRecipientMessage;
   let recipients: Readonly<Record<string, { deviceIds: number[]; registrationIds: number[] }>>;
   try {
@@ -79,13 +80,11 @@ export async function prepareSealedMulti(
     if (r.deviceIds.length > MAX_DEVICES_PER_ACCOUNT) throw new ApiError(ErrorCode.BadRequest, `too many devices for ${accountId}`);
     const payload = Buffer.from(parsed.messageForRecipient(r));
     if (payload.length > MAX_MESSAGE_BYTES) throw new ApiError(ErrorCode.PayloadTooLarge, `the message for ${accountId} is larger than ${MAX_MESSAGE_BYTES} bytes`);
-    const contentBase64 = payload.toString('base64');
     const messages = r.deviceIds.map((deviceId, i) => ({
       deviceId,
       registrationId: r.registrationIds[i]!,
       type: EnvelopeType.Sealed,
       content: payload,
-      contentBase64,
       guid: randomUUID(),
     }));
     deviceCount += messages.length;
@@ -97,5 +96,5 @@ export async function prepareSealedMulti(
   // them (unknown, or which devices they have) would be an oracle open to anyone.
   const excluded = parsed.excludedRecipientServiceIdStrings();
   if (excluded.length > MAX_GROUP_MEMBERS) throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message excludes at most ${MAX_GROUP_MEMBERS} accounts`);
-  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online === true, destinations, deviceCount, sealedExcludes: excluded.length > 0 };
+  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online, destinations, deviceCount, sealedExcludes: excluded.length > 0 };
 }
