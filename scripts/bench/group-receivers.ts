@@ -26,7 +26,9 @@ import {
   signalDecryptPreKey,
   SignalMessage,
 } from '@signalapp/libsignal-client';
-import { decodeContent, EnvelopeType, type Envelope } from '@kluis/protocol';
+import { clientFrameFromJson, decodeContent, EnvelopeType, serverFrameToJson, type JsonServerFrame } from '@kluis/protocol';
+
+type Envelope = Extract<JsonServerFrame, { type: 'envelope' }>['envelope'];
 import { registerMemoryDevice, type MemoryDevice } from './signal-memory.js';
 
 export type ParentMessage =
@@ -155,14 +157,15 @@ async function drain(): Promise<void> {
 
 function flushAcks(): void {
   for (const [i, guids] of pendingAcks) {
-    for (let k = 0; k < guids.length; k += 256) sockets[i]!.send(JSON.stringify({ type: 'ack', guids: guids.slice(k, k + 256) }));
+    for (let k = 0; k < guids.length; k += 256) sockets[i]!.send(clientFrameFromJson({ type: 'ack', guids: guids.slice(k, k + 256) }));
   }
   pendingAcks.clear();
 }
 
-function onFrame(i: number, text: string): void {
+function onFrame(i: number, data: Buffer): void {
   const arrived = now();
-  const frame = JSON.parse(text) as { type: string; envelope?: Envelope };
+  // The JSON view of the binary frame (base64 content), as the receive path below expects.
+  const frame = serverFrameToJson(data) as { type: string; envelope?: Envelope };
   if (frame.type !== 'envelope') return;
   queue.push({ i, env: frame.envelope!, arrived });
   if (!draining) setImmediate(() => void drain());
@@ -193,7 +196,7 @@ async function setup(url: string, invites: string[], tag: string): Promise<void>
         ws.once('error', reject);
         ws.once('unexpected-response', (_req, res) => reject(new Error(`socket refused: ${res.statusCode}`)));
       });
-      ws.on('message', (data) => onFrame(i, data.toString()));
+      ws.on('message', (data) => onFrame(i, data as Buffer));
       sockets[i] = ws;
     }
   };
