@@ -1,4 +1,4 @@
-import { decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, type ClientFrameInit } from './socket-wire.js';
+import { decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, plainEnvelope, type ClientFrameInit } from './socket-wire.js';
 
 /*
  * A JSON view of the binary socket frames (ciphertexts as base64), the shape the wire
@@ -61,19 +61,8 @@ export function serverFrameToJson(data: Uint8Array): JsonServerFrame {
   const f = decodeServerFrame(data).frame;
   switch (f.case) {
     case 'envelope': {
-      const e = f.value;
-      return {
-        type: 'envelope',
-        envelope: {
-          guid: e.guid,
-          type: e.type,
-          ...(e.sourceAccount !== undefined ? { sourceAccount: e.sourceAccount } : {}),
-          ...(e.sourceDevice !== undefined ? { sourceDevice: e.sourceDevice } : {}),
-          ...(e.timestamp !== undefined ? { timestamp: Number(e.timestamp) } : {}),
-          serverTimestamp: Number(e.serverTimestamp),
-          content: base64(e.content),
-        },
-      };
+      const e = plainEnvelope(f.value);
+      return { type: 'envelope', envelope: { ...e, content: base64(e.content) } };
     }
     case 'queueEmpty':
       return { type: 'queue-empty' };

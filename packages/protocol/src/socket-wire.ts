@@ -35,3 +35,27 @@ export function encodeServerFrame(frame: ServerFrameInit): Uint8Array {
 export function decodeServerFrame(bytes: Uint8Array): WireServerFrame {
   return fromBinary(ServerFrameSchema, bytes, DECODE);
 }
+
+/** A pushed envelope with plain numbers and absent fields left out (what clients hand on). */
+export interface PlainEnvelope {
+  guid: string;
+  type: number;
+  sourceAccount?: string;
+  sourceDevice?: number;
+  timestamp?: number;
+  serverTimestamp: number;
+  content: Uint8Array<ArrayBuffer>;
+}
+
+export function plainEnvelope(e: WireEnvelope): PlainEnvelope {
+  return {
+    guid: e.guid,
+    type: e.type,
+    ...(e.sourceAccount !== undefined ? { sourceAccount: e.sourceAccount } : {}),
+    ...(e.sourceDevice !== undefined ? { sourceDevice: e.sourceDevice } : {}),
+    ...(e.timestamp !== undefined ? { timestamp: Number(e.timestamp) } : {}),
+    serverTimestamp: Number(e.serverTimestamp),
+    // Decoded views into the frame's Buffer, which is ArrayBuffer-backed.
+    content: e.content as Uint8Array<ArrayBuffer>,
+  };
+}

@@ -15,25 +15,31 @@ import { SealedSocket } from './sealed-socket.js';
 const SEALED_SOCKET = '/v1/sealed-socket';
 const h = new Harness();
 let server: TestServer;
-let proxy: CountingProxy;
 let n = 0;
 
 beforeAll(async () => {
   server = await h.startServer();
-  proxy = await CountingProxy.start(server.url);
-  h.onDispose(() => proxy.close());
 });
 afterAll(() => h.dispose());
 
-async function user(base: string): Promise<{ c: Client; name: string }> {
+/**
+ * Each user talks through a proxy of their own, so what one proxy counts or drops is that
+ * user's traffic only: the other side's receipts (batched, sent a moment later) never land
+ * in the count or take the drop meant for this user's send.
+ */
+async function user(base: string): Promise<{ c: Client; name: string; proxy: CountingProxy }> {
   const name = `${base}${n++}`;
-  return { c: await connectedUser(h, server, name, { serverUrl: proxy.url }), name };
+  const proxy = await CountingProxy.start(server.url);
+  h.onDispose(() => proxy.close());
+  return { c: await connectedUser(h, server, name, { serverUrl: proxy.url }), name, proxy };
 }
 
 const texts = async (c: Client, conversation: string) => (await c.messages.list({ conversation })).filter((m) => m.kind === 'text').map((m) => m.text);
 const sealedOpen = (c: Client) => internalsOf(c).transport().isSealedOpen;
-/** HTTP sealed sends (PUT /v1/sealed and /v1/sealed/:accountId) the proxy saw. */
-const httpSealed = () => proxy.puts('/v1/sealed');
+/** A user's HTTP sealed sends (PUT /v1/sealed and /v1/sealed/:accountId), as their proxy saw them. */
+const httpSealedOf = (u: { proxy: CountingProxy }) => u.proxy.puts('/v1/sealed');
+/** Longer than the receipt batcher's pause: receipts for what a user just received have gone out. */
+const receiptsFlushed = () => new Promise((r) => setTimeout(r, 600));
 
 describe('sealed sends over the sealed socket', () => {
   it('go over the socket while it is open, over HTTP while it is down, and arrive exactly once', async () => {
@@ -41,16 +47,18 @@ describe('sealed sends over the sealed socket', () => {
     const socketMultiSends = vi.spyOn(SealedSocket.prototype, 'sendMulti');
     const [alice, bob, carol] = [await user('alice'), await user('bob'), await user('carol')];
     for (const u of [alice, bob, carol]) expect(sealedOpen(u.c)).toBe(true);
+    const httpSealed = () => [...httpSealedOf(alice), ...httpSealedOf(bob)];
 
     // The sealed socket's upgrade: its path, no credential, no cookie, no query.
-    const sealedUpgrades = proxy.upgrades.filter((u) => u.path.startsWith(SEALED_SOCKET));
+    const upgrades = [alice, bob, carol].flatMap((u) => u.proxy.upgrades);
+    const sealedUpgrades = upgrades.filter((u) => u.path.startsWith(SEALED_SOCKET));
     expect(sealedUpgrades).toHaveLength(3);
     for (const u of sealedUpgrades) {
       expect(u.path).toBe(SEALED_SOCKET);
       expect(u.headers.authorization).toBeUndefined();
       expect(u.headers.cookie).toBeUndefined();
     }
-    expect(proxy.upgrades.filter((u) => u.path === '/v1/socket').every((u) => u.headers.authorization !== undefined)).toBe(true);
+    expect(upgrades.filter((u) => u.path === '/v1/socket').every((u) => u.headers.authorization !== undefined)).toBe(true);
 
     // Profile keys exchanged (first contact goes identified), then everything is sealed.
     const sent = new Map<string, string[]>(); // `${from}>${to}` → texts
@@ -89,8 +97,10 @@ describe('sealed sends over the sealed socket', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
 
     // 2. Down (the route refused, the open sockets cut): sealed sends go over HTTP, still without credentials.
-    proxy.refuseUpgrade = (path) => (path.startsWith(SEALED_SOCKET) ? 503 : undefined);
-    proxy.cut(SEALED_SOCKET);
+    for (const u of [alice, bob]) {
+      u.proxy.refuseUpgrade = (path) => (path.startsWith(SEALED_SOCKET) ? 503 : undefined);
+      u.proxy.cut(SEALED_SOCKET);
+    }
     await until('sealed sockets down', () => !sealedOpen(alice.c) && !sealedOpen(bob.c));
     const downSocket = socketSends.mock.calls.length;
     for (let i = 0; i < 5; i++) {
@@ -105,22 +115,28 @@ describe('sealed sends over the sealed socket', () => {
     expect(internalsOf(alice.c).transport().isOpen && internalsOf(bob.c).transport().isOpen).toBe(true);
 
     // 3. Back: each client reconnects its sealed socket on its own, and HTTP is left again.
-    proxy.refuseUpgrade = () => undefined;
+    for (const u of [alice, bob]) u.proxy.refuseUpgrade = () => undefined;
     await until('sealed sockets back', () => sealedOpen(alice.c) && sealedOpen(bob.c), 45_000);
+    // Receipts for the "down" messages may still be on their way over HTTP: let them go first.
+    await receiptsFlushed();
     const httpBack = httpSealed().length;
     await send(alice, bob, 'a→b back');
     await send(bob, alice, 'b→a back');
+    await until('alice has "b→a back"', async () => (await texts(alice.c, bob.name)).includes('b→a back'));
+    await receiptsFlushed();
     expect(httpSealed().length).toBe(httpBack);
 
-    // 4. Dropped mid-request, before the server got the frame: retried over HTTP.
-    proxy.dropNext(SEALED_SOCKET, 'to-server');
+    // 4. Dropped mid-request, before the server got the frame: retried over HTTP. Only
+    // alice's proxy drops, and alice has nothing else to send by now (her receipts went).
+    const aliceBack = httpSealedOf(alice).length;
+    alice.proxy.dropNext(SEALED_SOCKET, 'to-server');
     await send(alice, bob, 'a→b dropped before');
-    expect(httpSealed().length).toBe(httpBack + 1);
+    expect(httpSealedOf(alice).length).toBe(aliceBack + 1);
     // After the server stored it (the answer lost): retried over HTTP, stored twice, shown once.
     await until('sealed socket back', () => sealedOpen(alice.c), 45_000);
-    proxy.dropNext(SEALED_SOCKET, 'to-client');
+    alice.proxy.dropNext(SEALED_SOCKET, 'to-client');
     await send(alice, bob, 'a→b dropped after');
-    expect(httpSealed().length).toBe(httpBack + 2);
+    expect(httpSealedOf(alice).length).toBe(aliceBack + 2);
 
     // Exactly once: every text sent arrived, none twice.
     const ab = sent.get(`${alice.name}>${bob.name}`)!;

@@ -1,4 +1,4 @@
-import { MAX_ACKS_PER_FRAME, Routes, routeParts, SocketCloseCode, type SocketWire, type WireServerFrame } from '@kluis/protocol';
+import { MAX_ACKS_PER_FRAME, plainEnvelope, Routes, routeParts, SocketCloseCode, type SocketWire, type WireServerFrame } from '@kluis/protocol';
 import { NetworkError, ServerError } from '../errors.js';
 import type { ReceivedEnvelope } from '../types.js';
 import type { RawResponse } from './http.js';
@@ -90,7 +90,7 @@ export class DeviceSocket extends RequestSocket {
       case 'envelope':
         // Paused (closing): not acked, so the server redelivers it next time.
         if (this.paused) return;
-        return this.h.onEnvelope(receivedEnvelope(f.value));
+        return this.h.onEnvelope(plainEnvelope(f.value));
       case 'queueEmpty':
         return this.h.onQueueEmpty();
       case 'error':
@@ -168,15 +168,3 @@ function multiBody(b: MultiSendBody): Omit<SocketWire.SendMulti, '$typeName' | '
   };
 }
 
-function receivedEnvelope(e: SocketWire.Envelope): ReceivedEnvelope {
-  return {
-    guid: e.guid,
-    type: e.type,
-    ...(e.sourceAccount !== undefined ? { sourceAccount: e.sourceAccount } : {}),
-    ...(e.sourceDevice !== undefined ? { sourceDevice: e.sourceDevice } : {}),
-    ...(e.timestamp !== undefined ? { timestamp: Number(e.timestamp) } : {}),
-    serverTimestamp: Number(e.serverTimestamp),
-    // Decoded views into the frame's Buffer, which is ArrayBuffer-backed.
-    content: e.content as Uint8Array<ArrayBuffer>,
-  };
-}
