@@ -71,4 +71,51 @@ describe('acked envelopes leave no trace on disk', () => {
     expect(forCarol.every((s) => after.includes(s))).toBe(true);
     console.log(`acked envelopes erased from database file and WAL ${erasedAfterMs} ms after their rows were deleted`);
   });
+
+  it('are gone from the database file and the WAL within the bound while writes never stop', async () => {
+    const server = await h.startServer();
+    const [alice, bob, dave, erin] = [await user(server, 'alice'), await user(server, 'bob'), await user(server, 'dave'), await user(server, 'erin')];
+    await alice.connect();
+    await erin.connect();
+    await dave.connect();
+    // First contact (identified), so the load below is the ordinary path.
+    await erin.send(dave.account!.username, 'hello dave');
+    await until('dave has it', async () => (await dave.messages.list()).some((m) => m.text === 'hello dave'));
+    for (let i = 0; i < 6; i++) await alice.send(bob.account!.username, `for bob ${i}: ${'y'.repeat(i * 300)}`);
+    const forBob = storedContents(server.dataDir).get(bob.account!.accountId)!.map(slice);
+    expect(forBob.length).toBeGreaterThanOrEqual(6);
+
+    // Continuous writes: erin → dave back to back (each an insert, dave's ack a delete), so
+    // the database is never quiet for a checkpoint interval; only the time bound can empty the WAL.
+    let load = true;
+    const sendTimes: number[] = [];
+    const loader = (async () => {
+      for (let i = 0; load && i < 5_000; i++) {
+        await erin.send(dave.account!.username, `load ${i}`);
+        sendTimes.push(Date.now());
+      }
+    })();
+    try {
+      await bob.connect();
+      await until('bob has all six', async () => (await bob.messages.list()).filter((m) => m.text.startsWith('for bob')).length === 6);
+      await until('acked and deleted', () => !storedContents(server.dataDir).has(bob.account!.accountId));
+      const t0 = Date.now();
+      await until('no acked ciphertext left on disk under load', async () => {
+        const bytes = await diskBytes(server.dataDir);
+        return forBob.every((s) => !bytes.includes(s));
+      }, 15_000);
+      const erasedAfterMs = Date.now() - t0;
+      // The load really ran all along: sends completed in every second of the wait.
+      const during = sendTimes.filter((t) => t >= t0);
+      const seconds = new Set(during.map((t) => Math.floor((t - t0) / 1000)));
+      expect(seconds.size).toBeGreaterThanOrEqual(Math.floor(erasedAfterMs / 1000));
+      // The bound: 5 s of continuous writes (checkpointer.ts truncateMaxDelayMs) plus the
+      // handshake and this poll's own pace.
+      expect(erasedAfterMs).toBeLessThan(9_000);
+      console.log(`under continuous writes (${during.length} sends during the wait): acked envelopes erased from database file and WAL ${erasedAfterMs} ms after their rows were deleted`);
+    } finally {
+      load = false;
+      await loader;
+    }
+  }, 60_000);
 });

@@ -15,20 +15,40 @@ import { Worker } from 'node:worker_threads';
  * those hold the ciphertext of envelopes long since acked and deleted (secure_delete
  * zeroes the database pages, not the WAL's history). So once the WAL is fully copied and
  * the database has been quiet for one interval after a write (or, under continuous
- * writes, every `truncateMaxDelayMs`), the worker asks the server's own connection to run
- * a TRUNCATE checkpoint, which empties the WAL file. It must be that connection: a
- * TRUNCATE takes the writer lock, and a second connection holding it would make the
- * server's read-then-write transactions fail with SQLITE_BUSY at once (SQLite does not
- * wait when a reader upgrades). On the server's connection it runs between transactions,
- * with nothing left to copy, never waiting for a lock (a busy attempt is retried later):
- * a truncate and one fsync of the database file, only when quiet or once per delay.
+ * writes, every `truncateMaxDelayMs`), the WAL file is emptied by a TRUNCATE checkpoint.
+ * A TRUNCATE takes the writer lock, and while another connection holds it the server's
+ * read-then-write transactions fail with SQLITE_BUSY at once (SQLite does not wait when
+ * a reader upgrades); run on the server's own connection instead, it would copy the
+ * frames written since the last PASSIVE and fsync the database file on the event loop, a
+ * stall of milliseconds (a cause of the latency tail). So, a handshake:
+ *   1. the worker, due to truncate and with everything copied, asks the server;
+ *   2. the server pauses its database use (`writes.pause`: every Kysely query and
+ *      transaction waits as a promise; sockets, pushes and timers go on) and tells the
+ *      worker to go ahead;
+ *   3. the worker runs the TRUNCATE on its own connection: it copies the last frames,
+ *      fsyncs the database file and cuts the WAL file, on its thread, and answers;
+ *   4. the server's queries resume.
+ * Nothing runs on the event loop but the bookkeeping. Sends that arrive meanwhile wait
+ * for their commit by that long (milliseconds, once per truncate); a failed or busy
+ * attempt is retried on a later tick, and if the worker hangs or dies, the pause ends
+ * after `pauseLimitMs` at the latest. Without `writes` (no gate), the worker never truncates.
  */
 export interface CheckpointerOptions {
-  /** Empties the WAL on the server's connection; false if it could not right now. */
-  truncate?: () => boolean;
+  /** Holds the server's database use back while the worker truncates (step 2 above). */
+  writes?: {
+    /** Resolves once in-flight queries are done, with the function that lets them go on; undefined if already paused. */
+    pause(): Promise<(() => void) | undefined>;
+  };
   /** Longest time acked envelopes' old WAL frames may linger under continuous writes (default 5 s). */
   truncateMaxDelayMs?: number;
+  /**
+   * A safety net (default 10 s): the pause ends by then even if the worker never answered.
+   * Not a budget: a truncate still running holds the writer lock, and writes would wait on it.
+   */
+  pauseLimitMs?: number;
 }
+
+type WorkerMessage = 'truncate' | { truncated: number; ok: boolean };
 
 export class Checkpointer {
   private readonly worker: Worker;
@@ -38,14 +58,15 @@ export class Checkpointer {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
     const truncateMaxDelayMs = options.truncateMaxDelayMs ?? 5_000;
     // Plain JS (eval) so the worker needs no TypeScript loader, whatever runs the server.
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, truncateMaxDelayMs, truncate: !!options.truncate, betterSqlite3 } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, truncateMaxDelayMs, truncate: !!options.writes, betterSqlite3 } });
     this.worker.unref();
-    const truncate = options.truncate;
-    if (truncate) this.worker.on('message', (m: unknown) => m === 'truncate' && this.worker.postMessage(truncate() ? 'truncated' : 'busy'));
+    if (options.writes) this.handshake(options.writes, options.pauseLimitMs ?? 10_000);
     this.worker.on('error', (err) => {
+      this.abandon?.();
       if (!this.stopped) onFailure(err);
     });
     this.worker.on('exit', (code) => {
+      this.abandon?.();
       if (!this.stopped && code !== 0) onFailure(new Error(`checkpoint worker exited with ${code}`));
     });
   }
@@ -53,7 +74,41 @@ export class Checkpointer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.abandon?.();
     await this.worker.terminate();
+  }
+
+  /** Gives up the attempt in progress (writes resume); set while one runs. */
+  private abandon: (() => void) | undefined;
+
+  /** Steps 2 and 4 of the handshake described above. */
+  private handshake(writes: NonNullable<CheckpointerOptions['writes']>, pauseLimitMs: number): void {
+    let attempt = 0;
+    let inProgress: { id: number; resume: () => void; timer: NodeJS.Timeout } | undefined;
+    const finish = (truncated: boolean) => {
+      if (!inProgress) return;
+      clearTimeout(inProgress.timer);
+      inProgress.resume();
+      inProgress = undefined;
+      this.abandon = undefined;
+      if (!this.stopped) this.worker.postMessage(truncated ? 'truncated' : 'busy');
+    };
+    this.worker.on('message', (m: WorkerMessage) => {
+      if (m === 'truncate') {
+        void (async () => {
+          const resume = this.stopped ? undefined : await writes.pause();
+          if (!resume) return this.worker.postMessage('busy');
+          if (this.stopped) return resume();
+          const id = ++attempt;
+          inProgress = { id, resume, timer: setTimeout(() => finish(false), pauseLimitMs) };
+          this.abandon = () => finish(false);
+          this.worker.postMessage({ truncateNow: id });
+        })();
+        return;
+      }
+      // A late answer to an abandoned attempt changes nothing: the next one is asked for anew.
+      if (inProgress && m.truncated === inProgress.id) finish(m.ok);
+    });
   }
 }
 
@@ -69,6 +124,22 @@ let version = db.pragma('data_version', { simple: true });
 let dirtySince = 0;
 let asked = false;
 parentPort.on('message', (m) => {
+  if (m && typeof m === 'object' && 'truncateNow' in m) {
+    // The server's queries are paused: copy what is left, fsync, cut the file, answer.
+    // Never wait for a lock here: anyone holding one is retried later, not waited for.
+    let ok = false;
+    db.pragma('busy_timeout = 0');
+    try {
+      const [r] = db.pragma('wal_checkpoint(TRUNCATE)');
+      ok = !!r && r.busy === 0;
+    } catch (err) {
+      if (!SKIP.has(err && err.code)) throw err;
+    } finally {
+      db.pragma('busy_timeout = 5000');
+    }
+    parentPort.postMessage({ truncated: m.truncateNow, ok });
+    return;
+  }
   asked = false;
   if (m === 'truncated') dirtySince = 0;
 });

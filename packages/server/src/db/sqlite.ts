@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { Kysely, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { UnsupportedCapabilityError, type DatabaseAdapter } from './database.js';
 import type { Schema } from './schema.js';
 import { Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
+import { GatedSqliteDialect, WriteGate } from './write-gate.js';
 
 export interface SqliteOptions {
   file: string;
@@ -55,27 +56,6 @@ const NOTHING_TO_ROLL_BACK: SqliteStatement = {
   iterate: () => [][Symbol.iterator](),
 };
 
-/**
- * Empties the WAL file (its old frames hold deleted envelopes' ciphertext), on the
- * server's connection, between transactions, without waiting for any lock: false when
- * it could not run now (the checkpointer asks again). See checkpointer.ts.
- */
-function truncateWal(raw: Database.Database, onError: SqliteOptions['onError']): boolean {
-  if (raw.inTransaction) return false;
-  raw.pragma('busy_timeout = 0');
-  try {
-    const [r] = raw.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-    return r?.busy === 0;
-  } catch (err) {
-    // Busy: asked again later. Full disk: the storage guard reports it (once per interval).
-    const code = (err as { code?: string }).code;
-    if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_FULL') onError?.('emptying the WAL failed', err);
-    return false;
-  } finally {
-    raw.pragma('busy_timeout = 5000');
-  }
-}
-
 export function openSqlite(options: SqliteOptions): DatabaseAdapter {
   const raw = new Database(options.file);
   raw.pragma('journal_mode = WAL');
@@ -93,6 +73,7 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
   // Checkpoints run on a worker (checkpointer.ts); the WAL file is cut back when reused.
   raw.pragma('wal_autocheckpoint = 0');
   raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  const gate = new WriteGate();
   const checkpointer = new Checkpointer(
     options.file,
     CHECKPOINT_INTERVAL_MS,
@@ -101,9 +82,9 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
       raw.pragma('wal_autocheckpoint = 1000');
       options.onError?.('background checkpoints failed; checkpointing inline', err);
     },
-    { truncate: () => !closed && truncateWal(raw, options.onError) },
+    { writes: { pause: () => gate.pause() } },
   );
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const db = new Kysely<Schema>({ dialect: new GatedSqliteDialect({ database: withStatementCache(raw) }, gate) });
   const walSync = options.synchronous === 'full' ? new WalSync(options.file) : undefined;
   let closed = false;
   return {
