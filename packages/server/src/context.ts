@@ -1,5 +1,7 @@
 import { SEALED_SENDER } from './sealed/sealed-send.js';
 import { SealedSenderKeys } from './sealed/sealed-sender-keys.js';
+import { AccessKeyCache, recipientAccessLoader } from './sealed/access-key-cache.js';
+import { accessChangePublisher } from './sealed/access-changes.js';
 import { SocketCloseCode, type MultiSendResponse, type SendResponse } from '@kluis/protocol';
 import { AdminAuthenticator } from './auth/admin-auth.js';
 import { SocketDeviceAuthenticator } from './auth/gated-device-auth.js';
@@ -13,7 +15,7 @@ import type { BlobStore } from './blobs/blob-store.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { durableTransaction, type DatabaseAdapter } from './db/database.js';
 import type { Db, Executor } from './db/schema.js';
-import { deviceKey, type Bus } from './delivery/bus.js';
+import { ACCESS_CHANGES_KEY, deviceKey, type Bus } from './delivery/bus.js';
 import { GroupCommitWriter } from './delivery/group-commit.js';
 import { CappedSubmitter, QueueCaps } from './delivery/queue-caps.js';
 import { sendMessage, type DecodedSendRequest } from './delivery/send.js';
@@ -37,9 +39,9 @@ import { InviteStore } from './store/invites.js';
 import { LinkCodeStore } from './store/link-codes.js';
 import { OperatorTokenStore } from './store/operator-tokens.js';
 import { PreKeyStore } from './store/prekeys.js';
-import { NodeStore } from './store/nodes.js';
+import { NodeStore, type NodeRecord } from './store/nodes.js';
 import { ProfileStore } from './store/profiles.js';
-import type { NodeState } from './ops/node-registry.js';
+import { nodeStatus, staleAfterMs, type NodeState } from './ops/node-registry.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import { StorageGuard } from './ops/storage-guard.js';
 import { configuredRules } from './limits/configured-rules.js';
@@ -82,6 +84,12 @@ export interface Delivery {
    * next reconnect (the bus has no account-wide event yet).
    */
   accountSuspended(accountId: string): void;
+  /**
+   * After a committed change of an account's sealed access (key, flag, deletion, purge):
+   * drops it from every node's access-key cache. Resolves once every other live node
+   * confirmed (at most a second: sealed/access-changes.ts); never rejects.
+   */
+  accessChanged(accountId: string): Promise<void>;
 }
 
 /** Everything a request handler may use, passed explicitly: no module-level state. */
@@ -107,6 +115,8 @@ export interface AppContext {
   blobs: BlobStore;
   /** This node in the cluster's nodes registry (name, region, URL, draining). */
   node: NodeState;
+  /** Recipients' access keys for sealed sends, in memory; changes go through delivery.accessChanged. */
+  accessKeys: AccessKeyCache;
   /** Sealed sender: trust root, server certificate and key (loaded on first use). */
   sealed: () => Promise<SealedSenderKeys>;
   /** Per-node, in-memory token buckets keyed by HMACs of ids (limits/); no-ops with --rate-limits off. */
@@ -192,6 +202,13 @@ export function createAppContext(deps: {
     clock,
     load: (targets) => stores.envelopes.usage(db, targets),
   });
+  const accessKeys = new AccessKeyCache(recipientAccessLoader(db));
+  // Held for the node's life (the bus closes with it). Anything but 'access-changed' here
+  // is a 'wake' from the NATS poll or a reconnect: an event may have been lost, so start over.
+  bus.subscribe(ACCESS_CHANGES_KEY, (event) => {
+    if (event.type !== 'access-changed') accessKeys.clear();
+    else if (typeof event.accountId === 'string') accessKeys.invalidate(event.accountId);
+  });
   const capped = new CappedSubmitter(writer, queueCaps, () => storage.refuse());
   // Accounts in grace (or suspended) receive but cannot send: checked before delivery, cached per account.
   const send = (sender: DeviceIdentity, destination: string, request: DecodedSendRequest) =>
@@ -269,6 +286,7 @@ export function createAppContext(deps: {
     ),
     limits,
     storage,
+    accessKeys,
     delivery: {
       writer,
       sockets,
@@ -302,6 +320,17 @@ export function createAppContext(deps: {
           })
           .catch((err: unknown) => log.error('suspension broadcast failed', err));
       },
+      accessChanged: accessChangePublisher({
+        accessKeys,
+        bus,
+        log,
+        otherListeningNodes: async () => {
+          const staleMs = staleAfterMs(config.heartbeatIntervalMs);
+          const now = clock();
+          const listening = (n: NodeRecord) => ['up', 'draining'].includes(nodeStatus(n, now, staleMs));
+          return (await stores.nodes.list(db)).filter((n) => n.name !== config.nodeName && listening(n)).length;
+        },
+      }),
     },
   };
   return context;

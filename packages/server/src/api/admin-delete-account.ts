@@ -28,6 +28,7 @@ export const deleteAccount = defineRoute({
       return ids;
     });
     ctx.subscriptions.forget(params.accountId);
+    await ctx.delivery.accessChanged(params.accountId);
     for (const id of deviceIds) ctx.delivery.deviceRemoved(params.accountId, id);
     return {};
   },

@@ -23,7 +23,7 @@ export const sendSealedMulti = defineRoute({
 
 /** A sealed multi-recipient send, from this route or the sealed socket. */
 export async function deliverSealedMulti(ctx: AppContext, accessKey: Buffer | undefined, request: { message: Buffer; online: boolean }): Promise<MultiSendResponse> {
-  const command = await prepareSealedMulti(ctx.db, accessKey, request, {
+  const command = await prepareSealedMulti(ctx.accessKeys, accessKey, request, {
     admit: (accountIds) => ctx.limits.takeEach('sealedSend', accountIds),
     refused: (accountIds, err) => sealedRefusal(ctx, accountIds, err),
   });

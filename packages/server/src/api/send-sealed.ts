@@ -29,7 +29,7 @@ export const sendSealed = defineRoute({
 export async function deliverSealed(ctx: AppContext, destination: string, accessKey: Buffer | undefined, request: DecodedSendRequest): Promise<SendResponse> {
   ctx.limits.take('sealedSend', destination);
   try {
-    await authorizeSealed(ctx.db, destination, accessKey, request);
+    await authorizeSealed(ctx.accessKeys, destination, accessKey, request);
   } catch (err) {
     throw sealedRefusal(ctx, [destination], err);
   }

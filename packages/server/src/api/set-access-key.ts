@@ -14,6 +14,8 @@ export const setAccessKey = defineRoute({
         .where('id', '=', auth.accountId)
         .execute(),
     );
+    // Before the answer: once the client hears OK, no node takes the old key any more.
+    await ctx.delivery.accessChanged(auth.accountId);
     return {};
   },
 });

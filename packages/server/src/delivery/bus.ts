@@ -31,7 +31,12 @@ export type DeviceEvent =
   /** The device's credentials were replaced by a re-registration (4000). */
   | { type: 'superseded' }
   /** An admin suspended the account (4003), on whichever node holds the socket. */
-  | { type: 'suspended' };
+  | { type: 'suspended' }
+  /**
+   * Only on ACCESS_CHANGES_KEY: the account's sealed access changed (key, flag, deletion,
+   * purge); drop it from the access-key cache. The id only: nothing the database lacks.
+   */
+  | { type: 'access-changed'; accountId: string };
 
 export type DeviceEventHandler = (event: DeviceEvent) => void;
 
@@ -39,6 +44,13 @@ export interface Bus {
   publish(key: string, event: DeviceEvent): void;
   /** Returns the unsubscribe function. */
   subscribe(key: string, handler: DeviceEventHandler): () => void;
+  /**
+   * Publishes, then waits until `acks` other nodes confirmed that their handlers ran, or
+   * `timeoutMs` (a node that is down must not hold a request); resolves to how many did.
+   * For keys every node subscribes to (ACCESS_CHANGES_KEY). Absent in-process, where
+   * publish itself runs every handler before it returns.
+   */
+  publishAcked?(key: string, event: DeviceEvent, acks: number, timeoutMs: number): Promise<number>;
   /** Readiness and metrics; absent for the in-process bus, which is always up. */
   stats?(): { connected: boolean; errors: number };
   close(): Promise<void>;
@@ -47,3 +59,11 @@ export interface Bus {
 export function deviceKey(accountId: string, deviceId: number): string {
   return `${accountId}.${deviceId}`;
 }
+
+/**
+ * The one key that is no device: every node subscribes to it for 'access-changed' events.
+ * A device key is always two dot-separated tokens, so this single one never collides (on
+ * NATS it is the subject kluis.device.access). Whatever else arrives here is the bus
+ * saying events may have been missed (the periodic or post-reconnect 'wake').
+ */
+export const ACCESS_CHANGES_KEY = 'access';

@@ -54,7 +54,9 @@ const POLL_TICK_MS = 250;
 /**
  * The cluster bus. Local subscribers get events synchronously (as with LocalBus, so
  * pushes on the committing node keep commit order); other nodes get them over NATS on
- * one subject per device, subscribed only while a socket of that device is open here.
+ * one subject per device, subscribed only while a socket of that device is open here
+ * (plus kluis.device.access, ACCESS_CHANGES_KEY, which every node holds for good; its
+ * periodic and post-reconnect 'wake' tells the access-key cache to start over).
  * Envelope events cross nodes as a plain 'wake': the receiving node reads the queue
  * from the shared database, which stays the only truth. Nothing depends on a publish
  * arriving: a periodic wake of every local socket (and one after each NATS reconnect)
@@ -123,6 +125,29 @@ export class NatsBus implements Bus {
     }
   }
 
+  /**
+   * A request with many replies: every other node holding `key` answers once its local
+   * handlers ran (onRemote). Bounded by `timeoutMs`: a node cut off from NATS never
+   * answers, and drops its access-key cache on its degraded poll instead.
+   */
+  async publishAcked(key: string, event: DeviceEvent, acks: number, timeoutMs: number): Promise<number> {
+    if (acks <= 0 || this.closed) {
+      this.publish(key, event);
+      return 0;
+    }
+    this.local.publish(key, event);
+    const wire: WireEvent = { o: this.origin, e: toWire(event) };
+    let confirmed = 0;
+    try {
+      const replies = await this.nc.requestMany(SUBJECT_PREFIX + key, JSON.stringify(wire), { strategy: 'count', maxMessages: acks, maxWait: timeoutMs });
+      for await (const _reply of replies) confirmed++;
+    } catch {
+      // Closed or disconnected: the caller answers anyway; the others' poll bounds the rest.
+      this.publishErrors++;
+    }
+    return confirmed;
+  }
+
   subscribe(key: string, handler: DeviceEventHandler): () => void {
     const unsubscribeLocal = this.local.subscribe(key, handler);
     let entry = this.remote.get(key);
@@ -130,7 +155,7 @@ export class NatsBus implements Bus {
     else if (!this.closed) {
       const sub = this.nc.subscribe(SUBJECT_PREFIX + key, {
         callback: (err, msg) => {
-          if (!err) this.onRemote(key, msg.string());
+          if (!err) this.onRemote(key, msg.string(), msg.reply ? () => msg.respond() : undefined);
         },
       });
       entry = { sub, handlers: 1 };
@@ -159,7 +184,8 @@ export class NatsBus implements Bus {
     await this.nc.drain().catch(() => this.nc.close());
   }
 
-  private onRemote(key: string, text: string): void {
+  /** `ack`: the publisher waits for this node (publishAcked), told once the handlers ran. */
+  private onRemote(key: string, text: string, ack?: () => unknown): void {
     let wire: WireEvent;
     try {
       wire = JSON.parse(text) as WireEvent;
@@ -169,6 +195,11 @@ export class NatsBus implements Bus {
     // Our own publish was already delivered locally, synchronously.
     if (wire.o === this.origin || !wire.e || typeof wire.e.type !== 'string') return;
     this.local.publish(key, fromWire(wire.e));
+    try {
+      ack?.();
+    } catch {
+      // Closed meanwhile: the publisher's wait is bounded.
+    }
   }
 
   /**

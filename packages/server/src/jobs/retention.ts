@@ -34,6 +34,8 @@ export async function purgeLongSuspended(ctx: Pick<AppContext, 'db' | 'stores' |
         return ids;
       });
       ctx.subscriptions.forget(accountId);
+      // Not awaited: nobody waits on the job's answer, and 500 bus round trips would only slow it.
+      void ctx.delivery.accessChanged(accountId);
       for (const id of deviceIds) ctx.delivery.deviceRemoved(accountId, id);
       purged++;
     }

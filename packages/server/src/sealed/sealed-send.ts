@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import SealedSenderMultiRecipientMessage from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
 import { ErrorCode, EnvelopeType, MAX_DEVICES_PER_ACCOUNT, MAX_GROUP_MEMBERS, MAX_MESSAGE_BYTES } from '@kluis/protocol';
 import type { DeviceIdentity } from '../auth/device-auth.js';
-import type { Db } from '../db/schema.js';
 import type { MultiSendCommand } from '../delivery/multi-send.js';
 import { ApiError } from '../errors.js';
-import { multiAccessAllowed, singleAccessAllowed, type RecipientAccess } from './access.js';
+import { multiAccessAllowed, singleAccessAllowed } from './access.js';
+import type { AccessKeyCache } from './access-key-cache.js';
 
 /**
  * The sender of every sealed envelope as far as the server knows: nobody. Envelope rows
@@ -19,23 +19,10 @@ export function accessDenied(): ApiError {
   return new ApiError(ErrorCode.Unauthorized, 'missing or wrong unidentified-access key');
 }
 
-async function accessOf(db: Db, accountIds: string[]): Promise<Map<string, RecipientAccess>> {
-  const rows = accountIds.length
-    ? await db
-        .selectFrom('accounts')
-        .select(['id', 'access_key', 'unrestricted_access', 'purged_at'])
-        .where('id', 'in', accountIds)
-        .execute()
-    : [];
-  const out = new Map<string, RecipientAccess>();
-  for (const r of rows) if (r.purged_at === null) out.set(r.id, { key: r.access_key, unrestricted: Number(r.unrestricted_access) === 1 });
-  return out;
-}
-
 /** Checks a single sealed send's key and content; the send itself is the ordinary one. */
-export async function authorizeSealed(db: Db, destination: string, presented: Buffer | undefined, request: { messages: ReadonlyArray<{ type: number }> }): Promise<void> {
-  const access = (await accessOf(db, [destination])).get(destination);
-  if (!singleAccessAllowed(access, presented)) throw accessDenied();
+export async function authorizeSealed(access: AccessKeyCache, destination: string, presented: Buffer | undefined, request: { messages: ReadonlyArray<{ type: number }> }): Promise<void> {
+  const recipient = (await access.get([destination])).get(destination);
+  if (!singleAccessAllowed(recipient, presented)) throw accessDenied();
   for (const m of request.messages)
     if (m.type !== EnvelopeType.Sealed) throw new ApiError(ErrorCode.BadRequest, 'a sealed send carries sealed-sender ciphertexts (type 6) only');
 }
@@ -48,7 +35,7 @@ export async function authorizeSealed(db: Db, destination: string, presented: Bu
  * a wrong key).
  */
 export async function prepareSealedMulti(
-  db: Db,
+  access: AccessKeyCache,
   presented: Buffer | undefined,
   request: { message: Uint8Array; online: boolean },
   /** Rate limits: `admit` runs once the recipients are known, before any lookup; `refused` may turn the 401 into another error. */
@@ -68,9 +55,9 @@ export async function prepareSealedMulti(
   if (accountIds.length === 0 || accountIds.length > MAX_GROUP_MEMBERS)
     throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message names 1 to ${MAX_GROUP_MEMBERS} accounts`);
   gate?.admit(accountIds);
-  const access = await accessOf(db, accountIds);
+  const found = await access.get(accountIds);
   // Unknown accounts answer the same 401 as a wrong key, not 404: no existence oracle.
-  if (!multiAccessAllowed(accountIds.map((a) => access.get(a)), presented)) {
+  if (!multiAccessAllowed(accountIds.map((a) => found.get(a)), presented)) {
     throw gate ? gate.refused(accountIds, accessDenied()) : accessDenied();
   }
   const destinations: MultiSendCommand['destinations'] = [];
