@@ -18,7 +18,14 @@ const walSize = (file: string) => {
 };
 
 describe('the WAL truncate handshake', () => {
-  it('empties the WAL under continuous writes, on the worker, while the writing connection waits as a promise', async () => {
+  it('empties the WAL under continuous writes, on the worker, while the writing connection waits as a promise', () =>
+    writeAndWatch({ truncateMaxDelayMs: 300 }), 20_000);
+
+  it('empties a WAL that grew past its limit long before the delay is up', () => writeAndWatch({ truncateMaxDelayMs: 60_000, walLimitFrames: 300 }), 20_000);
+});
+
+async function writeAndWatch(limits: { truncateMaxDelayMs: number; walLimitFrames?: number }): Promise<void> {
+  {
     const dir = await tempDir('kluis-checkpoint-test-');
     const file = join(dir, 'test.db');
     const raw = new Database(file);
@@ -30,7 +37,7 @@ describe('the WAL truncate handshake', () => {
     const pauses: number[] = [];
     const failures: unknown[] = [];
     const checkpointer = new Checkpointer(file, 50, (err) => failures.push(err), {
-      truncateMaxDelayMs: 300,
+      ...limits,
       writes: {
         pause: async () => {
           const resume = await gate.pause();
@@ -81,5 +88,5 @@ describe('the WAL truncate handshake', () => {
       await db.destroy();
       await rm(dir, { recursive: true, force: true });
     }
-  }, 20_000);
-});
+  }
+}

@@ -41,6 +41,10 @@ export interface CheckpointerOptions {
   };
   /** Longest time acked envelopes' old WAL frames may linger under continuous writes (default 5 s). */
   truncateMaxDelayMs?: number;
+  /** WAL frames (pages) past which it is cut without waiting for the delay (default 16384: 64 MiB of 4 KiB pages, the journal_size_limit). */
+  walLimitFrames?: number;
+  /** Told after each truncate: how long the server's queries were held. */
+  onTruncated?: (pausedMs: number) => void;
   /**
    * A safety net (default 10 s): the pause ends by then even if the worker never answered.
    * Not a budget: a truncate still running holds the writer lock, and writes would wait on it.
@@ -58,9 +62,9 @@ export class Checkpointer {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
     const truncateMaxDelayMs = options.truncateMaxDelayMs ?? 5_000;
     // Plain JS (eval) so the worker needs no TypeScript loader, whatever runs the server.
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, truncateMaxDelayMs, truncate: !!options.writes, betterSqlite3 } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, truncateMaxDelayMs, walLimitFrames: options.walLimitFrames ?? 16384, truncate: !!options.writes, betterSqlite3 } });
     this.worker.unref();
-    if (options.writes) this.handshake(options.writes, options.pauseLimitMs ?? 10_000);
+    if (options.writes) this.handshake(options.writes, options.pauseLimitMs ?? 10_000, options.onTruncated);
     this.worker.on('error', (err) => {
       this.abandon?.();
       if (!this.stopped) onFailure(err);
@@ -82,13 +86,14 @@ export class Checkpointer {
   private abandon: (() => void) | undefined;
 
   /** Steps 2 and 4 of the handshake described above. */
-  private handshake(writes: NonNullable<CheckpointerOptions['writes']>, pauseLimitMs: number): void {
+  private handshake(writes: NonNullable<CheckpointerOptions['writes']>, pauseLimitMs: number, onTruncated: CheckpointerOptions['onTruncated']): void {
     let attempt = 0;
-    let inProgress: { id: number; resume: () => void; timer: NodeJS.Timeout } | undefined;
+    let inProgress: { id: number; resume: () => void; timer: NodeJS.Timeout; since: number } | undefined;
     const finish = (truncated: boolean) => {
       if (!inProgress) return;
       clearTimeout(inProgress.timer);
       inProgress.resume();
+      if (truncated) onTruncated?.(performance.now() - inProgress.since);
       inProgress = undefined;
       this.abandon = undefined;
       if (!this.stopped) this.worker.postMessage(truncated ? 'truncated' : 'busy');
@@ -100,7 +105,7 @@ export class Checkpointer {
           if (!resume) return this.worker.postMessage('busy');
           if (this.stopped) return resume();
           const id = ++attempt;
-          inProgress = { id, resume, timer: setTimeout(() => finish(false), pauseLimitMs) };
+          inProgress = { id, resume, timer: setTimeout(() => finish(false), pauseLimitMs), since: performance.now() };
           this.abandon = () => finish(false);
           this.worker.postMessage({ truncateNow: id });
         })();
@@ -164,9 +169,15 @@ function tick() {
   if (r && r.log === 0) dirtySince = 0;
   else if (wrote && dirtySince === 0) dirtySince = now;
   if (!workerData.truncate || asked || dirtySince === 0) return;
-  if (wrote && now - dirtySince < workerData.truncateMaxDelayMs) return;
-  // Everything copied: the TRUNCATE will only cut the file.
+  // Under continuous writes SQLite never starts the WAL over (that needs a moment with
+  // everything copied before a write begins), so it grows by everything written, hundreds
+  // of MB a second under load: past walLimitFrames it is cut at once, not after the delay.
+  if (wrote && now - dirtySince < workerData.truncateMaxDelayMs && !(r && r.log > workerData.walLimitFrames)) return;
   if (!r || r.busy !== 0 || r.log !== r.checkpointed) return;
+  // Copy once more right before asking (that copy and its fsync were the long part), so
+  // that in the pause only the frames of the message's round trip are left.
+  const [again] = db.pragma('wal_checkpoint(PASSIVE)');
+  if (!again || again.busy !== 0 || again.log !== again.checkpointed) return;
   asked = true;
   parentPort.postMessage('truncate');
 }
