@@ -26,6 +26,14 @@ export interface BenchOptions {
   groupsOnly: boolean;
   /** Instead: the SDK's per-send look-up of N members' sessions (member-sessions.ts); 0 = off. */
   memberSessions: number;
+  /** The seed-load replay (seed-load.ts) after the other phases, on its own server. */
+  seedLoad: boolean;
+  /** Only the seed-load replay. */
+  seedOnly: boolean;
+  seedMessages: number;
+  seedAccounts: number;
+  seedRounds: number;
+  seedTimeLimitSeconds: number;
 }
 
 const HELP = `npm run bench -- [options]
@@ -37,7 +45,7 @@ relay, drives both with the same load from this process, and prints figures.
   --messages M       envelopes in the throughput phase (default 200000)
   --window W         sends in flight at once (default 2000)
   --rate R           msgs/s in the latency phase (default 2000)
-  --rate-seconds S   length of the latency phase (default 5)
+  --rate-seconds S   length of the latency phase, after the throughput phase's burst (default 30)
   --payload BYTES    ciphertext size (default 1024)
   --attachments N    also upload and download N attachments (default 0)
   --attachment-mib M size of each attachment in MiB (default 20)
@@ -58,6 +66,25 @@ relay, drives both with the same load from this process, and prints figures.
   --member-sessions N
                      instead: the SDK's look-up of N group members' sessions on
                      each send, uncached against cached (no server)
+  --seed-load        also replay the reference service's whole volume on a fresh
+                     server (not part of the default run): 2,300,000 1 KiB payloads
+                     of random bytes (prepared before the clock) among 8,000 accounts
+                     of one device each, sent to random recipients; in each round one
+                     half of the accounts is connected (receiving live, acking, and
+                     sending) while the other half's messages are queued, then the
+                     halves swap and the offline half drains its backlog. Prints wall
+                     time (target < 2 min), msgs/s, server CPU µs per message,
+                     generator CPU, peak server RSS, database size, and an
+                     exactly-once count (sent = received, 0 duplicates)
+  --seed-only        only the seed-load replay (no other phase, no relay)
+  --seed-messages N  messages in the replay (default 2300000)
+  --seed-accounts N  accounts in the replay (default 8000)
+  --seed-rounds N    send rounds, the connected half swapping each round, then a
+                     final drain of the half left offline (default 4); --window sets
+                     the sends in flight
+  --seed-time-limit S
+                     the replay stops after S seconds and reports what it got
+                     (default 600)
   --cluster N        instead: the same load on the embedded node, on one PostgreSQL
                      node, and on N nodes with PostgreSQL + a 3-node NATS cluster
   --json             print the results as JSON too
@@ -72,7 +99,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       messages: { type: 'string', default: '200000' },
       window: { type: 'string', default: '2000' },
       rate: { type: 'string', default: '2000' },
-      'rate-seconds': { type: 'string', default: '5' },
+      'rate-seconds': { type: 'string', default: '30' },
       payload: { type: 'string', default: '1024' },
       json: { type: 'boolean', default: false },
       cluster: { type: 'string', default: '0' },
@@ -86,6 +113,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       'group-bundle-fetches': { type: 'string', default: '8' },
       'groups-only': { type: 'boolean', default: false },
       'member-sessions': { type: 'string', default: '0' },
+      'seed-load': { type: 'boolean', default: false },
+      'seed-only': { type: 'boolean', default: false },
+      'seed-messages': { type: 'string', default: '2300000' },
+      'seed-accounts': { type: 'string', default: '8000' },
+      'seed-rounds': { type: 'string', default: '4' },
+      'seed-time-limit': { type: 'string', default: '600' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -114,6 +147,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     groupBundleFetches: int('group-bundle-fetches', values['group-bundle-fetches']!, 1, 64),
     groupsOnly: values['groups-only']!,
     memberSessions: int('member-sessions', values['member-sessions']!, 0, 10_000),
+    seedLoad: values['seed-load']! || values['seed-only']!,
+    seedOnly: values['seed-only']!,
+    seedMessages: int('seed-messages', values['seed-messages']!, 1, 10_000_000),
+    // Half of them hold a socket each, from this one process (open-file limit).
+    seedAccounts: int('seed-accounts', values['seed-accounts']!, 4, 20_000),
+    seedRounds: int('seed-rounds', values['seed-rounds']!, 1, 100),
+    seedTimeLimitSeconds: int('seed-time-limit', values['seed-time-limit']!, 10, 3600),
   };
 }
 

@@ -17,6 +17,8 @@ import { benchCluster } from './cluster.js';
 import { benchMemberSessions } from './member-sessions.js';
 import { benchGroupFanout, type GroupFanoutResult } from './group-fanout.js';
 import { reportGroupFanout } from './group-fanout-report.js';
+import { benchSeedLoad } from './seed-load.js';
+import { reportSeedLoad } from './seed-load-report.js';
 
 /** Devices the latency probe drives; the main driver keeps the rest connected. */
 const PROBE_DEVICES = 50;
@@ -109,12 +111,23 @@ function report(opts: BenchOptions, kluis: RunResult, relay: RunResult): void {
   if (!exactlyOnce) process.exitCode = 1;
 }
 
+/** The seed-load replay on its own fresh server (only with --seed-load / --seed-only). */
+async function seedLoadPhase(opts: BenchOptions): Promise<void> {
+  const result = await benchSeedLoad(
+    { messages: opts.seedMessages, accounts: opts.seedAccounts, rounds: opts.seedRounds, window: opts.window, payload: opts.payload, timeLimitSeconds: opts.seedTimeLimitSeconds },
+    log,
+  );
+  if (!reportSeedLoad(result)) process.exitCode = 1;
+  if (opts.json) console.log(JSON.stringify({ seedLoad: result }));
+}
+
 async function main(): Promise<void> {
   const opts = parseBenchArgs(process.argv.slice(2));
   if (!opts) return;
   pinSelf();
   if (opts.memberSessions > 0) return benchMemberSessions(opts.memberSessions, log);
   if (opts.cluster > 0) return benchCluster(opts, opts.cluster);
+  if (opts.seedOnly) return seedLoadPhase(opts);
   const dataDir = await mkdtemp(join(tmpdir(), 'kluis-bench-'));
   const children: ChildProcess[] = [];
   try {
@@ -177,6 +190,8 @@ async function main(): Promise<void> {
     for (const c of children) await stopChild(c);
     await rm(dataDir, { recursive: true, force: true });
   }
+  // Last, after the other servers stopped: its figures are its own server's alone.
+  if (opts.seedLoad) await seedLoadPhase(opts);
 }
 
 main().catch((err) => {
