@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { AckBatcher } from './ack-batcher.js';
 import { decodeServerFrame, encodeClientFrame } from '@kluis/protocol';
 import type { BenchPeer } from './accounts.js';
 import { percentile } from './proc-stats.js';
@@ -54,8 +55,7 @@ export class LoadDriver {
   private nextId = 1;
   private onResponse: (status: number) => void = () => {};
   private onDeliver: (seq: number) => void = () => {};
-  private readonly pendingAcks = new Map<WebSocket, string[]>();
-  private ackScheduled = false;
+  private readonly acks = new AckBatcher();
 
   constructor(
     private readonly target: Target,
@@ -105,24 +105,8 @@ export class LoadDriver {
     } else if (f.case === 'envelope') {
       const c = f.value.content;
       this.onDeliver(c[0]! * 2 ** 40 + c[1]! * 2 ** 32 + ((c[2]! << 24) >>> 0) + (c[3]! << 16) + (c[4]! << 8) + c[5]!);
-      let acks = this.pendingAcks.get(ws);
-      if (!acks) this.pendingAcks.set(ws, (acks = []));
-      acks.push(f.value.guid);
-      if (!this.ackScheduled) {
-        this.ackScheduled = true;
-        setImmediate(() => this.flushAcks());
-      }
+      this.acks.add(ws, f.value.guid);
     }
-  }
-
-  private flushAcks(): void {
-    this.ackScheduled = false;
-    for (const [ws, guids] of this.pendingAcks) {
-      for (let i = 0; i < guids.length; i += 256) {
-        ws.send(encodeClientFrame({ frame: { case: 'ack', value: { guids: guids.slice(i, i + 256) } } }));
-      }
-    }
-    this.pendingAcks.clear();
   }
 
   private send(seq: number): void {

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { decodeServerFrame, encodeClientFrame, MAX_ACKS_PER_FRAME } from '@kluis/protocol';
+import { AckBatcher } from './ack-batcher.js';
+import { decodeServerFrame, encodeClientFrame } from '@kluis/protocol';
 import { registerPeers, type BenchPeer } from './accounts.js';
 import { startWithUrl, stopChild } from './children.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
@@ -96,8 +97,7 @@ class SeedDriver {
   readonly sentTo: Uint32Array;
   readonly receivedBy: Uint32Array;
   private readonly pool: Buffer;
-  private readonly pendingAcks = new Map<WebSocket, string[]>();
-  private ackScheduled = false;
+  private readonly acks = new AckBatcher();
   /** Accepted for connected accounts and not arrived yet (may dip below 0: a delivery can beat its send's answer). */
   private owed = 0;
   inflight = 0;
@@ -172,7 +172,7 @@ class SeedDriver {
 
   /** Flushes the half's acks, then closes its sockets (what it was owed has arrived by now). */
   async disconnect(indices: number[]): Promise<void> {
-    this.flushAcks();
+    this.acks.flush();
     await Promise.all(
       indices.map((i) => {
         const ws = this.sockets[i];
@@ -217,25 +217,8 @@ class SeedDriver {
         if (this.online[i]) this.owed--;
         if (this.received % 100_000 === 0) this.progress(`  ${this.received.toLocaleString('en-US')} delivered`);
       }
-      let acks = this.pendingAcks.get(ws);
-      if (!acks) this.pendingAcks.set(ws, (acks = []));
-      acks.push(f.value.guid);
-      if (!this.ackScheduled) {
-        this.ackScheduled = true;
-        setImmediate(() => this.flushAcks());
-      }
+      this.acks.add(ws, f.value.guid);
     }
-  }
-
-  private flushAcks(): void {
-    this.ackScheduled = false;
-    for (const [ws, guids] of this.pendingAcks) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      for (let k = 0; k < guids.length; k += MAX_ACKS_PER_FRAME) {
-        ws.send(encodeClientFrame({ frame: { case: 'ack', value: { guids: guids.slice(k, k + MAX_ACKS_PER_FRAME) } } }));
-      }
-    }
-    this.pendingAcks.clear();
   }
 
   private send(seq: number, senders: number[]): void {
@@ -284,7 +267,7 @@ class SeedDriver {
 
   /** Closes whatever is still open (after a stop). */
   async closeAll(): Promise<void> {
-    this.flushAcks();
+    this.acks.flush();
     const all: number[] = [];
     for (let i = 0; i < this.sockets.length; i++) if (this.sockets[i]) all.push(i);
     await this.disconnect(all);

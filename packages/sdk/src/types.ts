@@ -2,17 +2,10 @@
  * An envelope as the device socket delivers it (ServerFrame.envelope, socket.proto): the
  * ciphertext as raw bytes. `source*` and `timestamp` are absent on sealed envelopes.
  */
-export interface ReceivedEnvelope {
-  guid: string;
-  type: number;
-  sourceAccount?: string;
-  sourceDevice?: number;
-  timestamp?: number;
-  serverTimestamp: number;
-  content: Uint8Array<ArrayBuffer>;
-}
+export type ReceivedEnvelope = PlainEnvelope;
 
 import type { AttachmentMeta } from './attachments/pointer.js';
+import type { PlainEnvelope } from '@kluis/protocol';
 
 export interface StoredMessage {
   /** Server guid for incoming (and received sync copies), a local id for outgoing. */
