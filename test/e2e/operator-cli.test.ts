@@ -39,6 +39,12 @@ describe('kluis admin and kluis renew', () => {
     expect(listed.accounts).toEqual([expect.objectContaining({ username: 'carol', brand: 'acme', state: 'active', deviceCount: 1 })]);
     const codes = await json(['admin', 'codes', 'list', '--brand', 'acme', '--status', 'used']);
     expect(codes.codes).toHaveLength(1);
+    // The batch id that `codes revoke --batch` needs is in the plain list too, not only in the CSV.
+    const batch = rows[1]!.split(',')[5]!;
+    expect(await run(['admin', 'codes', 'list', '--brand', 'acme', '--status', 'used'])).toContain(`batch ${batch}`);
+    const created = await h.cli(['admin', 'codes', 'create', '--brand', 'acme', '--plan', plan.id, '--type', 'invite'], env);
+    expect(created.stderr).toMatch(/^batch [0-9a-f-]{36} /m);
+    expect(created.stdout.trim().split('\n')).toHaveLength(1);
 
     const accountId = listed.accounts[0].id;
     expect(await run(['admin', 'accounts', 'suspend', accountId])).toMatch(/suspended .*carol/);

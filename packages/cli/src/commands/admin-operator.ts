@@ -171,8 +171,8 @@ export function registerOperatorCommands(admin: Command, io: CliIo): void {
   const codes = admin.command('codes').description('invite and renewal codes');
   codes
     .command('create')
-    .requiredOption('--brand <slug>')
-    .requiredOption('--plan <planId>')
+    .requiredOption('--brand <slug>', "the brand's slug (admin brands list)")
+    .requiredOption('--plan <planId>', 'the plan the codes sell (admin plans list)')
     .requiredOption('--type <type>', 'invite or renewal')
     .option('--count <n>', 'how many (at most 1000)', '1')
     .option('--expires <date>', 'YYYY-MM-DD: unused codes stop working then')
@@ -190,14 +190,16 @@ export function registerOperatorCommands(admin: Command, io: CliIo): void {
         await writeFile(o.csv, toCsv(['code', 'id', 'type', 'brand', 'plan', 'batch', 'expires'], rows), { mode: 0o600 });
         line(io.stderr, `wrote ${r.codes.length} codes to ${o.csv}`);
       }
+      // The batch id on stderr: codes on stdout stay one per line for scripts.
+      if (!o.json) line(io.stderr, `batch ${r.batchId} (codes list --batch, codes revoke --batch)`);
       out(io, o.json, r, r.codes, (c) => c.code);
     });
   codes
     .command('list')
-    .requiredOption('--brand <slug>')
+    .requiredOption('--brand <slug>', "the brand's slug (admin brands list)")
     .option('--status <status>', 'unused, used, expired or revoked')
     .option('--type <type>', 'invite or renewal')
-    .option('--batch <batchId>')
+    .option('--batch <batchId>', 'only the codes of this batch (its id is in every line of this list)')
     .option('--limit <n>', 'rows', '100')
     .option('--csv <file>', 'write the list as CSV')
     .option('--json', 'print JSON')
@@ -210,13 +212,13 @@ export function registerOperatorCommands(admin: Command, io: CliIo): void {
         const rows = r.codes.map((c) => [c.id, c.type, c.status, c.source, c.planId, c.batchId, day(c.createdAt), c.expiresAt ? day(c.expiresAt) : '', c.usedDay ? day(c.usedDay) : '']);
         await writeFile(o.csv, toCsv(['id', 'type', 'status', 'source', 'plan', 'batch', 'created', 'expires', 'used'], rows));
       }
-      out(io, o.json, r, r.codes, (c) => `${c.id}\t${c.type}\t${c.status}\tcreated ${day(c.createdAt)}\texpires ${day(c.expiresAt)}`);
+      out(io, o.json, r, r.codes, (c) => `${c.id}\t${c.type}\t${c.status}\tbatch ${c.batchId}\tcreated ${day(c.createdAt)}\texpires ${day(c.expiresAt)}`);
     });
   codes
     .command('revoke')
-    .requiredOption('--brand <slug>')
+    .requiredOption('--brand <slug>', "the brand's slug (admin brands list)")
     .option('--id <ids...>', 'code ids')
-    .option('--batch <batchId>')
+    .option('--batch <batchId>', 'every unused code of this batch (its id: codes list, or the CSV of codes create)')
     .option('--code <codes...>', 'the codes themselves')
     .option('--json', 'print JSON')
     .action(async (o: { brand: string; id?: string[]; batch?: string; code?: string[]; json?: boolean }, cmd: Command) => {
