@@ -13,15 +13,53 @@ function attributeName(flag: string): string {
     .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** What a flag's value is, for --help: `--data <dir>`, `--port <port>`, `--envelope-ttl-days <days>`. */
+export function placeholderFor(flag: string, dflt: string | undefined): string {
+  const name = flag.replace(/^--/, '');
+  const byName: Record<string, string> = {
+    data: 'dir',
+    host: 'address',
+    port: 'port',
+    bus: 'urls',
+    database: 'url',
+    region: 'name',
+    'node-name': 'name',
+    'public-url': 'url',
+    'sqlite-sync': 'full|normal',
+    'attachment-disk-reserve': 'N%|MiB',
+    'rate-limit': 'rules',
+    'max-connections': 'n',
+  };
+  if (byName[name]) return byName[name]!;
+  const bySuffix: Array<[RegExp, string]> = [
+    [/-days$/, 'days'],
+    [/-seconds$/, 'seconds'],
+    [/-kib$/, 'KiB'],
+    [/-mib(-per-day)?$/, 'MiB'],
+    [/-bytes$/, 'bytes'],
+    [/-dir$/, 'dir'],
+    [/-(file|certificate)$/, 'file'],
+    [/-url$/, 'url'],
+  ];
+  for (const [re, p] of bySuffix) if (re.test(name)) return p;
+  if (dflt === 'on' || dflt === 'off') return 'on|off';
+  if (dflt !== undefined && /^\d+$/.test(dflt)) return 'n';
+  return 'value';
+}
+
+/** " (default: in-process)", not " (default (in-process))". */
+export function defaultText(dflt: string | undefined): string {
+  return dflt === undefined ? '' : ` (default: ${dflt.replace(/^\((.*)\)$/, '$1')})`;
+}
+
 export function registerServerCommand(program: Command, io: CliIo): void {
   const cmd = program
     .command('server')
     .description('run a kluis server (embedded default: SQLite in --data, in-process bus)');
   for (const opt of serverConfigHelp) {
-    const flag = opt.flag.includes('<') ? opt.flag : `${opt.flag} <value>`;
+    const flag = opt.flag.includes('<') ? opt.flag : `${opt.flag} <${placeholderFor(opt.flag, opt.default)}>`;
     const env = opt.env ? ` [env ${opt.env}]` : '';
-    const dflt = opt.default !== undefined ? ` (default ${opt.default})` : '';
-    cmd.option(flag, `${opt.description}${env}${dflt}`);
+    cmd.option(flag, `${opt.description}${env}${defaultText(opt.default)}`);
   }
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Record<string, string | undefined> = {};
