@@ -50,6 +50,16 @@ export async function startWithUrl(args: string[], env: NodeJS.ProcessEnv = {}, 
   return { child, url };
 }
 
+/**
+ * A single-node kluis server on a fresh data directory, rate limits off, pinned like every
+ * server here. KLUIS_BENCH_CPU_PROF=DIR: it writes a V8 CPU profile there when it exits.
+ */
+export function startKluisServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const dir = process.env.KLUIS_BENCH_CPU_PROF;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return startWithUrl([...profile, 'packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0', '--rate-limits', 'off']);
+}
+
 /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
 export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

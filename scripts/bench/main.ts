@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseBenchArgs, type BenchOptions } from './args.js';
 import { benchAttachments, reportAttachments } from './attachments.js';
 import { registerPeers, type BenchPeer } from './accounts.js';
-import { pinning, pinSelf, probeLatency, startWithUrl, stopChild } from './children.js';
+import { pinning, pinSelf, probeLatency, startKluisServer, startWithUrl, stopChild } from './children.js';
 import { LoadDriver, type LatencyResult, type ThroughputResult } from './load.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 import { makeTarget, type TargetSpec } from './targets.js';
@@ -132,9 +132,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     log(`starting kluis server (data in ${dataDir})`);
-    // KLUIS_BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there when it exits (as in cluster mode).
-    const profile = process.env.KLUIS_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KLUIS_BENCH_CPU_PROF}`] : [];
-    const kluis = await startWithUrl([...profile, 'packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0', '--rate-limits', 'off']);
+    const kluis = await startKluisServer(dataDir);
     children.push(kluis.child);
     const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();
     const attachmentPhase = async (pair: BenchPeer[]) => {

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { AckBatcher } from './ack-batcher.js';
 import { decodeServerFrame, encodeClientFrame } from '@kluis/protocol';
 import { registerPeers, type BenchPeer } from './accounts.js';
-import { startWithUrl, stopChild } from './children.js';
+import { startKluisServer, stopChild } from './children.js';
 import { cpuSeconds, rssBytes } from './proc-stats.js';
 
 export interface SeedLoadOptions {
@@ -285,8 +285,7 @@ async function fileBytes(path: string): Promise<number> {
 export async function benchSeedLoad(opts: SeedLoadOptions, log: (s: string) => void): Promise<SeedLoadResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'kluis-seed-'));
   log(`seed load: starting a kluis server (data in ${dataDir})`);
-  const profile = process.env.KLUIS_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KLUIS_BENCH_CPU_PROF}`] : [];
-  const server = await startWithUrl([...profile, 'packages/cli/bin/kluis.js', 'server', '--data', dataDir, '--port', '0', '--rate-limits', 'off']);
+  const server = await startKluisServer(dataDir);
   try {
     const pid = server.child.pid!;
     const token = (await readFile(join(dataDir, 'operator-token'), 'utf8')).trim();

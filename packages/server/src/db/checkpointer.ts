@@ -43,8 +43,6 @@ export interface CheckpointerOptions {
   truncateMaxDelayMs?: number;
   /** WAL frames (pages) past which it is cut without waiting for the delay (default 16384: 64 MiB of 4 KiB pages, the journal_size_limit). */
   walLimitFrames?: number;
-  /** Told after each truncate: how long the server's queries were held. */
-  onTruncated?: (pausedMs: number) => void;
   /**
    * A safety net (default 10 s): the pause ends by then even if the worker never answered.
    * Not a budget: a truncate still running holds the writer lock, and writes would wait on it.
@@ -64,7 +62,7 @@ export class Checkpointer {
     // Plain JS (eval) so the worker needs no TypeScript loader, whatever runs the server.
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, truncateMaxDelayMs, walLimitFrames: options.walLimitFrames ?? 16384, truncate: !!options.writes, betterSqlite3 } });
     this.worker.unref();
-    if (options.writes) this.handshake(options.writes, options.pauseLimitMs ?? 10_000, options.onTruncated);
+    if (options.writes) this.handshake(options.writes, options.pauseLimitMs ?? 10_000);
     this.worker.on('error', (err) => {
       this.abandon?.();
       if (!this.stopped) onFailure(err);
@@ -86,14 +84,13 @@ export class Checkpointer {
   private abandon: (() => void) | undefined;
 
   /** Steps 2 and 4 of the handshake described above. */
-  private handshake(writes: NonNullable<CheckpointerOptions['writes']>, pauseLimitMs: number, onTruncated: CheckpointerOptions['onTruncated']): void {
+  private handshake(writes: NonNullable<CheckpointerOptions['writes']>, pauseLimitMs: number): void {
     let attempt = 0;
-    let inProgress: { id: number; resume: () => void; timer: NodeJS.Timeout; since: number } | undefined;
+    let inProgress: { id: number; resume: () => void; timer: NodeJS.Timeout } | undefined;
     const finish = (truncated: boolean) => {
       if (!inProgress) return;
       clearTimeout(inProgress.timer);
       inProgress.resume();
-      if (truncated) onTruncated?.(performance.now() - inProgress.since);
       inProgress = undefined;
       this.abandon = undefined;
       if (!this.stopped) this.worker.postMessage(truncated ? 'truncated' : 'busy');
@@ -105,7 +102,7 @@ export class Checkpointer {
           if (!resume) return this.worker.postMessage('busy');
           if (this.stopped) return resume();
           const id = ++attempt;
-          inProgress = { id, resume, timer: setTimeout(() => finish(false), pauseLimitMs), since: performance.now() };
+          inProgress = { id, resume, timer: setTimeout(() => finish(false), pauseLimitMs) };
           this.abandon = () => finish(false);
           this.worker.postMessage({ truncateNow: id });
         })();

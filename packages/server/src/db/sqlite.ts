@@ -16,8 +16,6 @@ export interface SqliteOptions {
   synchronous: 'full' | 'normal';
   /** Told about background trouble (the server logs it). */
   onError?: (message: string, err: unknown) => void;
-  /** Told after each WAL truncate how long queries were held for it (checkpointer.ts). */
-  onWalTruncated?: (pausedMs: number) => void;
 }
 
 const CHECKPOINT_INTERVAL_MS = 200;
@@ -84,7 +82,7 @@ export function openSqlite(options: SqliteOptions): DatabaseAdapter {
       raw.pragma('wal_autocheckpoint = 1000');
       options.onError?.('background checkpoints failed; checkpointing inline', err);
     },
-    { writes: { pause: () => gate.pause() }, onTruncated: options.onWalTruncated },
+    { writes: { pause: () => gate.pause() } },
   );
   const db = new Kysely<Schema>({ dialect: new GatedSqliteDialect({ database: withStatementCache(raw) }, gate) });
   const walSync = options.synchronous === 'full' ? new WalSync(options.file) : undefined;

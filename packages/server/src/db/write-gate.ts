@@ -13,6 +13,13 @@ export class WriteGate {
   private resumePaused: (() => void) | undefined;
   private drained: (() => void) | undefined;
 
+  /** Counts the caller in (until leave()) unless paused: the every-query path, no promise. */
+  tryEnter(): boolean {
+    if (this.paused) return false;
+    this.holders++;
+    return true;
+  }
+
   /** Waits while paused, then counts the caller in (until leave()). */
   async enter(): Promise<void> {
     while (this.paused) await this.paused;
@@ -73,7 +80,7 @@ class GatedDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    await this.gate.enter();
+    if (!this.gate.tryEnter()) await this.gate.enter();
     try {
       return await this.inner.acquireConnection();
     } catch (err) {

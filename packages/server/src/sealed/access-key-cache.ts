@@ -58,7 +58,8 @@ export class AccessKeyCache {
   /** Every requested id answered: cached ones from memory, all misses in one load. */
   async get(accountIds: readonly string[]): Promise<Map<string, RecipientAccess | undefined>> {
     const out = new Map<string, RecipientAccess | undefined>();
-    const misses: string[] = [];
+    // A Set: a multi-recipient send names up to MAX_GROUP_MEMBERS accounts.
+    const missed = new Set<string>();
     for (const id of accountIds) {
       if (out.has(id)) continue;
       if (this.entries.has(id)) {
@@ -67,11 +68,12 @@ export class AccessKeyCache {
         this.entries.set(id, value);
         out.set(id, value);
         this.hitCount++;
-      } else if (!misses.includes(id)) {
-        misses.push(id);
+      } else {
+        missed.add(id);
       }
     }
-    if (misses.length === 0) return out;
+    if (missed.size === 0) return out;
+    const misses = [...missed];
     this.missCount += misses.length;
     const started = this.tick;
     for (const id of misses) {
