@@ -5,6 +5,7 @@ import { AppError, toAppError } from './errors.js';
 import { bearer, checkApi, checkTransport, type GuardConfig } from './guard.js';
 import type { AppRouteDef } from './route.js';
 import { accountRoutes } from './routes/account.js';
+import { callRoutes } from './routes/calls.js';
 import { contactRoutes } from './routes/contacts.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { groupRoutes } from './routes/groups.js';
@@ -20,7 +21,7 @@ const MAX_JSON_BYTES = 256 * 1024;
 /** A group's conversation id is 66 characters; a percent-encoded username input stays below this. */
 const MAX_PARAM_LENGTH = 256;
 
-export const APP_ROUTES: readonly AppRouteDef[] = [...onboardingRoutes, ...conversationRoutes, ...messageRoutes, ...groupRoutes, ...contactRoutes, ...accountRoutes];
+export const APP_ROUTES: readonly AppRouteDef[] = [...onboardingRoutes, ...conversationRoutes, ...messageRoutes, ...groupRoutes, ...contactRoutes, ...accountRoutes, ...callRoutes];
 
 function sendError(reply: FastifyReply, e: AppError): FastifyReply {
   return reply

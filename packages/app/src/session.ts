@@ -15,6 +15,7 @@ const FORWARDED = [
   'message-updated',
   'message-removed',
   'typing',
+  'call-signal',
   'group-updated',
   'connection',
   'identity-changed',

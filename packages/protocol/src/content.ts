@@ -20,6 +20,11 @@ export const GROUP_ID_BYTES = 32;
 export const PROFILE_KEY_BYTES = 32;
 export const ATTACHMENT_KEY_BYTES = 64;
 export const ATTACHMENT_DIGEST_BYTES = 32;
+/** An SDP with audio, video and screen share is 5–12 KB; twice that and more is not one. */
+export const MAX_CALL_SDP_BYTES = 32 * 1024;
+export const MAX_CALL_CANDIDATES = 32;
+export const MAX_CALL_CANDIDATE_BYTES = 1024;
+const CALL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class ContentError extends Error {
   readonly code = 'BAD_CONTENT';
@@ -154,10 +159,32 @@ function validateContent(c: Content): void {
     case 'resendRequest':
       check(b.value.counters.length <= 1000, 'at most 1000 counters per resend request');
       return;
+    case 'call':
+      return validateCallMessage(b.value);
     case undefined:
       // A kind from a newer client (or only a sender-key distribution).
       return;
   }
+}
+
+/** What every receiver can check of a call signal; what makes sense in a call's state is the SDK's (calls/). */
+export function validateCallMessage(m: pb.CallMessage): void {
+  const T = pb.CallMessage_Type;
+  check(m.type >= T.OFFER && m.type <= T.LEAVE, 'call.type is unknown');
+  check(CALL_ID.test(m.callId), 'call.callId must be a lower-case UUID');
+  checkTimestamp(m.sentAt, 'call.sentAt');
+  if (m.sdp !== undefined) check(m.sdp.length > 0 && Buffer.byteLength(m.sdp, 'utf8') <= MAX_CALL_SDP_BYTES, `call.sdp must be 1 to ${MAX_CALL_SDP_BYTES} bytes`);
+  check((m.type === T.OFFER || m.type === T.ANSWER) === (m.sdp !== undefined), 'an offer or answer, and only they, carry an SDP');
+  if (m.type === T.OFFER) check(m.media === pb.CallMessage_Media.AUDIO || m.media === pb.CallMessage_Media.VIDEO, 'an offer says audio or video');
+  check(m.candidates.length <= MAX_CALL_CANDIDATES, `at most ${MAX_CALL_CANDIDATES} candidates per signal`);
+  check(m.type === T.ICE ? m.candidates.length > 0 : m.candidates.length === 0, 'ICE signals, and only they, carry candidates');
+  for (const c of m.candidates) check(c.length > 0 && Buffer.byteLength(c, 'utf8') <= MAX_CALL_CANDIDATE_BYTES, `a candidate is 1 to ${MAX_CALL_CANDIDATE_BYTES} bytes`);
+  if (m.groupId !== undefined) check(m.groupId.length === GROUP_ID_BYTES, 'call.groupId has the wrong length');
+  check((m.toAccountId === undefined) === (m.toDeviceId === undefined), 'a targeted signal names both account and device');
+  if (m.toAccountId !== undefined) check(m.toAccountId.length > 0 && m.toAccountId.length <= 64, 'call.toAccountId is too long');
+  if (m.peerAccountId !== undefined) check(m.peerAccountId.length > 0 && m.peerAccountId.length <= 64, 'call.peerAccountId is too long');
+  if (m.toDeviceId !== undefined) check(m.toDeviceId >= 1 && m.toDeviceId <= 127, 'call.toDeviceId is out of range');
+  if (m.type === T.JOIN || m.type === T.LEAVE) check(m.groupId !== undefined, 'join and leave are for group calls');
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -21,6 +21,7 @@ export * from './nodes.js';
 export * from './attachments.js';
 export * from './content.js';
 export * from './profiles.js';
+export * from './calls.js';
 export * from './sealed.js';
 export * from './conversation-ids.js';
 export * from './schema-issues.js';

@@ -68,6 +68,8 @@ export const Routes = {
   // Encrypted profiles (device credentials): opaque to the server.
   setProfile: 'PUT /v1/profile',
   getProfile: 'GET /v1/profile/:accountId',
+  // Calls (issue 14): short-lived TURN credentials (device credentials).
+  callRelay: 'GET /v1/calls/relay',
 } as const;
 export type RouteName = keyof typeof Routes;
 

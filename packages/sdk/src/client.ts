@@ -1,5 +1,6 @@
 import { PRIMARY_DEVICE_ID } from '@kluis/protocol';
 import { SettingsApi, SubscriptionApi } from './client/account-api.js';
+import { CallsApi } from './client/calls-api.js';
 import { close, connect } from './client/connection.js';
 import { ContactsApi, ProfileApi } from './client/contacts-api.js';
 import { ConversationsApi } from './client/conversations-api.js';
@@ -26,7 +27,7 @@ type Listener<K extends keyof ClientEvents> = (...args: ClientEvents[K]) => void
  *
  * The facade only: its services are built by createClient (client/create-client.ts); what
  * the client can do is grouped in sub-APIs (`messages`, `conversations`, `groups`,
- * `devices`, `identity`, `contacts`, `profile`, `settings`, `subscription`).
+ * `devices`, `identity`, `contacts`, `profile`, `settings`, `subscription`, `calls`).
  */
 export class Client {
   readonly messages: MessagesApi;
@@ -38,6 +39,7 @@ export class Client {
   readonly profile: ProfileApi;
   readonly settings: SettingsApi;
   readonly subscription: SubscriptionApi;
+  readonly calls: CallsApi;
   /** For the SDK's own tests (testing/services.ts); not part of the public interface. */
   readonly [SERVICES]: ClientServices;
 
@@ -52,6 +54,7 @@ export class Client {
     this.profile = new ProfileApi(s);
     this.settings = new SettingsApi(s);
     this.subscription = new SubscriptionApi(s);
+    this.calls = new CallsApi(s);
     importLegacyVerifiedMarks(s);
   }
 

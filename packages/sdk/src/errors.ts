@@ -12,6 +12,7 @@ export const SdkErrorCode = {
   AttachmentTooLarge: 'ATTACHMENT_TOO_LARGE',
   AttachmentTransfer: 'ATTACHMENT_TRANSFER',
   AttachmentUnavailable: 'ATTACHMENT_UNAVAILABLE',
+  BadCallSignal: 'BAD_CALL_SIGNAL',
   BadResendRequest: 'BAD_RESEND_REQUEST',
   BadTimer: 'BAD_TIMER',
   BadTitle: 'BAD_TITLE',

@@ -1,3 +1,4 @@
+import type { CallSignalEvent } from './calls/calls.js';
 /**
  * An envelope as the device socket delivers it (ServerFrame.envelope, socket.proto): the
  * ciphertext as raw bytes. `source*` and `timestamp` are absent on sealed envelopes.
@@ -22,8 +23,8 @@ export interface StoredMessage {
   sync?: boolean;
   /** Outgoing messages sent from this device: whether the server acknowledged them. */
   status?: 'sending' | 'sent' | 'failed';
-  /** 'text' (also with attachments), 'group-update' and 'timer' events, 'missing' markers. */
-  kind: 'text' | 'group-update' | 'timer' | 'missing';
+  /** 'text' (also with attachments), 'group-update' and 'timer' events, 'missing' markers, 'call' entries. */
+  kind: 'text' | 'group-update' | 'timer' | 'missing' | 'call';
   /**
    * Events ('group-update', 'timer', 'missing'): what happened, one part per change, so a
    * UI can say it in its own language (`text` is the same in English). Absent on events
@@ -68,7 +69,16 @@ export type ConversationEvent =
   /** This many messages from the sender did not arrive (the marker shrinks as they turn up). */
   | { type: 'missing'; count: number }
   /** A message from the sender arrived but could not be shown (it failed to apply, and was set aside). */
-  | { type: 'not-shown' };
+  | { type: 'not-shown' }
+  /** A call (calls/call-log.ts): `seconds` of talk once ended; times are this device's clock. */
+  | {
+      type: 'call';
+      direction: 'incoming' | 'outgoing';
+      media: 'audio' | 'video';
+      outcome: 'ringing' | 'answered' | 'ended' | 'declined' | 'missed' | 'busy';
+      seconds: number;
+      answeredAt: number;
+    };
 
 export interface StoredAttachment extends AttachmentMeta {
   index: number;
@@ -136,6 +146,8 @@ export interface ClientEvents {
   /** A message disappeared or was deleted locally (the row is gone). */
   'message-removed': [{ id: string; conversation: string }];
   typing: [{ conversation: string; accountId: string; username: string; started: boolean }];
+  /** A call signal for this device (calls/calls.ts): the UI runs the media, the SDK only carries and logs. */
+  'call-signal': [CallSignalEvent];
   'group-updated': [GroupInfo];
   /** A gap stayed open: `count` messages from a sender did not arrive (a resend was asked). */
   'messages-missing': [{ conversation: string; accountId: string; count: number }];

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { MAX_TURN_URLS } from '@kluis/protocol';
 import { resolve } from 'node:path';
 import { parseRateOverrides, RateOverrideError, type RateOverride } from './limits/configured-rules.js';
 import type { LimitName } from './limits/rules.js';
@@ -62,6 +64,9 @@ export interface ServerConfig {
   drainTimeoutMs?: number;
   /** A server certificate file from `kluis admin trust-root issue`; '' = keys made at the first start. */
   senderCertificate?: string;
+  /** Calls: the TURN relay's URLs ([] = none) and coturn's shared secret (use-auth-secret). */
+  turnUrls?: string[];
+  turnSecret?: string;
   /** In-memory token buckets on abuse-prone routes (limits/rules.ts); off for benchmarks. */
   rateLimits?: boolean;
   /** Exact rate-limit buckets kept per kind; past it new keys share a fixed-size sketch. */
@@ -192,6 +197,7 @@ export function loadServerConfig(input: {
   const publicUrlSrc = pick(option('--public-url'));
   const publicUrl = String(publicUrlSrc?.value ?? configDefaults.publicUrl).trim();
   checkPublicUrl(publicUrl, publicUrlSrc?.origin ?? '--public-url');
+  const turn = parseTurn(pick(option('--turn-urls')), pick(option('--turn-secret-file')));
   const rateLimitsSrc = pick(option('--rate-limits'));
   const rateLimitsText = String(rateLimitsSrc?.value ?? 'on').trim().toLowerCase();
   if (!['on', 'off', 'true', 'false'].includes(rateLimitsText)) {
@@ -235,6 +241,8 @@ export function loadServerConfig(input: {
     attachmentDiskReservePercent: diskReserve.percent,
     publicUrl,
     senderCertificate,
+    turnUrls: turn.urls,
+    turnSecret: turn.secret,
     heartbeatIntervalMs:
       integer(pick(option('--heartbeat-seconds')), configDefaults.heartbeatSeconds, 1, 300, 'INVALID_HEARTBEAT', '--heartbeat-seconds / KLUIS_HEARTBEAT_SECONDS') * 1000,
     drainTimeoutMs:
@@ -287,6 +295,28 @@ function checkDatabase(database: string, origin: string): void {
 }
 
 /** Published to clients as is: it must be an absolute http(s) URL. */
+/** The TURN relay: both or neither; the secret is read once, at start. */
+function parseTurn(urlsSrc: { value: unknown; origin: string } | undefined, secretSrc: { value: unknown; origin: string } | undefined): { urls: string[]; secret: string } {
+  const urls = String(urlsSrc?.value ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const u of urls)
+    if (!/^(turns?|stuns?):[^\s]+$/.test(u) || u.length > 256) throw new ConfigError('INVALID_TURN', `${urlsSrc!.origin}: '${u}' is not a turn:, turns: or stun: URL`);
+  if (urls.length > MAX_TURN_URLS) throw new ConfigError('INVALID_TURN', `${urlsSrc!.origin}: at most ${MAX_TURN_URLS} URLs`);
+  if (urls.length > 0 && !secretSrc) throw new ConfigError('INVALID_TURN', `${urlsSrc!.origin} needs --turn-secret-file / KLUIS_TURN_SECRET_FILE (coturn's static-auth-secret)`);
+  if (!secretSrc) return { urls, secret: '' };
+  if (urls.length === 0) throw new ConfigError('INVALID_TURN', `${secretSrc.origin} is set but --turn-urls / KLUIS_TURN_URLS names no relay`);
+  let secret: string;
+  try {
+    secret = readFileSync(resolve(String(secretSrc.value)), 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError('INVALID_TURN', `${secretSrc.origin}: cannot read ${String(secretSrc.value)}: ${(e as Error).message}`);
+  }
+  if (secret.length < 16) throw new ConfigError('INVALID_TURN', `${secretSrc.origin}: the secret must be at least 16 characters`);
+  return { urls, secret };
+}
+
 function checkPublicUrl(publicUrl: string, origin: string): void {
   if (publicUrl === '') return;
   let url: URL | undefined;
@@ -381,6 +411,8 @@ export function resolveConfig(config: ServerConfig): ResolvedServerConfig {
     heartbeatIntervalMs: config.heartbeatIntervalMs ?? configDefaults.heartbeatSeconds * 1000,
     drainTimeoutMs: config.drainTimeoutMs ?? configDefaults.drainTimeoutSeconds * 1000,
     senderCertificate: config.senderCertificate ? resolve(config.senderCertificate) : '',
+    turnUrls: config.turnUrls ?? [],
+    turnSecret: config.turnSecret ?? '',
     rateLimits: config.rateLimits ?? configDefaults.rateLimits,
     rateLimitKeys: config.rateLimitKeys ?? configDefaults.rateLimitKeys,
     rateLimitOverrides: config.rateLimitOverrides ?? {},

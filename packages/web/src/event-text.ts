@@ -37,5 +37,17 @@ function partText(p: ConversationEvent): string {
       return t('event.missing', { count: p.count });
     case 'not-shown':
       return t('event.notShown');
+    case 'call': {
+      const media = t(`event.call.${p.media}`);
+      const key = p.outcome === 'answered' ? 'event.call.answered' : `event.call.${p.outcome}.${p.direction}`;
+      const text = t(key, { media, duration: callDuration(p.seconds) });
+      return text.charAt(0).toUpperCase() + text.slice(1);
+    }
   }
+}
+
+/** "2:05": a call's talk time. */
+function callDuration(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  return `${m}:${String(seconds % 60).padStart(2, '0')}`;
 }

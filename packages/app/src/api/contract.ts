@@ -39,6 +39,11 @@ export const AppApi = {
   typing: { params: Q.ConversationParams, body: Q.TypingBody, response: R.Ok },
   setTimer: { params: Q.ConversationParams, body: Q.TimerBody, response: R.Ok },
 
+  callSignal: { params: Q.ConversationParams, body: Q.CallSignalBody, response: R.Ok, errors: [S.IdentityChanged] },
+  callConfig: { response: R.CallConfig },
+  calls: { response: R.CallList },
+  dismissCall: { params: Q.CallParams, response: R.Ok },
+
   upload: { headers: Q.UploadHeaders, rawBody: true, response: R.FileRef, errors: [E.EmptyFile, E.TooLarge] },
   attachment: { params: Q.AttachmentParams, binary: true, errors: [S.UnknownMessage, S.UnknownAttachment, E.NotKept] },
   react: { params: Q.MessageParams, body: Q.ReactBody, response: R.Ok },

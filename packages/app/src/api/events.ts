@@ -1,4 +1,9 @@
+import type { Static } from '@sinclair/typebox';
+import type { CallSignalBody as CallSignalSchema } from './requests.js';
 import type { ConversationEvent, Group, Message, StateName } from './responses.js';
+
+/** One call signal as the page sends and hears it. */
+export type CallSignalData = Static<typeof CallSignalSchema>;
 
 /**
  * What the page hears on the event socket, by type: SDK events as the host forwards
@@ -15,6 +20,15 @@ export interface AppEventMap {
   /** A message disappeared or was deleted locally. */
   'message-removed': { id: string; conversation: string };
   typing: { conversation: string; accountId: string; username: string; started: boolean };
+  /** A call signal for this device (the SDK's CallSignalEvent): `ring` says to ring now. */
+  'call-signal': {
+    conversation: string;
+    from: { accountId: string; username: string; deviceId: number };
+    fromSelf: boolean;
+    sentAt: number;
+    ring: boolean;
+    signal: CallSignalData;
+  };
   'group-updated': Group;
   connection: { state: 'connected' | 'disconnected' | 'replaced' | 'removed' };
   'identity-changed': { username: string; accountId: string };

@@ -31,6 +31,33 @@ export const SendBody = Type.Object(
   },
   strict,
 );
+const CallId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const CallMedia = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
+const CallTo = Type.Object({ accountId: Type.String({ minLength: 1, maxLength: 64 }), deviceId: Type.Integer({ minimum: 1, maximum: 127 }) }, strict);
+const Sdp = Type.String({ minLength: 1, maxLength: 32 * 1024 });
+const HangupReason = Type.Union([
+  Type.Literal('normal'),
+  Type.Literal('declined'),
+  Type.Literal('no-answer'),
+  Type.Literal('busy'),
+  Type.Literal('answered-elsewhere'),
+  Type.Literal('declined-elsewhere'),
+  Type.Literal('failed'),
+]);
+/** One call signal (the SDK's CallSignal); the SDP and candidates are WebRTC's, opaque here. */
+export const CallSignalBody = Type.Union([
+  Type.Object({ type: Type.Literal('offer'), callId: CallId, media: CallMedia, sdp: Sdp, to: Type.Optional(CallTo) }, strict),
+  Type.Object({ type: Type.Literal('answer'), callId: CallId, sdp: Sdp, to: Type.Optional(CallTo) }, strict),
+  Type.Object(
+    { type: Type.Literal('ice'), callId: CallId, candidates: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems: 32 }), to: CallTo },
+    strict,
+  ),
+  Type.Object({ type: Type.Literal('hangup'), callId: CallId, reason: HangupReason, to: Type.Optional(CallTo) }, strict),
+  Type.Object({ type: Type.Literal('busy'), callId: CallId }, strict),
+  Type.Object({ type: Type.Literal('join'), callId: CallId, media: CallMedia }, strict),
+  Type.Object({ type: Type.Literal('leave'), callId: CallId }, strict),
+]);
+export const CallParams = Type.Object({ id: CallId });
 export const TypingBody = Type.Object({ started: Type.Boolean() }, strict);
 export const ReactBody = Type.Object({ emoji: Type.String({ minLength: 1, maxLength: 32 }), remove: Type.Optional(Type.Boolean()) }, strict);
 export const EditBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 64 * 1024 }) }, strict);

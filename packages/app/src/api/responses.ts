@@ -53,6 +53,14 @@ export const Attachment = Type.Object({
 export type Attachment = Static<typeof Attachment>;
 
 const By = { by: Type.String() };
+const CallOutcome = Type.Union([
+  Type.Literal('ringing'),
+  Type.Literal('answered'),
+  Type.Literal('ended'),
+  Type.Literal('declined'),
+  Type.Literal('missed'),
+  Type.Literal('busy'),
+]);
 /** One part of an event in a conversation; people are named by username. */
 export const ConversationEvent = Type.Union([
   Type.Object({ type: Type.Literal('created'), ...By, title: Type.String() }),
@@ -67,6 +75,15 @@ export const ConversationEvent = Type.Union([
   Type.Object({ type: Type.Literal('missing'), count: Type.Integer() }),
   /** A message from the sender arrived but could not be shown (it failed to apply, and was set aside). */
   Type.Object({ type: Type.Literal('not-shown') }),
+  /** A call; `seconds` of talk once ended. */
+  Type.Object({
+    type: Type.Literal('call'),
+    direction: Type.Union([Type.Literal('incoming'), Type.Literal('outgoing')]),
+    media: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
+    outcome: CallOutcome,
+    seconds: Type.Integer(),
+    answeredAt: Type.Number(),
+  }),
 ]);
 export type ConversationEvent = Static<typeof ConversationEvent>;
 
@@ -80,7 +97,7 @@ export const Message = Type.Object({
   text: Type.String(),
   status: Type.Optional(Type.Union([Type.Literal('sending'), Type.Literal('sent'), Type.Literal('failed')])),
   sync: Type.Optional(Type.Boolean()),
-  kind: Type.Union([Type.Literal('text'), Type.Literal('group-update'), Type.Literal('timer'), Type.Literal('missing')]),
+  kind: Type.Union([Type.Literal('text'), Type.Literal('group-update'), Type.Literal('timer'), Type.Literal('missing'), Type.Literal('call')]),
   /** Events stored since clients keep their parts; older ones have only the English `text`. */
   event: Type.Optional(Type.Array(ConversationEvent)),
   groupId: Type.Optional(Type.String()),
@@ -198,3 +215,23 @@ export type MemberInvite = Static<typeof MemberInvite>;
 /** Every answer other than 2xx. Some carry more (IDENTITY_CHANGED: the `username`). */
 export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: true });
 export type ErrorBody = Static<typeof ErrorBody>;
+
+/** What the page needs to place a call: the relay (null: the server has none, calls go direct). */
+export const CallConfig = Type.Object({
+  relay: Nullable(Type.Object({ urls: Type.Array(Type.String()), username: Type.String(), credential: Type.String(), expiresAt: Type.Number() })),
+});
+export type CallConfig = Static<typeof CallConfig>;
+
+export const CallEntry = Type.Object({
+  id: Type.String(),
+  conversation: Type.String(),
+  direction: Type.Union([Type.Literal('incoming'), Type.Literal('outgoing')]),
+  media: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
+  outcome: CallOutcome,
+  seconds: Type.Integer(),
+  by: Type.String(),
+  at: Type.Number(),
+  group: Type.Boolean(),
+});
+export const CallList = Type.Array(CallEntry);
+export type CallList = Static<typeof CallList>;

@@ -20,6 +20,11 @@ export const AppRoutes = {
   markRead: 'POST /api/conversations/:conv/read',
   typing: 'POST /api/conversations/:conv/typing',
   setTimer: 'POST /api/conversations/:conv/timer',
+  // Calls: signalling and the log (the page runs the media).
+  callSignal: 'POST /api/conversations/:conv/call',
+  callConfig: 'GET /api/calls/config',
+  calls: 'GET /api/calls',
+  dismissCall: 'POST /api/calls/:id/dismiss',
   // Files and single messages.
   upload: 'POST /api/files',
   attachment: 'GET /api/messages/:id/attachments/:index',

@@ -25,6 +25,7 @@ export function placeholderFor(flag: string, dflt: string | undefined): string {
     region: 'name',
     'node-name': 'name',
     'public-url': 'url',
+    'turn-urls': 'urls',
     'sqlite-sync': 'full|normal',
     'attachment-disk-reserve': 'N%|MiB',
     'rate-limit': 'rules',

@@ -32,7 +32,36 @@ function partText(p: ConversationEvent): string {
       return p.count === 1 ? '1 message could not be delivered' : `${p.count} messages could not be delivered`;
     case 'not-shown':
       return 'a message could not be shown';
+    case 'call':
+      return callText(p);
   }
+}
+
+function callText(p: Extract<ConversationEvent, { type: 'call' }>): string {
+  const what = `${p.media} call`;
+  const incoming = p.direction === 'incoming';
+  switch (p.outcome) {
+    case 'ringing':
+      return incoming ? `Incoming ${what}` : `Outgoing ${what}`;
+    case 'answered':
+      return `${what[0]!.toUpperCase()}${what.slice(1)} in progress`;
+    case 'ended':
+      return `${incoming ? 'Incoming' : 'Outgoing'} ${what}, ${formatDuration(p.seconds)}`;
+    case 'declined':
+      return incoming ? `Declined ${what}` : `Outgoing ${what}, declined`;
+    case 'missed':
+      return incoming ? `Missed ${what}` : `Outgoing ${what}, not answered`;
+    case 'busy':
+      return incoming ? `Missed ${what}` : `Outgoing ${what}, busy`;
+  }
+}
+
+/** Seconds → "m:ss" or "h:mm:ss", the way call durations are shown. */
+export function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = String(seconds % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
 /** The columns an event row keeps: the English body and the parts (JSON). */
@@ -64,7 +93,7 @@ export function formatTimer(seconds: number): string {
   return `${seconds}s`;
 }
 
-type Field = 'string' | 'strings' | 'count';
+type Field = 'string' | 'strings' | 'count' | readonly string[];
 
 /** The fields each part must have; a UI may trust whatever parseEvent lets through. */
 const SHAPES: { [T in ConversationEvent['type']]: Record<Exclude<keyof Extract<ConversationEvent, { type: T }>, 'type'>, Field> } = {
@@ -79,10 +108,19 @@ const SHAPES: { [T in ConversationEvent['type']]: Record<Exclude<keyof Extract<C
   updated: { by: 'string' },
   missing: { count: 'count' },
   'not-shown': {},
+  call: {
+    direction: ['incoming', 'outgoing'],
+    media: ['audio', 'video'],
+    outcome: ['ringing', 'answered', 'ended', 'declined', 'missed', 'busy'],
+    seconds: 'count',
+    answeredAt: 'count',
+  },
 };
 
 const fits = (v: unknown, f: Field): boolean =>
-  f === 'string'
+  typeof f !== 'string'
+    ? typeof v === 'string' && f.includes(v)
+    : f === 'string'
     ? typeof v === 'string'
     : f === 'strings'
       ? Array.isArray(v) && v.every((x) => typeof x === 'string')

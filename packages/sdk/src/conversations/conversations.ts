@@ -17,6 +17,7 @@ import { IncomingApplier, type Followups } from './incoming.js';
 import { Messenger, type OutgoingParts, type Settings } from './messenger.js';
 import { toStored } from './stored.js';
 import { GroupAdmin } from './group-admin.js';
+import { Calls } from '../calls/calls.js';
 import type { AttachmentMeta } from '../attachments/pointer.js';
 
 export interface ConversationOptions {
@@ -41,6 +42,7 @@ export class Conversations {
   readonly groupAdmin: GroupAdmin;
   readonly applier: IncomingApplier;
   readonly attachments: AttachmentKeeper;
+  readonly calls: Calls;
   private readonly groupSender: GroupSender;
   private ticker: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -66,7 +68,8 @@ export class Conversations {
         if (info) this.ctx.emit('group-updated', info);
       },
     };
-    this.applier = new IncomingApplier(ctx, this.book, follow);
+    this.calls = new Calls(ctx, this.messenger, sender, this.groupSender, this.book, opts.nextTimestamp);
+    this.applier = new IncomingApplier(ctx, this.book, follow, this.calls);
   }
 
   /** Disappearing messages and gap checks run once a second while the client is open. */

@@ -53,6 +53,7 @@ export class IncomingApplier {
     private readonly ctx: Ctx,
     private readonly book: GroupBook,
     private readonly follow: Followups,
+    private readonly calls?: { apply(meta: IncomingMeta, m: pb.CallMessage, fx: Effects): void },
   ) {}
 
   apply(meta: IncomingMeta, content: Content): Effects {
@@ -76,6 +77,9 @@ export class IncomingApplier {
         break;
       case 'typing':
         if (!fromMe) this.typing(meta, b.value, fx);
+        break;
+      case 'call':
+        this.calls?.apply(meta, b.value, fx);
         break;
       case 'resendRequest': {
         const conv = b.value.groupId ? groupConversationId(b.value.groupId) : meta.senderUsername;

@@ -247,7 +247,7 @@ export class Messenger {
 
   // ---------------------------------------------------------------- plumbing
 
-  private assertCanSend(t: Target): void {
+  assertCanSend(t: Target): void {
     if (t.kind === 'group') {
       if (!memberOf(t.state, this.ctx.me().accountId)) throw new KluisError('NOT_A_MEMBER', 'you are not a member of this group');
       return;

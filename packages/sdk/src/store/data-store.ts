@@ -18,7 +18,7 @@ export interface MessageRow {
   body: string;
   sync: boolean;
   status: MessageStatus | null;
-  /** 'text' (with or without attachments), 'group-update', 'timer', 'missing'. */
+  /** 'text' (with or without attachments), 'group-update', 'timer', 'missing', 'call'. */
   kind?: MessageKind;
   /** Hex group id for group conversations. */
   groupId?: string | null;
@@ -38,7 +38,7 @@ export interface MessageRow {
   event?: string | null;
 }
 
-export type MessageKind = 'text' | 'group-update' | 'timer' | 'missing';
+export type MessageKind = 'text' | 'group-update' | 'timer' | 'missing' | 'call';
 
 export interface SentContentRow {
   timestamp: number;
@@ -148,6 +148,17 @@ export class DataStore {
     this.db
       .prepare('UPDATE messages SET status = ?, server_timestamp = COALESCE(?, server_timestamp) WHERE id = ?')
       .run([status, serverTimestamp ?? null, id]);
+  }
+  /** An event row's new text and parts (a call entry moving on). */
+  updateEvent(id: string, columns: { body: string; event: string }): void {
+    this.db.prepare('UPDATE messages SET body = ?, event = ? WHERE id = ?').run([columns.body, columns.event, id]);
+  }
+  /** The last `limit` call entries, newest first. */
+  listCalls(limit: number): MessageRow[] {
+    return this.db
+      .prepare("SELECT * FROM messages WHERE kind = 'call' ORDER BY rowid DESC LIMIT ?")
+      .all([Math.max(1, Math.min(limit, 10_000))])
+      .map(messageRow);
   }
   getMessage(id: string): MessageRow | undefined {
     const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get([id]);

@@ -20,6 +20,7 @@ import {
   type SealedMultiRequest,
   MemberInviteResponse,
   ProfileResponse,
+  RelayResponse,
   type KeyUploadRequest,
   type LinkCompleteRequest,
   type RegisterRequest,
@@ -239,6 +240,9 @@ export class HttpApi {
     if (r.status === 404) return undefined;
     if (r.status < 200 || r.status >= 300) throw toServerError(r);
     return expectShape(ProfileResponse, r.body, 'getProfile');
+  }
+  callRelay() {
+    return this.call('callRelay', RelayResponse);
   }
   // Attachments: the blob bytes travel as streams (never buffered), the rest as JSON.
   createAttachment(size: number) {

@@ -258,6 +258,7 @@ const expectedAuth: Record<RouteName, MatrixAuth> = {
   register: 'none',
   reregister: 'device',
   whoami: 'device',
+  callRelay: 'device',
   lookupUsername: 'device',
   uploadKeys: 'device',
   keyCount: 'device',

@@ -26,6 +26,7 @@ import { listAudit } from './admin-list-audit.js';
 import { adminNodes } from './admin-list-nodes.js';
 import { listNodes } from './list-nodes.js';
 import { getProfile } from './get-profile.js';
+import { getCallRelay } from './get-call-relay.js';
 import { getSenderCertificate } from './get-sender-certificate.js';
 import { getTrustRoot } from './get-trust-root.js';
 import { sendSealed } from './send-sealed.js';
@@ -121,6 +122,7 @@ export const apiRoutes: RouteDef[] = [
   adminNodes,
   setProfile,
   getProfile,
+  getCallRelay,
   getTrustRoot,
   getSenderCertificate,
   setAccessKey,

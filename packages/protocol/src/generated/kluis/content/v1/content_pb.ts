@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kluis/content/v1/content.proto.
  */
 export const file_kluis_content_v1_content: GenFile = /*@__PURE__*/
-  fileDesc("Ch5rbHVpcy9jb250ZW50L3YxL2NvbnRlbnQucHJvdG8SEGtsdWlzLmNvbnRlbnQudjEilAMKB0NvbnRlbnQSDwoHdmVyc2lvbhgBIAEoDRItCgRkYXRhGAIgASgLMh0ua2x1aXMuY29udGVudC52MS5EYXRhTWVzc2FnZUgAEi0KBHN5bmMYAyABKAsyHS5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlSAASMwoHcmVjZWlwdBgEIAEoCzIgLmtsdWlzLmNvbnRlbnQudjEuUmVjZWlwdE1lc3NhZ2VIABIxCgZ0eXBpbmcYBSABKAsyHy5rbHVpcy5jb250ZW50LnYxLlR5cGluZ01lc3NhZ2VIABItCgRlZGl0GAYgASgLMh0ua2x1aXMuY29udGVudC52MS5FZGl0TWVzc2FnZUgAEjkKDnJlc2VuZF9yZXF1ZXN0GAcgASgLMh8ua2x1aXMuY29udGVudC52MS5SZXNlbmRSZXF1ZXN0SAASJAoXc2VuZGVyX2tleV9kaXN0cmlidXRpb24YCCABKAxIAYgBAUIGCgRib2R5QhoKGF9zZW5kZXJfa2V5X2Rpc3RyaWJ1dGlvbiIrCgxHcm91cENvbnRleHQSCgoCaWQYASABKAwSDwoHdmVyc2lvbhgCIAEoBCKCAgoRQXR0YWNobWVudFBvaW50ZXISCgoCaWQYASABKAkSCwoDa2V5GAIgASgMEg4KBmRpZ2VzdBgDIAEoDBIMCgRzaXplGAQgASgEEhQKDGNvbnRlbnRfdHlwZRgFIAEoCRIWCglmaWxlX25hbWUYBiABKAlIAIgBARISCgV3aWR0aBgHIAEoDUgBiAEBEhMKBmhlaWdodBgIIAEoDUgCiAEBEhgKC2R1cmF0aW9uX21zGAkgASgNSAOIAQESEgoKdm9pY2Vfbm90ZRgKIAEoCEIMCgpfZmlsZV9uYW1lQggKBl93aWR0aEIJCgdfaGVpZ2h0Qg4KDF9kdXJhdGlvbl9tcyI8CgVRdW90ZRIKCgJpZBgBIAEoBBIZChFhdXRob3JfYWNjb3VudF9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJImUKCFJlYWN0aW9uEg0KBWVtb2ppGAEgASgJEg4KBnJlbW92ZRgCIAEoCBIgChh0YXJnZXRfYXV0aG9yX2FjY291bnRfaWQYAyABKAkSGAoQdGFyZ2V0X3RpbWVzdGFtcBgEIAEoBCIiCgZEZWxldGUSGAoQdGFyZ2V0X3RpbWVzdGFtcBgBIAEoBCKIAQoLR3JvdXBNZW1iZXISEgoKYWNjb3VudF9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIpCgRyb2xlGAMgASgOMhsua2x1aXMuY29udGVudC52MS5Hcm91cFJvbGUSGAoLcHJvZmlsZV9rZXkYBCABKAxIAIgBAUIOCgxfcHJvZmlsZV9rZXki3wEKCkdyb3VwU3RhdGUSCgoCaWQYASABKAwSDwoHdmVyc2lvbhgCIAEoBBINCgV0aXRsZRgDIAEoCRI4CgZhdmF0YXIYBCABKAsyIy5rbHVpcy5jb250ZW50LnYxLkF0dGFjaG1lbnRQb2ludGVySACIAQESLgoHbWVtYmVycxgFIAMoCzIdLmtsdWlzLmNvbnRlbnQudjEuR3JvdXBNZW1iZXISHAoUZXhwaXJlX3RpbWVyX3NlY29uZHMYBiABKA0SEgoKY2hhbmdlZF9ieRgHIAEoCUIJCgdfYXZhdGFyIr4ECgtEYXRhTWVzc2FnZRIRCgl0aW1lc3RhbXAYASABKAQSDwoHY291bnRlchgCIAEoBBIXCg9zZW5kZXJfdXNlcm5hbWUYAyABKAkSEQoEdGV4dBgEIAEoCUgAiAEBEjgKC2F0dGFjaG1lbnRzGAUgAygLMiMua2x1aXMuY29udGVudC52MS5BdHRhY2htZW50UG9pbnRlchIrCgVxdW90ZRgGIAEoCzIXLmtsdWlzLmNvbnRlbnQudjEuUXVvdGVIAYgBARIxCghyZWFjdGlvbhgHIAEoCzIaLmtsdWlzLmNvbnRlbnQudjEuUmVhY3Rpb25IAogBARItCgZkZWxldGUYCCABKAsyGC5rbHVpcy5jb250ZW50LnYxLkRlbGV0ZUgDiAEBEjIKBWdyb3VwGAkgASgLMh4ua2x1aXMuY29udGVudC52MS5Hcm91cENvbnRleHRIBIgBARI3Cgxncm91cF91cGRhdGUYCiABKAsyHC5rbHVpcy5jb250ZW50LnYxLkdyb3VwU3RhdGVIBYgBARIcChRleHBpcmVfdGltZXJfc2Vjb25kcxgLIAEoDRIbChNleHBpcmVfdGltZXJfdXBkYXRlGAwgASgIEhgKC3Byb2ZpbGVfa2V5GA0gASgMSAaIAQFCBwoFX3RleHRCCAoGX3F1b3RlQgsKCV9yZWFjdGlvbkIJCgdfZGVsZXRlQggKBl9ncm91cEIPCg1fZ3JvdXBfdXBkYXRlQg4KDF9wcm9maWxlX2tleSJUCgtFZGl0TWVzc2FnZRIYChB0YXJnZXRfdGltZXN0YW1wGAEgASgEEisKBGRhdGEYAiABKAsyHS5rbHVpcy5jb250ZW50LnYxLkRhdGFNZXNzYWdlIpkBCg5SZWNlaXB0TWVzc2FnZRIzCgR0eXBlGAEgASgOMiUua2x1aXMuY29udGVudC52MS5SZWNlaXB0TWVzc2FnZS5UeXBlEhIKCnRpbWVzdGFtcHMYAiADKAQiPgoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASEQoNVFlQRV9ERUxJVkVSWRABEg0KCVRZUEVfUkVBRBACIsgBCg1UeXBpbmdNZXNzYWdlEjYKBmFjdGlvbhgBIAEoDjImLmtsdWlzLmNvbnRlbnQudjEuVHlwaW5nTWVzc2FnZS5BY3Rpb24SEQoJdGltZXN0YW1wGAIgASgEEhUKCGdyb3VwX2lkGAMgASgMSACIAQEiSAoGQWN0aW9uEhYKEkFDVElPTl9VTlNQRUNJRklFRBAAEhIKDkFDVElPTl9TVEFSVEVEEAESEgoOQUNUSU9OX1NUT1BQRUQQAkILCglfZ3JvdXBfaWQiRQoNUmVzZW5kUmVxdWVzdBIVCghncm91cF9pZBgBIAEoDEgAiAEBEhAKCGNvdW50ZXJzGAIgAygEQgsKCV9ncm91cF9pZCK2BwoLU3luY01lc3NhZ2USNQoEc2VudBgBIAEoCzIiLmtsdWlzLmNvbnRlbnQudjEuU3luY01lc3NhZ2UuU2VudEgAiAEBEjAKBHJlYWQYAiADKAsyIi5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlLlJlYWQSRQoNZGVsZXRlX2Zvcl9tZRgDIAEoCzIpLmtsdWlzLmNvbnRlbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlRm9yTWVIAYgBARI1CgRrZXlzGAQgASgLMiIua2x1aXMuY29udGVudC52MS5TeW5jTWVzc2FnZS5LZXlzSAKIAQESPQoIc2V0dGluZ3MYBSABKAsyJi5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlLlNldHRpbmdzSAOIAQESNgoLZ3JvdXBfc3RhdGUYBiABKAsyHC5rbHVpcy5jb250ZW50LnYxLkdyb3VwU3RhdGVIBIgBARqRAgoEU2VudBIjChZkZXN0aW5hdGlvbl9hY2NvdW50X2lkGAEgASgJSACIAQESIQoUZGVzdGluYXRpb25fdXNlcm5hbWUYAiABKAlIAYgBARIRCgl0aW1lc3RhbXAYAyABKAQSMwoHbWVzc2FnZRgEIAEoCzIdLmtsdWlzLmNvbnRlbnQudjEuRGF0YU1lc3NhZ2VIAogBARIwCgRlZGl0GAUgASgLMh0ua2x1aXMuY29udGVudC52MS5FZGl0TWVzc2FnZUgDiAEBQhkKF19kZXN0aW5hdGlvbl9hY2NvdW50X2lkQhcKFV9kZXN0aW5hdGlvbl91c2VybmFtZUIKCghfbWVzc2FnZUIHCgVfZWRpdBo0CgRSZWFkEhkKEXNlbmRlcl9hY2NvdW50X2lkGAEgASgJEhEKCXRpbWVzdGFtcBgCIAEoBBpYCgtEZWxldGVGb3JNZRIUCgxjb252ZXJzYXRpb24YASABKAkSMwoHdGFyZ2V0cxgCIAMoCzIiLmtsdWlzLmNvbnRlbnQudjEuU3luY01lc3NhZ2UuUmVhZBobCgRLZXlzEhMKC3Byb2ZpbGVfa2V5GAEgASgMGkcKCFNldHRpbmdzEhUKDXJlYWRfcmVjZWlwdHMYASABKAgSJAocZGVmYXVsdF9leHBpcmVfdGltZXJfc2Vjb25kcxgCIAEoDUIHCgVfc2VudEIQCg5fZGVsZXRlX2Zvcl9tZUIHCgVfa2V5c0ILCglfc2V0dGluZ3NCDgoMX2dyb3VwX3N0YXRlKlQKCUdyb3VwUm9sZRIaChZHUk9VUF9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRR1JPVVBfUk9MRV9NRU1CRVIQARIUChBHUk9VUF9ST0xFX0FETUlOEAJiBnByb3RvMw");
+  fileDesc("Ch5rbHVpcy9jb250ZW50L3YxL2NvbnRlbnQucHJvdG8SEGtsdWlzLmNvbnRlbnQudjEiwwMKB0NvbnRlbnQSDwoHdmVyc2lvbhgBIAEoDRItCgRkYXRhGAIgASgLMh0ua2x1aXMuY29udGVudC52MS5EYXRhTWVzc2FnZUgAEi0KBHN5bmMYAyABKAsyHS5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlSAASMwoHcmVjZWlwdBgEIAEoCzIgLmtsdWlzLmNvbnRlbnQudjEuUmVjZWlwdE1lc3NhZ2VIABIxCgZ0eXBpbmcYBSABKAsyHy5rbHVpcy5jb250ZW50LnYxLlR5cGluZ01lc3NhZ2VIABItCgRlZGl0GAYgASgLMh0ua2x1aXMuY29udGVudC52MS5FZGl0TWVzc2FnZUgAEjkKDnJlc2VuZF9yZXF1ZXN0GAcgASgLMh8ua2x1aXMuY29udGVudC52MS5SZXNlbmRSZXF1ZXN0SAASLQoEY2FsbBgJIAEoCzIdLmtsdWlzLmNvbnRlbnQudjEuQ2FsbE1lc3NhZ2VIABIkChdzZW5kZXJfa2V5X2Rpc3RyaWJ1dGlvbhgIIAEoDEgBiAEBQgYKBGJvZHlCGgoYX3NlbmRlcl9rZXlfZGlzdHJpYnV0aW9uIisKDEdyb3VwQ29udGV4dBIKCgJpZBgBIAEoDBIPCgd2ZXJzaW9uGAIgASgEIoICChFBdHRhY2htZW50UG9pbnRlchIKCgJpZBgBIAEoCRILCgNrZXkYAiABKAwSDgoGZGlnZXN0GAMgASgMEgwKBHNpemUYBCABKAQSFAoMY29udGVudF90eXBlGAUgASgJEhYKCWZpbGVfbmFtZRgGIAEoCUgAiAEBEhIKBXdpZHRoGAcgASgNSAGIAQESEwoGaGVpZ2h0GAggASgNSAKIAQESGAoLZHVyYXRpb25fbXMYCSABKA1IA4gBARISCgp2b2ljZV9ub3RlGAogASgIQgwKCl9maWxlX25hbWVCCAoGX3dpZHRoQgkKB19oZWlnaHRCDgoMX2R1cmF0aW9uX21zIjwKBVF1b3RlEgoKAmlkGAEgASgEEhkKEWF1dGhvcl9hY2NvdW50X2lkGAIgASgJEgwKBHRleHQYAyABKAkiZQoIUmVhY3Rpb24SDQoFZW1vamkYASABKAkSDgoGcmVtb3ZlGAIgASgIEiAKGHRhcmdldF9hdXRob3JfYWNjb3VudF9pZBgDIAEoCRIYChB0YXJnZXRfdGltZXN0YW1wGAQgASgEIiIKBkRlbGV0ZRIYChB0YXJnZXRfdGltZXN0YW1wGAEgASgEIogBCgtHcm91cE1lbWJlchISCgphY2NvdW50X2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEikKBHJvbGUYAyABKA4yGy5rbHVpcy5jb250ZW50LnYxLkdyb3VwUm9sZRIYCgtwcm9maWxlX2tleRgEIAEoDEgAiAEBQg4KDF9wcm9maWxlX2tleSLfAQoKR3JvdXBTdGF0ZRIKCgJpZBgBIAEoDBIPCgd2ZXJzaW9uGAIgASgEEg0KBXRpdGxlGAMgASgJEjgKBmF2YXRhchgEIAEoCzIjLmtsdWlzLmNvbnRlbnQudjEuQXR0YWNobWVudFBvaW50ZXJIAIgBARIuCgdtZW1iZXJzGAUgAygLMh0ua2x1aXMuY29udGVudC52MS5Hcm91cE1lbWJlchIcChRleHBpcmVfdGltZXJfc2Vjb25kcxgGIAEoDRISCgpjaGFuZ2VkX2J5GAcgASgJQgkKB19hdmF0YXIivgQKC0RhdGFNZXNzYWdlEhEKCXRpbWVzdGFtcBgBIAEoBBIPCgdjb3VudGVyGAIgASgEEhcKD3NlbmRlcl91c2VybmFtZRgDIAEoCRIRCgR0ZXh0GAQgASgJSACIAQESOAoLYXR0YWNobWVudHMYBSADKAsyIy5rbHVpcy5jb250ZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyEisKBXF1b3RlGAYgASgLMhcua2x1aXMuY29udGVudC52MS5RdW90ZUgBiAEBEjEKCHJlYWN0aW9uGAcgASgLMhoua2x1aXMuY29udGVudC52MS5SZWFjdGlvbkgCiAEBEi0KBmRlbGV0ZRgIIAEoCzIYLmtsdWlzLmNvbnRlbnQudjEuRGVsZXRlSAOIAQESMgoFZ3JvdXAYCSABKAsyHi5rbHVpcy5jb250ZW50LnYxLkdyb3VwQ29udGV4dEgEiAEBEjcKDGdyb3VwX3VwZGF0ZRgKIAEoCzIcLmtsdWlzLmNvbnRlbnQudjEuR3JvdXBTdGF0ZUgFiAEBEhwKFGV4cGlyZV90aW1lcl9zZWNvbmRzGAsgASgNEhsKE2V4cGlyZV90aW1lcl91cGRhdGUYDCABKAgSGAoLcHJvZmlsZV9rZXkYDSABKAxIBogBAUIHCgVfdGV4dEIICgZfcXVvdGVCCwoJX3JlYWN0aW9uQgkKB19kZWxldGVCCAoGX2dyb3VwQg8KDV9ncm91cF91cGRhdGVCDgoMX3Byb2ZpbGVfa2V5IlQKC0VkaXRNZXNzYWdlEhgKEHRhcmdldF90aW1lc3RhbXAYASABKAQSKwoEZGF0YRgCIAEoCzIdLmtsdWlzLmNvbnRlbnQudjEuRGF0YU1lc3NhZ2UimQEKDlJlY2VpcHRNZXNzYWdlEjMKBHR5cGUYASABKA4yJS5rbHVpcy5jb250ZW50LnYxLlJlY2VpcHRNZXNzYWdlLlR5cGUSEgoKdGltZXN0YW1wcxgCIAMoBCI+CgRUeXBlEhQKEFRZUEVfVU5TUEVDSUZJRUQQABIRCg1UWVBFX0RFTElWRVJZEAESDQoJVFlQRV9SRUFEEAIiyAEKDVR5cGluZ01lc3NhZ2USNgoGYWN0aW9uGAEgASgOMiYua2x1aXMuY29udGVudC52MS5UeXBpbmdNZXNzYWdlLkFjdGlvbhIRCgl0aW1lc3RhbXAYAiABKAQSFQoIZ3JvdXBfaWQYAyABKAxIAIgBASJICgZBY3Rpb24SFgoSQUNUSU9OX1VOU1BFQ0lGSUVEEAASEgoOQUNUSU9OX1NUQVJURUQQARISCg5BQ1RJT05fU1RPUFBFRBACQgsKCV9ncm91cF9pZCK7BgoLQ2FsbE1lc3NhZ2USMAoEdHlwZRgBIAEoDjIiLmtsdWlzLmNvbnRlbnQudjEuQ2FsbE1lc3NhZ2UuVHlwZRIPCgdjYWxsX2lkGAIgASgJEg8KB3NlbnRfYXQYAyABKAQSMgoFbWVkaWEYBCABKA4yIy5rbHVpcy5jb250ZW50LnYxLkNhbGxNZXNzYWdlLk1lZGlhEhAKA3NkcBgFIAEoCUgAiAEBEhIKCmNhbmRpZGF0ZXMYBiADKAkSNAoGcmVhc29uGAcgASgOMiQua2x1aXMuY29udGVudC52MS5DYWxsTWVzc2FnZS5SZWFzb24SFQoIZ3JvdXBfaWQYCCABKAxIAYgBARIaCg10b19hY2NvdW50X2lkGAkgASgJSAKIAQESGQoMdG9fZGV2aWNlX2lkGAogASgNSAOIAQESHAoPcGVlcl9hY2NvdW50X2lkGAsgASgJSASIAQEiigEKBFR5cGUSFAoQVFlQRV9VTlNQRUNJRklFRBAAEg4KClRZUEVfT0ZGRVIQARIPCgtUWVBFX0FOU1dFUhACEgwKCFRZUEVfSUNFEAMSDwoLVFlQRV9IQU5HVVAQBBINCglUWVBFX0JVU1kQBRINCglUWVBFX0pPSU4QBhIOCgpUWVBFX0xFQVZFEAciQAoFTWVkaWESFQoRTUVESUFfVU5TUEVDSUZJRUQQABIPCgtNRURJQV9BVURJTxABEg8KC01FRElBX1ZJREVPEAIiwAEKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABIRCg1SRUFTT05fTk9STUFMEAESEwoPUkVBU09OX0RFQ0xJTkVEEAISFAoQUkVBU09OX05PX0FOU1dFUhADEg8KC1JFQVNPTl9CVVNZEAQSHQoZUkVBU09OX0FOU1dFUkVEX0VMU0VXSEVSRRAFEh0KGVJFQVNPTl9ERUNMSU5FRF9FTFNFV0hFUkUQBhIRCg1SRUFTT05fRkFJTEVEEAdCBgoEX3NkcEILCglfZ3JvdXBfaWRCEAoOX3RvX2FjY291bnRfaWRCDwoNX3RvX2RldmljZV9pZEISChBfcGVlcl9hY2NvdW50X2lkIkUKDVJlc2VuZFJlcXVlc3QSFQoIZ3JvdXBfaWQYASABKAxIAIgBARIQCghjb3VudGVycxgCIAMoBEILCglfZ3JvdXBfaWQitgcKC1N5bmNNZXNzYWdlEjUKBHNlbnQYASABKAsyIi5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlLlNlbnRIAIgBARIwCgRyZWFkGAIgAygLMiIua2x1aXMuY29udGVudC52MS5TeW5jTWVzc2FnZS5SZWFkEkUKDWRlbGV0ZV9mb3JfbWUYAyABKAsyKS5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlLkRlbGV0ZUZvck1lSAGIAQESNQoEa2V5cxgEIAEoCzIiLmtsdWlzLmNvbnRlbnQudjEuU3luY01lc3NhZ2UuS2V5c0gCiAEBEj0KCHNldHRpbmdzGAUgASgLMiYua2x1aXMuY29udGVudC52MS5TeW5jTWVzc2FnZS5TZXR0aW5nc0gDiAEBEjYKC2dyb3VwX3N0YXRlGAYgASgLMhwua2x1aXMuY29udGVudC52MS5Hcm91cFN0YXRlSASIAQEakQIKBFNlbnQSIwoWZGVzdGluYXRpb25fYWNjb3VudF9pZBgBIAEoCUgAiAEBEiEKFGRlc3RpbmF0aW9uX3VzZXJuYW1lGAIgASgJSAGIAQESEQoJdGltZXN0YW1wGAMgASgEEjMKB21lc3NhZ2UYBCABKAsyHS5rbHVpcy5jb250ZW50LnYxLkRhdGFNZXNzYWdlSAKIAQESMAoEZWRpdBgFIAEoCzIdLmtsdWlzLmNvbnRlbnQudjEuRWRpdE1lc3NhZ2VIA4gBAUIZChdfZGVzdGluYXRpb25fYWNjb3VudF9pZEIXChVfZGVzdGluYXRpb25fdXNlcm5hbWVCCgoIX21lc3NhZ2VCBwoFX2VkaXQaNAoEUmVhZBIZChFzZW5kZXJfYWNjb3VudF9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAQaWAoLRGVsZXRlRm9yTWUSFAoMY29udmVyc2F0aW9uGAEgASgJEjMKB3RhcmdldHMYAiADKAsyIi5rbHVpcy5jb250ZW50LnYxLlN5bmNNZXNzYWdlLlJlYWQaGwoES2V5cxITCgtwcm9maWxlX2tleRgBIAEoDBpHCghTZXR0aW5ncxIVCg1yZWFkX3JlY2VpcHRzGAEgASgIEiQKHGRlZmF1bHRfZXhwaXJlX3RpbWVyX3NlY29uZHMYAiABKA1CBwoFX3NlbnRCEAoOX2RlbGV0ZV9mb3JfbWVCBwoFX2tleXNCCwoJX3NldHRpbmdzQg4KDF9ncm91cF9zdGF0ZSpUCglHcm91cFJvbGUSGgoWR1JPVVBfUk9MRV9VTlNQRUNJRklFRBAAEhUKEUdST1VQX1JPTEVfTUVNQkVSEAESFAoQR1JPVVBfUk9MRV9BRE1JThACYgZwcm90bzM");
 
 /**
  * @generated from message kluis.content.v1.Content
@@ -68,6 +68,12 @@ export type Content = Message<"kluis.content.v1.Content"> & {
      */
     value: ResendRequest;
     case: "resendRequest";
+  } | {
+    /**
+     * @generated from field: kluis.content.v1.CallMessage call = 9;
+     */
+    value: CallMessage;
+    case: "call";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -564,6 +570,218 @@ export const TypingMessage_ActionSchema: GenEnum<TypingMessage_Action> = /*@__PU
   enumDesc(file_kluis_content_v1_content, 11, 0);
 
 /**
+ * Call signalling: WebRTC's offer, answer and ICE candidates travel end to end like any
+ * message, so the DTLS fingerprints in the SDP reach the peer unaltered (no server or relay
+ * can sit in the middle). A 1:1 call's offer, answer, hangup and busy go to every device of
+ * both accounts (the other devices stop ringing); ICE goes to the one device in the call. A
+ * group call's join and leave go to the group; within it, each pair of devices connects
+ * with targeted offers (`to_*`).
+ *
+ * @generated from message kluis.content.v1.CallMessage
+ */
+export type CallMessage = Message<"kluis.content.v1.CallMessage"> & {
+  /**
+   * @generated from field: kluis.content.v1.CallMessage.Type type = 1;
+   */
+  type: CallMessage_Type;
+
+  /**
+   * Chosen by the caller: a random UUID, the same for every signal of one call.
+   *
+   * @generated from field: string call_id = 2;
+   */
+  callId: string;
+
+  /**
+   * The sender's clock (ms): an offer older than 60 s never rings.
+   *
+   * @generated from field: uint64 sent_at = 3;
+   */
+  sentAt: bigint;
+
+  /**
+   * @generated from field: kluis.content.v1.CallMessage.Media media = 4;
+   */
+  media: CallMessage_Media;
+
+  /**
+   * @generated from field: optional string sdp = 5;
+   */
+  sdp?: string | undefined;
+
+  /**
+   * RTCIceCandidateInit as JSON, one per entry.
+   *
+   * @generated from field: repeated string candidates = 6;
+   */
+  candidates: string[];
+
+  /**
+   * @generated from field: kluis.content.v1.CallMessage.Reason reason = 7;
+   */
+  reason: CallMessage_Reason;
+
+  /**
+   * @generated from field: optional bytes group_id = 8;
+   */
+  groupId?: Uint8Array | undefined;
+
+  /**
+   * A targeted signal: only this device acts on it.
+   *
+   * @generated from field: optional string to_account_id = 9;
+   */
+  toAccountId?: string | undefined;
+
+  /**
+   * @generated from field: optional uint32 to_device_id = 10;
+   */
+  toDeviceId?: number | undefined;
+
+  /**
+   * Only on the copy of a 1:1 signal for the sender's own other devices: the other party.
+   *
+   * @generated from field: optional string peer_account_id = 11;
+   */
+  peerAccountId?: string | undefined;
+};
+
+/**
+ * Describes the message kluis.content.v1.CallMessage.
+ * Use `create(CallMessageSchema)` to create a new message.
+ */
+export const CallMessageSchema: GenMessage<CallMessage> = /*@__PURE__*/
+  messageDesc(file_kluis_content_v1_content, 12);
+
+/**
+ * @generated from enum kluis.content.v1.CallMessage.Type
+ */
+export enum CallMessage_Type {
+  /**
+   * @generated from enum value: TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TYPE_OFFER = 1;
+   */
+  OFFER = 1,
+
+  /**
+   * @generated from enum value: TYPE_ANSWER = 2;
+   */
+  ANSWER = 2,
+
+  /**
+   * @generated from enum value: TYPE_ICE = 3;
+   */
+  ICE = 3,
+
+  /**
+   * @generated from enum value: TYPE_HANGUP = 4;
+   */
+  HANGUP = 4,
+
+  /**
+   * @generated from enum value: TYPE_BUSY = 5;
+   */
+  BUSY = 5,
+
+  /**
+   * @generated from enum value: TYPE_JOIN = 6;
+   */
+  JOIN = 6,
+
+  /**
+   * @generated from enum value: TYPE_LEAVE = 7;
+   */
+  LEAVE = 7,
+}
+
+/**
+ * Describes the enum kluis.content.v1.CallMessage.Type.
+ */
+export const CallMessage_TypeSchema: GenEnum<CallMessage_Type> = /*@__PURE__*/
+  enumDesc(file_kluis_content_v1_content, 12, 0);
+
+/**
+ * @generated from enum kluis.content.v1.CallMessage.Media
+ */
+export enum CallMessage_Media {
+  /**
+   * @generated from enum value: MEDIA_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: MEDIA_AUDIO = 1;
+   */
+  AUDIO = 1,
+
+  /**
+   * @generated from enum value: MEDIA_VIDEO = 2;
+   */
+  VIDEO = 2,
+}
+
+/**
+ * Describes the enum kluis.content.v1.CallMessage.Media.
+ */
+export const CallMessage_MediaSchema: GenEnum<CallMessage_Media> = /*@__PURE__*/
+  enumDesc(file_kluis_content_v1_content, 12, 1);
+
+/**
+ * @generated from enum kluis.content.v1.CallMessage.Reason
+ */
+export enum CallMessage_Reason {
+  /**
+   * @generated from enum value: REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REASON_NORMAL = 1;
+   */
+  NORMAL = 1,
+
+  /**
+   * @generated from enum value: REASON_DECLINED = 2;
+   */
+  DECLINED = 2,
+
+  /**
+   * @generated from enum value: REASON_NO_ANSWER = 3;
+   */
+  NO_ANSWER = 3,
+
+  /**
+   * @generated from enum value: REASON_BUSY = 4;
+   */
+  BUSY = 4,
+
+  /**
+   * @generated from enum value: REASON_ANSWERED_ELSEWHERE = 5;
+   */
+  ANSWERED_ELSEWHERE = 5,
+
+  /**
+   * @generated from enum value: REASON_DECLINED_ELSEWHERE = 6;
+   */
+  DECLINED_ELSEWHERE = 6,
+
+  /**
+   * @generated from enum value: REASON_FAILED = 7;
+   */
+  FAILED = 7,
+}
+
+/**
+ * Describes the enum kluis.content.v1.CallMessage.Reason.
+ */
+export const CallMessage_ReasonSchema: GenEnum<CallMessage_Reason> = /*@__PURE__*/
+  enumDesc(file_kluis_content_v1_content, 12, 2);
+
+/**
  * Asks the sender to resend data messages a receiver never got (by counter).
  *
  * @generated from message kluis.content.v1.ResendRequest
@@ -585,7 +803,7 @@ export type ResendRequest = Message<"kluis.content.v1.ResendRequest"> & {
  * Use `create(ResendRequestSchema)` to create a new message.
  */
 export const ResendRequestSchema: GenMessage<ResendRequest> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 12);
+  messageDesc(file_kluis_content_v1_content, 13);
 
 /**
  * Copies for the user's own other devices.
@@ -631,7 +849,7 @@ export type SyncMessage = Message<"kluis.content.v1.SyncMessage"> & {
  * Use `create(SyncMessageSchema)` to create a new message.
  */
 export const SyncMessageSchema: GenMessage<SyncMessage> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 13);
+  messageDesc(file_kluis_content_v1_content, 14);
 
 /**
  * @generated from message kluis.content.v1.SyncMessage.Sent
@@ -670,7 +888,7 @@ export type SyncMessage_Sent = Message<"kluis.content.v1.SyncMessage.Sent"> & {
  * Use `create(SyncMessage_SentSchema)` to create a new message.
  */
 export const SyncMessage_SentSchema: GenMessage<SyncMessage_Sent> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 13, 0);
+  messageDesc(file_kluis_content_v1_content, 14, 0);
 
 /**
  * @generated from message kluis.content.v1.SyncMessage.Read
@@ -692,7 +910,7 @@ export type SyncMessage_Read = Message<"kluis.content.v1.SyncMessage.Read"> & {
  * Use `create(SyncMessage_ReadSchema)` to create a new message.
  */
 export const SyncMessage_ReadSchema: GenMessage<SyncMessage_Read> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 13, 1);
+  messageDesc(file_kluis_content_v1_content, 14, 1);
 
 /**
  * Deleted on one device only ("delete for me"): the others delete too.
@@ -716,7 +934,7 @@ export type SyncMessage_DeleteForMe = Message<"kluis.content.v1.SyncMessage.Dele
  * Use `create(SyncMessage_DeleteForMeSchema)` to create a new message.
  */
 export const SyncMessage_DeleteForMeSchema: GenMessage<SyncMessage_DeleteForMe> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 13, 2);
+  messageDesc(file_kluis_content_v1_content, 14, 2);
 
 /**
  * @generated from message kluis.content.v1.SyncMessage.Keys
@@ -733,7 +951,7 @@ export type SyncMessage_Keys = Message<"kluis.content.v1.SyncMessage.Keys"> & {
  * Use `create(SyncMessage_KeysSchema)` to create a new message.
  */
 export const SyncMessage_KeysSchema: GenMessage<SyncMessage_Keys> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 13, 3);
+  messageDesc(file_kluis_content_v1_content, 14, 3);
 
 /**
  * @generated from message kluis.content.v1.SyncMessage.Settings
@@ -755,7 +973,7 @@ export type SyncMessage_Settings = Message<"kluis.content.v1.SyncMessage.Setting
  * Use `create(SyncMessage_SettingsSchema)` to create a new message.
  */
 export const SyncMessage_SettingsSchema: GenMessage<SyncMessage_Settings> = /*@__PURE__*/
-  messageDesc(file_kluis_content_v1_content, 13, 4);
+  messageDesc(file_kluis_content_v1_content, 14, 4);
 
 /**
  * @generated from enum kluis.content.v1.GroupRole
