@@ -182,6 +182,7 @@ export function validateCallMessage(m: pb.CallMessage): void {
   if (m.groupId !== undefined) check(m.groupId.length === GROUP_ID_BYTES, 'call.groupId has the wrong length');
   check((m.toAccountId === undefined) === (m.toDeviceId === undefined), 'a targeted signal names both account and device');
   if (m.toAccountId !== undefined) check(m.toAccountId.length > 0 && m.toAccountId.length <= 64, 'call.toAccountId is too long');
+  check(m.senderUsername.length <= 64, 'call.senderUsername is too long');
   if (m.peerAccountId !== undefined) check(m.peerAccountId.length > 0 && m.peerAccountId.length <= 64, 'call.peerAccountId is too long');
   if (m.toDeviceId !== undefined) check(m.toDeviceId >= 1 && m.toDeviceId <= 127, 'call.toDeviceId is out of range');
   if (m.type === T.JOIN || m.type === T.LEAVE) check(m.groupId !== undefined, 'join and leave are for group calls');

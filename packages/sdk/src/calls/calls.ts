@@ -65,6 +65,7 @@ export class Calls {
       throw new KluisError('NOT_A_MEMBER', 'that device is not in this group');
     const sentAt = this.ctx.now();
     const msg = toCallMessage(s, sentAt, group ? new Uint8Array(t.state.id) : undefined);
+    msg.senderUsername = me.username;
     try {
       validateCallMessage(msg);
     } catch (e) {

@@ -155,6 +155,7 @@ export class InboxDrain {
 
 function claimedUsername(c: Content): string {
   if (c.body.case === 'data') return c.body.value.senderUsername;
+  if (c.body.case === 'call') return c.body.value.senderUsername;
   if (c.body.case === 'edit') return c.body.value.data?.senderUsername ?? '';
   return '';
 }
