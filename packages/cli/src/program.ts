@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { registerAdminCommand } from './commands/admin.js';
 import { registerAppCommand } from './commands/app.js';
+import { registerCallsCommand } from './commands/calls.js';
 import { registerChatCommand } from './commands/chat.js';
 import { registerDevicesCommand } from './commands/devices.js';
 import { registerGroupCommands } from './commands/group.js';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo): Command {
   registerReceiveCommand(program, io);
   registerChatCommand(program, io);
   registerHistoryCommands(program, io);
+  registerCallsCommand(program, io);
   registerMessageCommands(program, io);
   registerGroupCommands(program, io);
   registerSettingsCommands(program, io);
