@@ -18,6 +18,13 @@ export const shot = (p: Page, name: string) => p.screenshot({ path: join(OUT, `a
 
 export const conv = (p: Page, title: string | RegExp) => p.getByTestId('conversations').getByRole('button', { name: title });
 
+/** A new direct chat from the sidebar's "New chat" field. */
+export async function startChat(p: Page, username: string): Promise<void> {
+  await p.getByLabel('New chat').fill(username);
+  await p.getByRole('button', { name: 'Start' }).click();
+  await p.getByRole('heading', { level: 1, name: username }).waitFor();
+}
+
 export async function openPane(p: Page, button: string, heading: string | RegExp): Promise<void> {
   await p.getByRole('button', { name: button, exact: true }).click();
   await p.getByRole('heading', { level: 1, name: heading }).waitFor();
@@ -91,14 +98,15 @@ export interface OpenOptions {
 export class AppWorld {
   readonly h = new Harness();
   browser!: Browser;
-  server!: TestServer;
+  server!: Pick<TestServer, 'url' | 'dataDir' | 'operatorToken' | 'mintInvites'>;
   env!: NodeJS.ProcessEnv;
   readonly opened: AppPage[] = [];
 
-  async start(chromiumArgs: string[] = []): Promise<void> {
+  /** `server`: another server than the default in-process one (a child process, a proxy in front). */
+  async start(chromiumArgs: string[] = [], server?: AppWorld['server']): Promise<void> {
     await mkdir(OUT, { recursive: true });
     this.browser = await launchChromium(chromiumArgs);
-    this.server = await this.h.startServer({ argon2MemoryKib: 64, argon2Iterations: 1 });
+    this.server = server ?? (await this.h.startServer({ argon2MemoryKib: 64, argon2Iterations: 1 }));
     this.env = await this.h.cliEnv({ KLUIS_PASSPHRASE: PASSPHRASE, KLUIS_SERVER: this.server.url });
   }
 
@@ -160,6 +168,26 @@ export class AppWorld {
     if (shotAs) await shot(p, shotAs);
     await p.getByRole('button', { name: 'Create account' }).click();
     await p.getByTestId('me').getByText(a.name).waitFor({ timeout: 60_000 });
+  }
+
+  /** `device` (a fresh app) becomes a linked device of `primary`'s account, approved in both pages. */
+  async link(primary: AppPage, device: AppPage, shotAs?: string): Promise<void> {
+    await openPane(primary.page, 'Devices', 'Devices');
+    await primary.page.getByRole('button', { name: 'Link a new device' }).click();
+    const linkCode = (await primary.page.getByTestId('link-code').textContent())!.trim();
+    const p = device.page;
+    await p.getByRole('radio', { name: 'Link to my existing account' }).check();
+    await p.getByLabel('Server address', { exact: true }).fill(this.server.url);
+    await p.getByLabel('Link code', { exact: true }).fill(linkCode);
+    await p.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
+    await p.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
+    await p.getByRole('button', { name: 'Link this device' }).click();
+    const shown = (await p.getByTestId('link-verification').textContent())!;
+    expect(await primary.page.getByTestId('link-verification').textContent()).toBe(shown);
+    if (shotAs) await shot(primary.page, shotAs);
+    await primary.page.getByRole('button', { name: 'The numbers match: approve' }).click();
+    await primary.page.getByText(/^Device \d+ is linked\.$/).waitFor({ timeout: 30_000 });
+    await p.getByTestId('me').getByText(primary.name).waitFor({ timeout: 30_000 });
   }
 
   /** For onTestFailed: a timeout alone says little, so show each page's failures and the end of each host's output. */

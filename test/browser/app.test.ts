@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { REPO_ROOT, type TestServer } from '../harness/index.js';
-import { AppWorld, conv, openPane, PASSPHRASE, PHONE, png, poll, shot, type AppPage } from './app-helpers.js';
+import { REPO_ROOT } from '../harness/index.js';
+import { AppWorld, conv, openPane, PASSPHRASE, PHONE, png, poll, shot, startChat, type AppPage } from './app-helpers.js';
 
 const EN = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/en.json'), 'utf8')) as Record<string, string>;
 const NL = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/nl.json'), 'utf8')) as Record<string, string>;
@@ -14,7 +14,7 @@ describe('the kluis app in Chromium', () => {
   const world = new AppWorld();
   const h = world.h;
   let browser: Browser;
-  let server: TestServer;
+  let server: AppWorld['server'];
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
@@ -33,12 +33,6 @@ describe('the kluis app in Chromium', () => {
     // A message shows once the server stored it; the first send to a newly linked device
     // (409, new session, sealed) can take a while on a loaded 2-core machine.
     await messages(p).getByText(text, { exact: true }).waitFor({ timeout: 60_000 });
-  }
-
-  async function startChat(p: Page, username: string): Promise<void> {
-    await p.getByLabel('New chat').fill(username);
-    await p.getByRole('button', { name: 'Start' }).click();
-    await p.getByRole('heading', { level: 1, name: username }).waitFor();
   }
 
   it('registers two people in the browser, chats, shares an image, runs a group with a CLI user, links a device, verifies and re-verifies a safety number, refuses strangers, and speaks Dutch', async () => {
@@ -191,20 +185,7 @@ describe('the kluis app in Chromium', () => {
 
     // alice links a second app instance (her laptop) as a new device; it gets the next message.
     const laptop = await world.openApp('alice-laptop');
-    await alice.page.getByRole('button', { name: 'Link a new device' }).click();
-    const linkCode = (await alice.page.getByTestId('link-code').textContent())!.trim();
-    await laptop.page.getByRole('radio', { name: 'Link to my existing account' }).check();
-    await laptop.page.getByLabel('Server address', { exact: true }).fill(server.url);
-    await laptop.page.getByLabel('Link code', { exact: true }).fill(linkCode);
-    await laptop.page.getByLabel('Passphrase', { exact: true }).fill(PASSPHRASE);
-    await laptop.page.getByLabel('Repeat the passphrase').fill(PASSPHRASE);
-    await laptop.page.getByRole('button', { name: 'Link this device' }).click();
-    const shown = (await laptop.page.getByTestId('link-verification').textContent())!;
-    expect(await alice.page.getByTestId('link-verification').textContent()).toBe(shown);
-    await shot(alice.page, 'devices-link');
-    await alice.page.getByRole('button', { name: 'The numbers match: approve' }).click();
-    await alice.page.getByText(/^Device \d+ is linked\.$/).waitFor({ timeout: 30_000 });
-    await laptop.page.getByTestId('me').getByText('alice').waitFor({ timeout: 30_000 });
+    await world.link(alice, laptop, 'devices-link');
     await poll(() => alice.page.getByTestId('devices').getByRole('listitem').count()).toBe(2);
     await bob.page.getByRole('button', { name: 'Back' }).click();
     await send(bob.page, 'for all your devices');

@@ -56,6 +56,11 @@ export class Harness {
     return { KLUIS_HOME: await this.tempDir('home'), KLUIS_PASSPHRASE: this.passphrase, ...extra };
   }
 
+  /**
+   * In this process. A TURN relay (harness/coturn.ts) goes in as already-read config:
+   * `startServer({ turnUrls: turn.urls, turnSecret: turn.secret })`; `spawnServer` below
+   * takes the real flags' file form instead.
+   */
   async startServer(overrides: Partial<ServerConfig> = {}, dataDir?: string): Promise<TestServer> {
     const dir = dataDir ?? (await this.tempDir('server'));
     const config = { ...loadServerConfig({ flags: { data: dir, port: 0 }, env: {} }), ...overrides };
@@ -77,7 +82,11 @@ export class Harness {
     };
   }
 
-  /** `kluis server` as a real child process, on a fixed port so it can be killed and restarted. */
+  /**
+   * `kluis server` as a real child process, on a fixed port so it can be killed and restarted.
+   * Server options go in `env`, e.g. a TURN relay (harness/coturn.ts) as `--turn-urls` /
+   * `--turn-secret-file` take it: `{ KLUIS_TURN_URLS: turn.urls.join(','), KLUIS_TURN_SECRET_FILE: turn.secretFile }`.
+   */
   async spawnServer(opts: { dataDir?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
     const dataDir = opts.dataDir ?? (await this.tempDir('server'));
     const port = opts.port ?? (await freePort());

@@ -35,7 +35,8 @@ export function securityHeaders(reply: FastifyReply, host: string): void {
     'x-frame-options': 'DENY',
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
-    'permissions-policy': 'camera=(), geolocation=(), microphone=(self)',
+    // Calls need the camera, the microphone and screen capture, in this page only.
+    'permissions-policy': 'camera=(self), display-capture=(self), geolocation=(), microphone=(self)',
   });
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, listen, setPageLocked } from './api.js';
 import { dispatch } from './events.js';
 import { onLanguage, t } from './i18n.js';
@@ -13,6 +13,8 @@ export function App() {
   const [state, setState] = useState<AppState | null>(null);
   const [hostUp, setHostUp] = useState(true);
   const [connected, setConnected] = useState<boolean | null>(null);
+  // Nobody touches the page during a call: the idle lock waits until it ends.
+  const inCall = useRef(false);
 
   const refresh = () =>
     call('state').then(
@@ -56,7 +58,8 @@ export function App() {
     for (const ev of events) window.addEventListener(ev, touch, { passive: true });
     const timer = setInterval(() => {
       const limit = lockAfterMs();
-      if (limit > 0 && Date.now() - last > limit) lock();
+      if (inCall.current) last = Date.now();
+      else if (limit > 0 && Date.now() - last > limit) lock();
     }, 5000);
     return () => {
       clearInterval(timer);
@@ -75,7 +78,7 @@ export function App() {
       )}
       {state.state === 'new' && <Onboarding profile={state.profile} defaultServerUrl={state.defaultServerUrl ?? ''} onDone={refresh} />}
       {state.state === 'locked' && <Unlock profile={state.profile} onDone={refresh} />}
-      {state.state === 'unlocked' && state.account && <Main account={state.account} connected={connected ?? false} onLock={lock} />}
+      {state.state === 'unlocked' && state.account && <Main account={state.account} connected={connected ?? false} onLock={lock} onCallChange={(c) => (inCall.current = c)} />}
     </>
   );
 }

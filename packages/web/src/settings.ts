@@ -27,3 +27,14 @@ export function notifyMode(): NotifyMode {
 export function setNotifyMode(m: NotifyMode): void {
   localStorage.setItem(NOTIFY_KEY, m);
 }
+
+const RELAY_KEY = 'kluis.app.relayAllCalls';
+
+/** "Relay all calls" (on unless turned off): the other side never learns this device's IP address. */
+export function relayAllCalls(): boolean {
+  return localStorage.getItem(RELAY_KEY) !== 'off';
+}
+
+export function setRelayAllCalls(on: boolean): void {
+  localStorage.setItem(RELAY_KEY, on ? 'on' : 'off');
+}

@@ -128,8 +128,9 @@ export class Calls {
     const rings = (s.type === 'offer' && !isTargeted(s)) || s.type === 'join';
     const ring = rings && !fromSelf && fresh && !before && changed !== undefined;
     const event: CallSignalEvent = { conversation: where.conversation, from, fromSelf, sentAt, ring, signal: s };
-    // A replayed or stale offer is logged (or not) but never heard as a new call.
-    if (rings && !ring && !fromSelf) return;
+    // A replayed or stale offer is logged (or not) but never heard as a new call. A fresh
+    // join to a call already known is heard without ringing: those in it connect to the newcomer.
+    if (rings && !ring && !fromSelf && !(s.type === 'join' && fresh && changed === undefined && before)) return;
     fx.later.push(() => this.ctx.emit('call-signal', event));
   }
 

@@ -7,7 +7,7 @@ import { LanguageSelect } from '../components/language-select.js';
 import { PaneHead } from '../components/pane-head.js';
 import { errorText } from '../errors.js';
 import { formatDate, t } from '../i18n.js';
-import { LOCK_CHOICES, lockAfterMinutes, notifyMode, setLockAfterMinutes, setNotifyMode, type NotifyMode } from '../settings.js';
+import { LOCK_CHOICES, lockAfterMinutes, notifyMode, relayAllCalls, setLockAfterMinutes, setNotifyMode, setRelayAllCalls, type NotifyMode } from '../settings.js';
 import type { AccountInfo } from '@kluis/app/api';
 import { InviteCard } from './invite-card.js';
 
@@ -26,6 +26,7 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
   const [notice, setNotice] = useState<{ kind: 'ok'; key: string } | { kind: 'error'; error: unknown } | null>(null);
   const [lockMin, setLockMin] = useState(lockAfterMinutes());
   const [notify, setNotify] = useState<NotifyMode>(notifyMode());
+  const [relayAll, setRelayAll] = useState(relayAllCalls());
   const load = () =>
     call('account').then((a) => {
       setInfo(a);
@@ -175,6 +176,21 @@ export function AccountScreen({ onBack }: { onBack: () => void }) {
               <option value="hidden">{t('account.notifyHidden')}</option>
               <option value="full">{t('account.notifyFull')}</option>
             </select>
+          </div>
+          <div class="field field-check">
+            <label>
+              <input
+                type="checkbox"
+                checked={relayAll}
+                onChange={(e) => {
+                  const on = (e.target as HTMLInputElement).checked;
+                  setRelayAllCalls(on);
+                  setRelayAll(on);
+                }}
+              />{' '}
+              {t('account.relayCalls')}
+            </label>
+            <p class="muted small">{t('account.relayCallsHelp')}</p>
           </div>
         </section>
       </div>

@@ -6,6 +6,8 @@ import { useAppEvent } from '../events.js';
 import { formatDuration, t } from '../i18n.js';
 import type { Account, ConversationDetail, Message } from '@kluis/app/api';
 import type { View } from './main.js';
+import type { CallMedia } from '../calls/call-types.js';
+import { PhoneIcon, VideoIcon } from '../components/icons.js';
 import { Composer } from './composer.js';
 import { MessageItem } from './message.js';
 
@@ -13,7 +15,14 @@ const TIMERS = [0, 30, 300, 3600, 86400, 604800];
 const timerChoice = (seconds: number) => (seconds === 0 ? t('timer.off') : t('timer.after', { duration: formatDuration(seconds) }));
 const TYPING_SHOWN_MS = 6000;
 
-export function ConversationView(p: { conv: string; account: Account; onBack: () => void; onRead: () => void; onOpen: (v: View) => void }) {
+export function ConversationView(p: {
+  conv: string;
+  account: Account;
+  onBack: () => void;
+  onRead: () => void;
+  onOpen: (v: View) => void;
+  onCall: (media: CallMedia, title: string) => void;
+}) {
   const { conv, account } = p;
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
@@ -119,6 +128,14 @@ export function ConversationView(p: { conv: string; account: Account; onBack: ()
             </option>
           ))}
         </select>
+        <div class="call-start" role="group" aria-label={t('call.start')}>
+          <button class="btn btn-small btn-icon" aria-label={t('call.voice')} title={t('call.voice')} disabled={blocked || !detail} onClick={() => p.onCall('audio', detail?.title ?? conv)}>
+            <PhoneIcon />
+          </button>
+          <button class="btn btn-small btn-icon" aria-label={t('call.video')} title={t('call.video')} disabled={blocked || !detail} onClick={() => p.onCall('video', detail?.title ?? conv)}>
+            <VideoIcon />
+          </button>
+        </div>
         <button class="btn btn-small" onClick={() => p.onOpen(isGroup ? { kind: 'group', conv } : { kind: 'contact', username: conv, from: conv })}>
           {isGroup ? t('conversation.groupInfo') : t('conversation.contactInfo')}
         </button>
