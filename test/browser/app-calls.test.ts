@@ -222,6 +222,12 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
     await poll(async () => (await openPeers(bob.page)).length).toBe(1);
     await stillFlowing(alice.page, true);
     await stillFlowing(bob.page, true);
+    // The call is still on in the group: carol joins again from its header.
+    await conv(carol.page, /^Call club/).click();
+    await carol.page.getByRole('button', { name: 'Join call' }).click();
+    for (const a of [alice, bob, carol]) await mediaFlowing(a.page, 2, true);
+    await callScreen(carol.page).getByRole('button', { name: 'Hang up' }).click();
+    await poll(async () => (await openPeers(alice.page)).length).toBe(1);
     await callScreen(bob.page).getByRole('button', { name: 'Hang up' }).click();
     await callScreen(alice.page).getByRole('button', { name: 'Hang up' }).click();
     await callScreen(alice.page).waitFor({ state: 'detached', timeout: 10_000 });

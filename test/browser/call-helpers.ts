@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { conv, poll, type AppPage } from './app-helpers.js';
+import { conv, type AppPage } from './app-helpers.js';
 
 /** Chromium with a fake camera and microphone (a test pattern and a beep), allowed without asking. */
 export const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
@@ -81,12 +81,17 @@ export async function placeCall(a: AppPage, title: string | RegExp, kind: 'Voice
 }
 
 /** Until every open connection of the page decodes audio (and video, if asked) from `n` others. */
-export async function mediaFlowing(p: Page, n: number, video: boolean): Promise<PeerStats[]> {
+export async function mediaFlowing(p: Page, n: number, video: boolean, timeout = 20_000): Promise<PeerStats[]> {
   let last: PeerStats[] = [];
-  await poll(async () => {
-    last = await openPeers(p);
-    return last.filter((s) => s.state === 'connected' && s.inAudioPackets > 0 && (!video || s.framesDecoded > 0)).length;
-  }).toBe(n);
+  await expect
+    .poll(
+      async () => {
+        last = await openPeers(p);
+        return last.filter((s) => s.state === 'connected' && s.inAudioPackets > 0 && (!video || s.framesDecoded > 0)).length;
+      },
+      { timeout },
+    )
+    .toBe(n);
   return last;
 }
 

@@ -4,6 +4,9 @@ import { parseEvent } from '../conversations/conversation-events.js';
 import type { StoredMessage } from '../types.js';
 import type { ClientServices } from './create-client.js';
 
+/** Relay credentials are fetched again this long before they expire (and this often when there is no relay). */
+const RELAY_REFRESH_MARGIN_MS = 60 * 60 * 1000;
+
 /** One call as this device logged it (`client.calls.history()`, `kluis calls`). */
 export interface CallEntry {
   id: string;
@@ -26,6 +29,8 @@ export interface CallEntry {
  * conversation on every device of both sides.
  */
 export class CallsApi {
+  private cached: { relay: RelayResponse; until: number } | undefined;
+
   constructor(private readonly s: ClientServices) {}
 
   /** Sends one signal into a conversation (a username, or a group's "g:…" id). */
@@ -34,10 +39,19 @@ export class CallsApi {
     await this.s.convo.calls.send(conversation, signal);
   }
 
-  /** TURN credentials from the server, or `urls: []` when it has no relay. */
-  relay(): Promise<RelayResponse> {
+  /**
+   * TURN credentials from the server, or `urls: []` when it has no relay. Kept until an
+   * hour before they expire: a fetch per call would tell the server when this account
+   * is in a call.
+   */
+  async relay(): Promise<RelayResponse> {
     this.s.account.me();
-    return this.s.convo.calls.relay();
+    const now = Date.now();
+    if (this.cached && this.cached.until > now) return this.cached.relay;
+    const relay = await this.s.convo.calls.relay();
+    const until = relay.expiresAt ? relay.expiresAt - RELAY_REFRESH_MARGIN_MS : now + RELAY_REFRESH_MARGIN_MS;
+    this.cached = { relay, until };
+    return relay;
   }
 
   /** This device stopped ringing unanswered: its entry becomes a missed call. */

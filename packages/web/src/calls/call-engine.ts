@@ -51,6 +51,8 @@ export class CallEngine {
   private endedTimer: number | undefined;
   private closeNote: (() => void) | undefined;
   private lastStats: LinkStats | undefined;
+  /** The peer count the group's video limits were last set for. */
+  private budgetFor = 0;
   private tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; screen: MediaStreamTrack | null } = { audio: null, video: null, screen: null };
 
   constructor(private readonly deps: CallDeps) {}
@@ -73,7 +75,7 @@ export class CallEngine {
     if (this.busy) return;
     this.reset();
     const callId = crypto.randomUUID();
-    this.set({ ...IDLE, phase: group ? 'active' : 'outgoing', callId, conv, title, group, media, connectedAt: group ? Date.now() : null });
+    this.set({ ...IDLE, ongoing: this.v.ongoing, phase: group ? 'active' : 'outgoing', callId, conv, title, group, media, connectedAt: group ? Date.now() : null });
     try {
       await this.openMedia(media);
       await this.loadConfig();
@@ -121,6 +123,23 @@ export class CallEngine {
       if (this.v.callId !== callId) return;
       if (!group) void this.deps.send(conv, { type: 'hangup', callId, reason: 'failed' }).catch(() => {});
       this.end(e instanceof DOMException ? 'no-media' : 'failed');
+    }
+  }
+
+  /** Joins a group call already going on in `conv` (it rang earlier, or here not at all). */
+  async join(conv: string, title: string): Promise<void> {
+    const call = this.v.ongoing[conv];
+    if (!call || this.busy) return;
+    this.reset();
+    const { callId, media } = call;
+    this.set({ phase: 'active', callId, conv, title, group: true, media, connectedAt: Date.now() });
+    try {
+      await this.openMedia(media);
+      await this.loadConfig();
+      await this.deps.send(conv, { type: 'join', callId, media });
+      this.watchStats();
+    } catch (e) {
+      if (this.v.callId === callId) this.end(e instanceof DOMException ? 'no-media' : 'failed');
     }
   }
 
@@ -204,6 +223,7 @@ export class CallEngine {
     const s = e.signal;
     const from: CallDevice = { accountId: e.from.accountId, deviceId: e.from.deviceId };
     const key = deviceKey(from);
+    if (s.type === 'join' || s.type === 'leave') this.track(e.conversation, s.callId, key, s.type === 'join' ? s.media : null);
     const v = this.v;
     const mine = v.callId === s.callId && this.busy;
     switch (s.type) {
@@ -213,6 +233,7 @@ export class CallEngine {
           const link = this.groupLink(from, e.from.username);
           const sdp = await link.answer(s.sdp);
           await this.deps.send(v.conv, { type: 'answer', callId: s.callId, sdp, to: from });
+          void link.limitVideo(this.links.size);
           return;
         }
         if (e.ring) this.ring(e, s.media, s.sdp);
@@ -223,6 +244,7 @@ export class CallEngine {
           const link = this.groupLink(from, e.from.username);
           const sdp = await link.offer();
           await this.deps.send(v.conv, { type: 'offer', callId: s.callId, media: v.media, sdp, to: from });
+          void link.limitVideo(this.links.size);
           return;
         }
         if (e.ring) this.ring(e, s.media, null);
@@ -282,7 +304,7 @@ export class CallEngine {
     this.reset();
     const callId = e.signal.callId;
     this.incoming = { from: { accountId: e.from.accountId, deviceId: e.from.deviceId }, username: e.from.username, sdp };
-    this.set({ ...IDLE, phase: 'incoming', callId, conv: e.conversation, title: e.conversation, group, media, caller: e.from.username });
+    this.set({ ...IDLE, ongoing: this.v.ongoing, phase: 'incoming', callId, conv: e.conversation, title: e.conversation, group, media, caller: e.from.username });
     this.deps.ringer.start();
     this.closeNote = this.deps.notify(e.from.username, media, group);
     this.noAnswer = window.setTimeout(() => {
@@ -290,6 +312,19 @@ export class CallEngine {
       void this.deps.dismiss(callId).catch(() => {});
       this.reset();
     }, NO_ANSWER_MS);
+  }
+
+  /** Who is in which group call, from the joins and leaves heard (this device's own not among them). */
+  private readonly present = new Map<string, { callId: string; media: CallMedia; devices: Set<string> }>();
+
+  private track(conv: string, callId: string, device: string, joined: CallMedia | null): void {
+    let call = this.present.get(conv);
+    if (joined && call?.callId !== callId) this.present.set(conv, (call = { callId, media: joined, devices: new Set() }));
+    if (!call || call.callId !== callId) return;
+    if (joined) call.devices.add(device);
+    else call.devices.delete(device);
+    if (call.devices.size === 0) this.present.delete(conv);
+    this.set({ ongoing: Object.fromEntries([...this.present].map(([c, x]) => [c, { callId: x.callId, media: x.media }])) });
   }
 
   /** Another device of this account answered, declined or joined: this one stops ringing. */
@@ -330,7 +365,13 @@ export class CallEngine {
         return this.end('failed');
       }
     }
-    if (this.v.group) for (const [key, l] of all) if (l.state === 'failed') queueMicrotask(() => this.dropLink(key));
+    if (this.v.group) {
+      for (const [key, l] of all) if (l.state === 'failed') queueMicrotask(() => this.dropLink(key));
+      if (all.length !== this.budgetFor) {
+        this.budgetFor = all.length;
+        for (const [, l] of all) void l.limitVideo(all.length);
+      }
+    }
     this.set({ peers });
   }
 
@@ -411,11 +452,12 @@ export class CallEngine {
     for (const t of this.v.local?.getTracks() ?? []) t.stop();
     this.incoming = null;
     this.lastStats = undefined;
+    this.budgetFor = 0;
   }
 
   private reset(): void {
     this.teardown();
-    this.set(IDLE);
+    this.set({ ...IDLE, ongoing: this.v.ongoing });
   }
 
   private set(patch: Partial<CallView>): void {

@@ -48,6 +48,8 @@ export interface CallView {
   ended: EndReason | null;
   /** The call screen is folded into a bar while the user reads other conversations. */
   minimized: boolean;
+  /** Group calls others are in right now, by conversation: "Join call" in its header. */
+  ongoing: Record<string, { callId: string; media: CallMedia }>;
 }
 
 export const IDLE: CallView = {
@@ -69,6 +71,7 @@ export const IDLE: CallView = {
   quality: null,
   ended: null,
   minimized: false,
+  ongoing: {},
 };
 
 export const deviceKey = (d: CallDevice) => `${d.accountId}:${d.deviceId}`;

@@ -88,6 +88,20 @@ export class PeerLink {
     if (sender) await sender.replaceTrack(track);
   }
 
+  /**
+   * In a mesh every peer gets its own encode of this device's camera: with more peers,
+   * each gets fewer bits (and pixels and frames), so upstream and CPU stay bounded.
+   */
+  async limitVideo(peers: number): Promise<void> {
+    const sender = this.pc.getSenders().find((s) => s.track?.kind === 'video' || this.kindOf(s) === 'video');
+    if (!sender) return;
+    const p = sender.getParameters();
+    if (!p.encodings?.length) return;
+    const budget = videoBudget(peers);
+    p.encodings = p.encodings.map((e) => ({ ...e, ...budget }));
+    await sender.setParameters(p).catch(() => {});
+  }
+
   close(): void {
     this.pc.onconnectionstatechange = null;
     this.pc.ontrack = null;
@@ -132,4 +146,11 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
     const timer = setTimeout(done, GATHER_MS);
     pc.addEventListener('icegatheringstatechange', check);
   });
+}
+
+/** Per-peer video limits by the number of peers: 1:1 and small groups as WebRTC likes. */
+export function videoBudget(peers: number): RTCRtpEncodingParameters {
+  if (peers <= 2) return { maxBitrate: 1_500_000 };
+  if (peers <= 4) return { maxBitrate: 500_000, maxFramerate: 24 };
+  return { maxBitrate: 200_000, maxFramerate: 15, scaleResolutionDownBy: 2 };
 }

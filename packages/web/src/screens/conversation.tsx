@@ -22,6 +22,9 @@ export function ConversationView(p: {
   onRead: () => void;
   onOpen: (v: View) => void;
   onCall: (media: CallMedia, title: string) => void;
+  /** A group call going on here that this device is not in. */
+  ongoingCall?: { media: CallMedia };
+  onJoinCall: (title: string) => void;
 }) {
   const { conv, account } = p;
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
@@ -129,6 +132,11 @@ export function ConversationView(p: {
           ))}
         </select>
         <div class="call-start" role="group" aria-label={t('call.start')}>
+          {p.ongoingCall && (
+            <button class="btn btn-small call-join" onClick={() => p.onJoinCall(detail?.title ?? conv)}>
+              {p.ongoingCall.media === 'video' ? <VideoIcon /> : <PhoneIcon />} {t('call.join')}
+            </button>
+          )}
           <button class="btn btn-small btn-icon" aria-label={t('call.voice')} title={t('call.voice')} disabled={blocked || !detail} onClick={() => p.onCall('audio', detail?.title ?? conv)}>
             <PhoneIcon />
           </button>

@@ -3,6 +3,7 @@ import { call } from '../api.js';
 import { CallEngine } from '../calls/call-engine.js';
 import type { CallMedia } from '../calls/call-types.js';
 import { Ringer } from '../calls/ringer.js';
+import { useCallView } from '../calls/use-call.js';
 import { applyBrand } from '../brand.js';
 import { useAppEvent } from '../events.js';
 import { t } from '../i18n.js';
@@ -37,6 +38,7 @@ export function Main({ account, connected, onLock, onCallChange }: { account: Ac
   const [expiring, setExpiring] = useState<{ daysLeft: number } | null>(null);
   const reload = () => call('conversations').then(setConversations, () => {});
   const engine = useMemo(() => new CallEngine(callDeps()), []);
+  const callView = useCallView(engine);
   useEffect(() => engine.subscribe((v) => onCallChange(v.phase !== 'idle' && v.phase !== 'ended')), [engine]);
   useEffect(() => () => engine.dispose(), [engine]);
   useEffect(() => {
@@ -111,6 +113,8 @@ export function Main({ account, connected, onLock, onCallChange }: { account: Ac
             onRead={reload}
             onOpen={open}
             onCall={(media: CallMedia, title: string) => void engine.start(view.conv, title, view.conv.startsWith('g:'), media)}
+            ongoingCall={callView.phase === 'idle' || callView.phase === 'ended' ? callView.ongoing[view.conv] : undefined}
+            onJoinCall={(title: string) => void engine.join(view.conv, title)}
           />
         )}
         {view.kind === 'contact' && <ContactInfo key={view.username} username={view.username} onBack={() => open(view.from ? { kind: 'chat', conv: view.from } : { kind: 'none' })} />}
