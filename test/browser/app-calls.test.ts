@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startCoturn, type Coturn, type ServerProcess } from '../harness/index.js';
 import { RecordingProxy } from '../drills/recording-proxy.js';
-import { AppWorld, conv, openPane, PHONE, DESKTOP, poll, shot, startChat, type AppPage } from './app-helpers.js';
+import { AppWorld, conv, DESKTOP, FAKE_DESKTOP, notes, openPane, PHONE, poll, setHidden, shot, startChat, type AppPage } from './app-helpers.js';
 import { callEntries, callScreen, callStatus, incoming, MEDIA_ARGS, MEDIA_PERMISSIONS, mediaFlowing, openPeers, placeCall, RECORD_PEERS, stillFlowing } from './call-helpers.js';
 
 /**
@@ -27,6 +27,7 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
       permissions: MEDIA_PERMISSIONS,
       prepare: async (page) => {
         await page.addInitScript(RECORD_PEERS);
+        await page.addInitScript(FAKE_DESKTOP);
         // Time flows as usual; the missed-call test moves it on by 45 s.
         await page.clock.install();
       },
@@ -44,7 +45,10 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
     [alice, bob, carol] = await Promise.all([open('alice'), open('bob'), open('carol')]);
     await Promise.all([world.register(alice, invites[0]!), world.register(bob, invites[1]!), world.register(carol, invites[2]!)]);
     bob2 = await open('bob-laptop');
-    await world.link(bob, bob2);
+    await world.link(bob, bob2).catch(async (e: unknown) => {
+      await world.showFailures();
+      throw e;
+    });
     await bob.page.getByTestId('devices').getByRole('listitem').nth(1).waitFor();
     await startChat(alice.page, 'bob');
     await alice.page.getByLabel('Message', { exact: true }).fill('call you in a minute');
@@ -133,9 +137,19 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
 
   it('declined, busy, cancelled while ringing, and missed after 45 s on the page clock', async () => {
     onTestFailed(() => world.showFailures());
-    // Declined on bob's laptop: his other device stops ringing, alice hears it.
+    // Declined on bob's laptop: his other device stops ringing, alice hears it. The laptop's
+    // tab is in the background and notifies, without saying more than the setting allows.
+    await openPane(bob2.page, 'Account', 'Account');
+    await bob2.page.getByLabel('Desktop notifications').selectOption({ label: 'On, without the message text' });
+    // Relaying every call is the default.
+    expect(await bob2.page.getByLabel('Relay all calls').isChecked()).toBe(true);
+    await setHidden(bob2.page, true);
     await placeCall(alice, /^bob/, 'Voice call');
     await incoming(bob.page).getByText('alice is calling you').waitFor();
+    await poll(async () => (await notes(bob2.page)).filter((n) => n.title.includes('call'))).toEqual([
+      { title: 'Incoming call from alice', body: 'Open kluis to answer.', tag: 'kluis-call' },
+    ]);
+    await setHidden(bob2.page, false);
     await incoming(bob2.page).getByRole('button', { name: 'Decline' }).click();
     await incoming(bob.page).waitFor({ state: 'detached' });
     await callStatus(alice.page).getByText('bob declined the call').waitFor();

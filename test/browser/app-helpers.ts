@@ -67,6 +67,34 @@ export function png(width: number, height: number): Buffer {
   ]);
 }
 
+/**
+ * Runs in the page before the app: Notification becomes a recorder that is always allowed
+ * (headless Chromium shows nothing to look at), and the tab reports hidden while
+ * `__kluisHidden` is set, since the app notifies only for a tab in the background.
+ */
+export const FAKE_DESKTOP = `(() => {
+  window.__kluisNotes = [];
+  window.__kluisHidden = false;
+  class RecordingNotification {
+    static permission = 'granted';
+    static requestPermission() { return Promise.resolve('granted'); }
+    constructor(title, options = {}) { window.__kluisNotes.push({ title, body: options.body ?? '', tag: options.tag ?? '' }); }
+    close() {}
+    addEventListener() {}
+    removeEventListener() {}
+  }
+  window.Notification = RecordingNotification;
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => window.__kluisHidden });
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (window.__kluisHidden ? 'hidden' : 'visible') });
+})()`;
+
+export interface Note {
+  title: string;
+  body: string;
+}
+export const notes = (p: Page) => p.evaluate('window.__kluisNotes') as Promise<Note[]>;
+export const setHidden = (p: Page, hidden: boolean) => p.evaluate(`window.__kluisHidden = ${hidden}`);
+
 export interface AppPage {
   name: string;
   proc: CliProcess;
@@ -173,6 +201,8 @@ export class AppWorld {
   /** `device` (a fresh app) becomes a linked device of `primary`'s account, approved in both pages. */
   async link(primary: AppPage, device: AppPage, shotAs?: string): Promise<void> {
     await openPane(primary.page, 'Devices', 'Devices');
+    // The pane's list first: a click before the pane has loaded can be lost.
+    await primary.page.getByTestId('devices').getByText('This device').waitFor();
     await primary.page.getByRole('button', { name: 'Link a new device' }).click();
     const linkCode = (await primary.page.getByTestId('link-code').textContent())!.trim();
     const p = device.page;

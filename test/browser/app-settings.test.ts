@@ -1,40 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { REPO_ROOT } from '../harness/index.js';
-import { AppWorld, conv, openPane, PASSPHRASE, poll, shot } from './app-helpers.js';
+import { AppWorld, conv, FAKE_DESKTOP, notes, openPane, PASSPHRASE, poll, setHidden, shot } from './app-helpers.js';
 
 const EN = JSON.parse(await readFile(join(REPO_ROOT, 'packages/web/src/i18n/en.json'), 'utf8')) as Record<string, string>;
 const BRAND = { slug: 'acme', name: 'Acme Secure', primary: '#b4235a', primaryRgb: 'rgb(180, 35, 90)', accent: '#0f766e', accentRgb: 'rgb(15, 118, 110)' };
 
-/**
- * Runs in the page before the app: Notification becomes a recorder that is always allowed
- * (headless Chromium shows nothing to look at), and the tab reports hidden while
- * `__kluisHidden` is set, since the app notifies only for a tab in the background.
- */
-const FAKE_DESKTOP = `(() => {
-  window.__kluisNotes = [];
-  window.__kluisHidden = false;
-  class RecordingNotification {
-    static permission = 'granted';
-    static requestPermission() { return Promise.resolve('granted'); }
-    constructor(title, options = {}) { window.__kluisNotes.push({ title, body: options.body ?? '', tag: options.tag ?? '' }); }
-    close() {}
-    addEventListener() {}
-    removeEventListener() {}
-  }
-  window.Notification = RecordingNotification;
-  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => window.__kluisHidden });
-  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (window.__kluisHidden ? 'hidden' : 'visible') });
-})()`;
-
-interface Note {
-  title: string;
-  body: string;
-}
-const notes = (p: Page) => p.evaluate('window.__kluisNotes') as Promise<Note[]>;
-const setHidden = (p: Page, hidden: boolean) => p.evaluate(`window.__kluisHidden = ${hidden}`);
 
 describe('the kluis app in Chromium: brand, member invites, notifications, idle lock', () => {
   const world = new AppWorld();
