@@ -112,6 +112,16 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
     await callScreen(alice.page).getByRole('button', { name: 'Unmute' }).click();
     await poll(async () => (await openPeers(alice.page))[0]!.outAudioPackets > a2!.outAudioPackets).toBe(true);
 
+    // Choosing another camera mid-call: the new track goes out without renegotiating.
+    await callScreen(alice.page).getByRole('button', { name: 'Microphone and camera' }).click();
+    const picker = alice.page.getByRole('dialog', { name: 'Microphone and camera' });
+    const cameras = await picker.getByLabel('Camera').locator('option').allTextContents();
+    expect(cameras.length).toBeGreaterThan(0);
+    expect((await picker.getByLabel('Microphone').locator('option').allTextContents()).length).toBeGreaterThan(0);
+    await picker.getByLabel('Camera').selectOption({ index: cameras.length - 1 });
+    await picker.getByRole('button', { name: 'Close' }).click();
+    await stillFlowing(bob.page, true);
+
     // The call goes on while alice reads another conversation.
     await callScreen(alice.page).getByRole('button', { name: 'Back to chats' }).click();
     await alice.page.getByTestId('call-bar').waitFor();
