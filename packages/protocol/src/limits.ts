@@ -6,6 +6,11 @@ export const MAX_DEVICES_PER_ACCOUNT = 6;
 export const MAX_MESSAGE_BYTES = 96 * 1024;
 export const LINK_CODE_TTL_MS = 10 * 60 * 1000;
 export const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/**
+ * How long a `shortLived` envelope (call signals) is kept at least: the server rounds its
+ * expiry up to the next coarse step (an hour), so it goes within the hour after this.
+ */
+export const SHORT_LIVED_TTL_MS = 2 * 60 * 1000;
 export const MAX_ACKS_PER_FRAME = 256;
 export const MAX_DEVICE_ID = 127;
 /** Registration ids above 0x3FFF break libsignal's multi-recipient encryption. */

@@ -31,6 +31,9 @@ export type OutgoingMessage = Static<typeof OutgoingMessage>;
  * `resend` answers a decryption-error request: the listed devices may be a subset.
  * `online` (typing indicators and the like): never stored, pushed only to devices
  * connected at that moment, silently dropped for the others.
+ * `shortLived`: kept in the queue only briefly (expires within the hour, coarse like
+ * every stored time), for call signals that are useless after a minute. With `online`
+ * it is just online.
  * `timestamp`: the sender's, for identified sends only. Sealed sends and sync copies
  * leave it out (the content's own timestamp is inside the ciphertext): a value equal
  * on a sealed envelope and on its sender's sync copy would name the sender. A sealed
@@ -42,6 +45,7 @@ export const SendRequest = Type.Object(
     messages: Type.Array(OutgoingMessage, { minItems: 1, maxItems: MAX_DEVICES_PER_ACCOUNT }),
     resend: Type.Optional(Type.Boolean()),
     online: Type.Optional(Type.Boolean()),
+    shortLived: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

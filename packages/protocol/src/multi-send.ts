@@ -47,6 +47,8 @@ export type SharedCiphertext = Static<typeof SharedCiphertext>;
  * may be listed (sync copies) but never the sending device itself. Nothing is stored
  * unless every account's device list reconciles (404, then 409, then 410).
  * `online`: never stored; pushed only to devices connected right now.
+ * `shortLived`: kept in the queue only briefly (expires within the hour, coarse like every
+ * stored time), for call signals that are useless after a minute.
  * `urgent`: a hint for push wake-ups; accepted and currently unused.
  */
 export const MultiSendRequest = Type.Object(
@@ -54,6 +56,7 @@ export const MultiSendRequest = Type.Object(
     /** Optional: left out when only the own account is listed (sync copies). */
     timestamp: Type.Optional(Timestamp),
     online: Type.Optional(Type.Boolean()),
+    shortLived: Type.Optional(Type.Boolean()),
     urgent: Type.Optional(Type.Boolean()),
     shared: Type.Optional(SharedCiphertext),
     recipients: Type.Array(MultiSendRecipient, { minItems: 1, maxItems: MAX_GROUP_MEMBERS }),

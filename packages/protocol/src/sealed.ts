@@ -36,11 +36,15 @@ export type SetAccessKeyRequest = Static<typeof SetAccessKeyRequest>;
  * group fan-out lists the sender's own account too (its other devices, or none via
  * libsignal's excludedRecipients), so the recipient set is the group; the server lets
  * one device in all be left out (the sending device, which it cannot name).
+ * `online` and `shortLived` as for MultiSendRequest: never stored, or kept in the queue
+ * only briefly (expires within the hour, coarse like every stored time), for call
+ * signals that are useless after a minute.
  */
 export const SealedMultiRequest = Type.Object(
   {
     timestamp: Type.Optional(Timestamp),
     online: Type.Optional(Type.Boolean()),
+    shortLived: Type.Optional(Type.Boolean()),
     message: Base64(4 * 1024 * 1024),
   },
   { additionalProperties: false },

@@ -33,20 +33,21 @@ interface JsonMultiDevice {
 export type JsonClientFrame =
   | { type: 'ack'; guids: string[] }
   | { type: 'ping' }
-  | { type: 'send'; id: number; destination: string; body: { timestamp?: number; messages: JsonMessage[]; resend?: boolean; online?: boolean } }
+  | { type: 'send'; id: number; destination: string; body: { timestamp?: number; messages: JsonMessage[]; resend?: boolean; online?: boolean; shortLived?: boolean } }
   | {
       type: 'send-multi';
       id: number;
       body: {
         timestamp?: number;
         online?: boolean;
+        shortLived?: boolean;
         urgent?: boolean;
         shared?: { type: number; content: string };
         recipients: Array<{ accountId: string; devices: JsonMultiDevice[] }>;
       };
     }
-  | { type: 'sealed-send'; id: number; destination: string; accessKey: string; body: { messages: JsonMessage[]; resend?: boolean; online?: boolean } }
-  | { type: 'sealed-multi-send'; id: number; accessKey: string; body: { message: string; online?: boolean } };
+  | { type: 'sealed-send'; id: number; destination: string; accessKey: string; body: { messages: JsonMessage[]; resend?: boolean; online?: boolean; shortLived?: boolean } }
+  | { type: 'sealed-multi-send'; id: number; accessKey: string; body: { message: string; online?: boolean; shortLived?: boolean } };
 
 const bytes = (base64: string): Uint8Array => Buffer.from(base64, 'base64');
 const base64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
@@ -93,7 +94,15 @@ function clientFrameInit(frame: JsonClientFrame): ClientFrameInit {
       return {
         frame: {
           case: 'send',
-          value: { id: BigInt(frame.id), destination: frame.destination, timestamp: big(b.timestamp), messages: messages(b.messages), resend: b.resend === true, online: b.online === true },
+          value: {
+            id: BigInt(frame.id),
+            destination: frame.destination,
+            timestamp: big(b.timestamp),
+            messages: messages(b.messages),
+            resend: b.resend === true,
+            online: b.online === true,
+            shortLived: b.shortLived === true,
+          },
         },
       };
     }
@@ -106,6 +115,7 @@ function clientFrameInit(frame: JsonClientFrame): ClientFrameInit {
             id: BigInt(frame.id),
             timestamp: big(b.timestamp),
             online: b.online === true,
+            shortLived: b.shortLived === true,
             urgent: b.urgent === true,
             shared: b.shared && { type: b.shared.type, content: bytes(b.shared.content) },
             recipients: b.recipients.map((r) => ({
@@ -127,12 +137,22 @@ function clientFrameInit(frame: JsonClientFrame): ClientFrameInit {
             messages: messages(frame.body.messages),
             resend: frame.body.resend === true,
             online: frame.body.online === true,
+            shortLived: frame.body.shortLived === true,
           },
         },
       };
     case 'sealed-multi-send':
       return {
-        frame: { case: 'sealedMultiSend', value: { id: BigInt(frame.id), accessKey: bytes(frame.accessKey), message: bytes(frame.body.message), online: frame.body.online === true } },
+        frame: {
+          case: 'sealedMultiSend',
+          value: {
+            id: BigInt(frame.id),
+            accessKey: bytes(frame.accessKey),
+            message: bytes(frame.body.message),
+            online: frame.body.online === true,
+            shortLived: frame.body.shortLived === true,
+          },
+        },
       };
   }
 }
@@ -185,7 +205,7 @@ export function clientFrameToJson(data: Uint8Array): JsonClientFrame {
         type: 'send',
         id: Number(v.id),
         destination: v.destination,
-        body: { ...(v.timestamp !== undefined ? { timestamp: num(v.timestamp) } : {}), messages: jsonMessages(v.messages), resend: v.resend, online: v.online },
+        body: { ...(v.timestamp !== undefined ? { timestamp: num(v.timestamp) } : {}), messages: jsonMessages(v.messages), resend: v.resend, online: v.online, shortLived: v.shortLived },
       };
     }
     case 'sendMulti': {
@@ -196,6 +216,7 @@ export function clientFrameToJson(data: Uint8Array): JsonClientFrame {
         body: {
           ...(v.timestamp !== undefined ? { timestamp: num(v.timestamp) } : {}),
           online: v.online,
+          shortLived: v.shortLived,
           urgent: v.urgent,
           ...(v.shared ? { shared: { type: v.shared.type, content: base64(v.shared.content) } } : {}),
           recipients: v.recipients.map((r) => ({
@@ -212,11 +233,11 @@ export function clientFrameToJson(data: Uint8Array): JsonClientFrame {
     }
     case 'sealedSend': {
       const v = f.value;
-      return { type: 'sealed-send', id: Number(v.id), destination: v.destination, accessKey: base64(v.accessKey), body: { messages: jsonMessages(v.messages), resend: v.resend, online: v.online } };
+      return { type: 'sealed-send', id: Number(v.id), destination: v.destination, accessKey: base64(v.accessKey), body: { messages: jsonMessages(v.messages), resend: v.resend, online: v.online, shortLived: v.shortLived } };
     }
     case 'sealedMultiSend': {
       const v = f.value;
-      return { type: 'sealed-multi-send', id: Number(v.id), accessKey: base64(v.accessKey), body: { message: base64(v.message), online: v.online } };
+      return { type: 'sealed-multi-send', id: Number(v.id), accessKey: base64(v.accessKey), body: { message: base64(v.message), online: v.online, shortLived: v.shortLived } };
     }
     default:
       throw new Error('empty or unknown client frame');

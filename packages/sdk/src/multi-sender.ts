@@ -20,6 +20,11 @@ import { check, expectShape } from './transport/validate.js';
 export interface MultiSendOptions {
   /** Online-only (typing indicators): never stored, dropped for devices that are not connected. */
   online?: boolean;
+  /**
+   * Kept in the queue only briefly (expires within the hour, coarse like every stored
+   * time), for call signals that are useless after a minute.
+   */
+  shortLived?: boolean;
   /** Extra writes committed with the first account's session state (runs at most once). */
   withCommit?: () => void;
 }
@@ -199,7 +204,7 @@ export class MultiSender {
     type: EnvelopeType,
     content: Bytes,
     timestamp: number,
-    o: { online?: boolean } = {},
+    o: { online?: boolean; shortLived?: boolean } = {},
   ): Promise<MultiSendResult> {
     const me = this.ctx.me();
     const withoutSession: DeviceList[] = [];
@@ -221,6 +226,7 @@ export class MultiSender {
     const res = await this.ctx.transmitMulti({
       timestamp,
       ...(o.online ? { online: true } : {}),
+      ...(o.shortLived ? { shortLived: true } : {}),
       shared: { type, content: b64(content) },
       recipients: list,
     });
@@ -241,7 +247,7 @@ export class MultiSender {
     /** Every listed account's access key (only those sent to count in the XOR). */
     accessKeyOf: (accountId: string) => Uint8Array,
     timestamp: number,
-    o: { online?: boolean } = {},
+    o: { online?: boolean; shortLived?: boolean } = {},
   ): Promise<MultiSendResult> {
     const me = this.ctx.me();
     const withoutSession: DeviceList[] = [];
@@ -378,7 +384,7 @@ export class MultiSender {
   private request(timestamp: number, recipients: MultiSendRequest['recipients'], o: MultiSendOptions): MultiSendRequest {
     // Copies to our own devices alone carry no wire timestamp (see Sender.encryptFor).
     const ownOnly = recipients.every((r) => r.accountId === this.ctx.me().accountId);
-    return { ...(ownOnly ? {} : { timestamp }), ...(o.online ? { online: true } : {}), recipients };
+    return { ...(ownOnly ? {} : { timestamp }), ...(o.online ? { online: true } : {}), ...(o.shortLived ? { shortLived: true } : {}), recipients };
   }
 
   /** deviceId → the registration id our session with it recorded. */

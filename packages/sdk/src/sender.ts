@@ -43,6 +43,11 @@ export interface SendOptions {
   withCommit?: () => void;
   /** Ephemeral (typing): only devices connected right now get it; never stored. */
   online?: boolean;
+  /**
+   * Kept in the queue only briefly (expires within the hour, coarse like every stored
+   * time), for call signals that are useless after a minute.
+   */
+  shortLived?: boolean;
   /** Send identified even when sealing is possible (the server must know who asks: none so far). */
   identified?: boolean;
 }
@@ -136,6 +141,7 @@ export class Sender {
         const req = await this.ctx.locks.run(accountId, () => this.encryptFor(accountId, content, timestamp, state));
         if (!req) return accepted;
         if (o.online) req.online = true;
+        if (o.shortLived) req.shortLived = true;
         // Sealed: over the sealed socket (no credential) when it is open, else HTTP; same answers.
         const res = sealed ? await this.ctx.transport.sendSealed(accountId, req, sealed.accessKey) : await this.ctx.transmit(accountId, req);
         if (sealed && res.status === 401) {

@@ -4,6 +4,8 @@
  * the call in its conversation. Stale and replayed offers never ring; blocked callers neither.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, type TestServer } from '../../../../test/harness/index.js';
 import { connectedUser, linkDevice } from '../../../../test/harness/sdk-helpers.js';
@@ -115,6 +117,34 @@ describe('call signalling', () => {
     await until('carol rings', () => atBob.some((e) => e.signal.callId === after));
     expect(atBob.some((e) => e.signal.callId === blocked)).toBe(false);
     expect(outcome(bob.c, blocked)).toBeUndefined();
+  });
+
+  it('an offer waits on the server only briefly (expires within the hour), a hangup as long as a message', async () => {
+    const alice = await user('alice');
+    const bob = await user('bob');
+    // Linked, never connected: what is sent to it stays in its queue.
+    const away = await h.openClient(`${bob.name}-away`);
+    await linkDevice(bob.c, away, server.url);
+    const callId = randomUUID();
+    const sentAt = Date.now();
+    await alice.c.calls.signal(bob.name, { type: 'offer', callId, media: 'audio', sdp: 'v=0' });
+    await alice.c.calls.signal(bob.name, { type: 'hangup', callId, reason: 'normal' });
+    const db = new Database(join(server.dataDir, 'kluis.db'), { readonly: true });
+    let rows: Array<{ expires_at: number }>;
+    try {
+      // Alice's (identified: she has no access key of bob's yet); bob's own link syncs are there too.
+      rows = db
+        .prepare('SELECT expires_at FROM envelopes WHERE account_id = ? AND device_id = ? AND source_account = ? ORDER BY id')
+        .all(bob.c.account!.accountId, away.account!.deviceId, alice.c.account!.accountId) as never;
+    } finally {
+      db.close();
+    }
+    expect(rows).toHaveLength(2);
+    const [offer, hangup] = rows.map((r) => Number(r.expires_at));
+    // SHORT_LIVED_TTL_MS (2 min) from the commit, rounded up to the hour (a minute for the commit's delay).
+    expect(offer! - sentAt).toBeGreaterThanOrEqual(2 * 60_000);
+    expect(offer! - sentAt).toBeLessThan(3 * 60_000 + 3600_000);
+    expect(hangup! - sentAt).toBeGreaterThan(24 * 3600_000);
   });
 
   it('refuses malformed signals before they leave', async () => {

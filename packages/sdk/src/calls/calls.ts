@@ -73,17 +73,21 @@ export class Calls {
     }
     const content = encodeContent({ body: { case: 'call', value: msg } });
     const ts = this.nextTimestamp();
+    // Useless after a minute (an offer older than RING_WINDOW_MS never rings), so the server
+    // drops them within the hour. A hangup is stored as usual: a device that was away
+    // still closes its log entry with it.
+    const shortLived = s.type !== 'hangup';
     if (isTargeted(s)) {
       const to = (s as { to: { accountId: string; deviceId: number } }).to;
-      await this.sender.sendToAccount(to.accountId, content, ts, { onlyDevices: [to.deviceId] });
+      await this.sender.sendToAccount(to.accountId, content, ts, { onlyDevices: [to.deviceId], shortLived });
     } else if (t.kind === 'group') {
-      await this.groups.sendToGroup(t.groupId, content, ts);
+      await this.groups.sendToGroup(t.groupId, content, ts, { shortLived });
     } else {
-      await this.sender.sendToAccount(t.peer.accountId, content, ts, { username: t.peer.username });
+      await this.sender.sendToAccount(t.peer.accountId, content, ts, { username: t.peer.username, shortLived });
       if (this.ctx.ownDevices().some((d) => d !== me.deviceId)) {
         msg.peerAccountId = t.peer.accountId;
         const own = encodeContent({ body: { case: 'call', value: msg } });
-        await this.sender.sendToAccount(me.accountId, own, this.nextTimestamp(), { username: me.username });
+        await this.sender.sendToAccount(me.accountId, own, this.nextTimestamp(), { username: me.username, shortLived });
       }
     }
     const where: Sent = { conversation: t.conversation, peerAccountId: t.kind === 'direct' ? t.peer.accountId : null, groupId: t.kind === 'group' ? t.groupId : null };

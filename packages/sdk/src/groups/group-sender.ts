@@ -95,7 +95,8 @@ export class GroupSender {
     return { devices, undelivered };
   }
 
-  async sendToGroup(groupId: string, content: Bytes, timestamp: number, o: { online?: boolean } = {}): Promise<GroupSendResult> {
+  /** `shortLived`: kept in the queue only briefly (call signals); the sender-key handout before it is stored as usual. */
+  async sendToGroup(groupId: string, content: Bytes, timestamp: number, o: { online?: boolean; shortLived?: boolean } = {}): Promise<GroupSendResult> {
     const me = this.ctx.me();
     const state = this.book.state(groupId);
     const distributionId = this.book.distributionId(groupId);
@@ -151,7 +152,7 @@ export class GroupSender {
     devices: Map<string, number[]>,
     ct: CiphertextMessage,
     timestamp: number,
-    o: { online?: boolean },
+    o: { online?: boolean; shortLived?: boolean },
   ): Promise<MultiSendResult> {
     const me = this.ctx.me();
     const sealed = this.sealed;

@@ -100,11 +100,11 @@ describe('SealedSocket', () => {
     expect(await socket.send(ACCOUNT, { messages, online: true }, KEY)).toEqual({ status: 200, body: { serverTimestamp: 5 } });
     s.answer = () => ({ status: 401, body: { code: 'UNAUTHORIZED', message: 'missing or wrong unidentified-access key' } });
     // A 4xx is an answer like any other, not a transport failure.
-    expect(await socket.sendMulti(new Uint8Array([4, 5]), KEY, false)).toEqual({ status: 401, body: { code: 'UNAUTHORIZED', message: 'missing or wrong unidentified-access key' } });
+    expect(await socket.sendMulti(new Uint8Array([4, 5]), KEY, false, true)).toEqual({ status: 401, body: { code: 'UNAUTHORIZED', message: 'missing or wrong unidentified-access key' } });
     const key = Buffer.from(KEY).toString('base64');
     expect(s.frames).toEqual([
-      { type: 'sealed-send', id: 1, destination: ACCOUNT, accessKey: key, body: { messages: [{ deviceId: 1, registrationId: 7, type: 6, content: 'AQID' }], resend: false, online: true } },
-      { type: 'sealed-multi-send', id: 2, accessKey: key, body: { message: 'BAU=', online: false } },
+      { type: 'sealed-send', id: 1, destination: ACCOUNT, accessKey: key, body: { messages: [{ deviceId: 1, registrationId: 7, type: 6, content: 'AQID' }], resend: false, online: true, shortLived: false } },
+      { type: 'sealed-multi-send', id: 2, accessKey: key, body: { message: 'BAU=', online: false, shortLived: true } },
     ]);
   });
 

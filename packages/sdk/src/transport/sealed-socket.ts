@@ -54,14 +54,22 @@ export class SealedSocket extends RequestSocket {
     return this.requestFrame((id) => ({
       frame: {
         case: 'sealedSend',
-        value: { id, destination, accessKey, messages: body.messages, resend: body.resend === true, online: body.online === true },
+        value: {
+          id,
+          destination,
+          accessKey,
+          messages: body.messages,
+          resend: body.resend === true,
+          online: body.online === true,
+          shortLived: body.shortLived === true,
+        },
       },
     }));
   }
 
   /** PUT /v1/sealed over the socket: a libsignal multi-recipient message and the XOR of the recipients' keys. */
-  sendMulti(message: Uint8Array, accessKey: Uint8Array, online: boolean): Promise<RawResponse> {
-    return this.requestFrame((id) => ({ frame: { case: 'sealedMultiSend', value: { id, accessKey, message, online } } }));
+  sendMulti(message: Uint8Array, accessKey: Uint8Array, online: boolean, shortLived = false): Promise<RawResponse> {
+    return this.requestFrame((id) => ({ frame: { case: 'sealedMultiSend', value: { id, accessKey, message, online, shortLived } } }));
   }
 }
 

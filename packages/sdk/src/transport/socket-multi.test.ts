@@ -44,11 +44,11 @@ describe('DeviceSocket.requestMulti', () => {
     const server = await answering();
     socket = new DeviceSocket({ url: () => server.url, authorization: () => undefined }, { onEnvelope() {}, onQueueEmpty() {}, onState() {}, onError() {} });
     await socket.start();
-    expect(await socket.requestMulti(body(2, 10))).toEqual({ status: 200, body: { serverTimestamp: 5 } });
+    expect(await socket.requestMulti({ ...body(2, 10), shortLived: true })).toEqual({ status: 200, body: { serverTimestamp: 5 } });
     const content = Buffer.alloc(10, 7).toString('base64');
     const devices = [1, 2].map((deviceId) => ({ deviceId, registrationId: 1, type: 2, content }));
     expect(server.frames).toEqual([
-      { type: 'send-multi', id: expect.any(Number), body: { timestamp: 1, online: false, urgent: false, recipients: [{ accountId: ACCOUNT, devices }] } },
+      { type: 'send-multi', id: expect.any(Number), body: { timestamp: 1, online: false, shortLived: true, urgent: false, recipients: [{ accountId: ACCOUNT, devices }] } },
     ]);
   });
 

@@ -143,25 +143,34 @@ export interface SendBody {
   messages: Array<{ deviceId: number; registrationId: number; type: number; content: Uint8Array }>;
   resend?: boolean;
   online?: boolean;
+  shortLived?: boolean;
 }
 
 /** A multi-recipient send as the socket carries it. */
 export interface MultiSendBody {
   timestamp?: number;
   online?: boolean;
+  shortLived?: boolean;
   urgent?: boolean;
   shared?: { type: number; content: Uint8Array };
   recipients: Array<{ accountId: string; devices: Array<{ deviceId: number; registrationId: number; type?: number; content?: Uint8Array }> }>;
 }
 
 function sendBody(b: SendBody): Omit<SocketWire.Send, '$typeName' | 'id' | 'destination'> {
-  return { timestamp: b.timestamp === undefined ? undefined : BigInt(b.timestamp), messages: b.messages as SocketWire.OutgoingMessage[], resend: b.resend === true, online: b.online === true };
+  return {
+    timestamp: b.timestamp === undefined ? undefined : BigInt(b.timestamp),
+    messages: b.messages as SocketWire.OutgoingMessage[],
+    resend: b.resend === true,
+    online: b.online === true,
+    shortLived: b.shortLived === true,
+  };
 }
 
 function multiBody(b: MultiSendBody): Omit<SocketWire.SendMulti, '$typeName' | 'id'> {
   return {
     timestamp: b.timestamp === undefined ? undefined : BigInt(b.timestamp),
     online: b.online === true,
+    shortLived: b.shortLived === true,
     urgent: b.urgent === true,
     shared: b.shared as SocketWire.SharedCiphertext | undefined,
     recipients: b.recipients as SocketWire.MultiSendRecipient[],

@@ -183,15 +183,19 @@ export class Transport {
    * PUT /v1/sealed (a libsignal multi-recipient message and the XOR of the recipients'
    * keys): over the sealed socket when it is open and the frame fits, else over HTTP.
    */
-  async sendSealedMulti(message: Uint8Array, accessKey: Uint8Array, o: { online?: boolean } = {}): Promise<RawResponse> {
+  async sendSealedMulti(message: Uint8Array, accessKey: Uint8Array, o: { online?: boolean; shortLived?: boolean } = {}): Promise<RawResponse> {
     if (this.sealed?.isOpen) {
       try {
-        return await this.sealed.sendMulti(message, accessKey, o.online === true);
+        return await this.sealed.sendMulti(message, accessKey, o.online === true, o.shortLived === true);
       } catch (e) {
         if (!(e instanceof NetworkError)) throw e;
       }
     }
-    const req: SealedMultiRequest = { ...(o.online ? { online: true } : {}), message: Buffer.from(message).toString('base64') };
+    const req: SealedMultiRequest = {
+      ...(o.online ? { online: true } : {}),
+      ...(o.shortLived ? { shortLived: true } : {}),
+      message: Buffer.from(message).toString('base64'),
+    };
     return this.api().sendSealedMulti(req, accessKey);
   }
 

@@ -17,12 +17,20 @@ export const sendSealedMulti = defineRoute({
   bodyLimit: 6 * 1024 * 1024,
   async handler(ctx, { body, http }) {
     const message = Buffer.from(body.message, 'base64');
-    return deliverSealedMulti(ctx, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), { message, online: body.online === true });
+    return deliverSealedMulti(ctx, parseAccessKeyHeader(http.request.headers[UNIDENTIFIED_ACCESS_HEADER]), {
+      message,
+      online: body.online === true,
+      shortLived: body.shortLived === true,
+    });
   },
 });
 
 /** A sealed multi-recipient send, from this route or the sealed socket. */
-export async function deliverSealedMulti(ctx: AppContext, accessKey: Buffer | undefined, request: { message: Buffer; online: boolean }): Promise<MultiSendResponse> {
+export async function deliverSealedMulti(
+  ctx: AppContext,
+  accessKey: Buffer | undefined,
+  request: { message: Buffer; online: boolean; shortLived: boolean },
+): Promise<MultiSendResponse> {
   const command = await prepareSealedMulti(ctx.accessKeys, accessKey, request, {
     admit: (accountIds) => ctx.limits.takeEach('sealedSend', accountIds),
     refused: (accountIds, err) => sealedRefusal(ctx, accountIds, err),

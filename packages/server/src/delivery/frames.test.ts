@@ -45,7 +45,7 @@ describe('parseClientFrame', () => {
     const bytes = send({ timestamp: 99n });
     const parsed = parseClientFrame(bytes);
     if (!parsed.ok || parsed.frame.type !== 'send') throw new Error('not parsed');
-    expect(parsed.frame).toMatchObject({ id: 4, destination: ACCOUNT, body: { timestamp: 99, resend: false, online: false } });
+    expect(parsed.frame).toMatchObject({ id: 4, destination: ACCOUNT, body: { timestamp: 99, resend: false, online: false, shortLived: false } });
     expect(parsed.frame.body.messages[0]!.content.buffer).toBe(bytes.buffer);
     const multi = parseClientFrame(
       frame({ frame: { case: 'sendMulti', value: { id: 5n, shared: { type: 7, content: new Uint8Array(10) }, recipients: [{ accountId: ACCOUNT, devices: [{ deviceId: 1, registrationId: 1 }] }] } } }),
@@ -56,6 +56,28 @@ describe('parseClientFrame', () => {
     // A key of the wrong length is no key: it gets the same 401 as a wrong one.
     const shortKey = parseClientFrame(frame({ frame: { case: 'sealedMultiSend', value: { id: 7n, accessKey: new Uint8Array(3), message: new Uint8Array(8) } } }));
     expect(shortKey.ok && shortKey.frame.type === 'sealed-multi-send' && shortKey.frame.accessKey).toBeUndefined();
+  });
+
+  it('carries shortLived (and online) from every send frame kind into its body', () => {
+    const messages = [{ deviceId: 1, registrationId: 1, type: 6, content: new Uint8Array(4) }];
+    const recipients = [{ accountId: ACCOUNT, devices: [{ deviceId: 1, registrationId: 1 }] }];
+    const kinds: ClientFrameInit[] = [
+      { frame: { case: 'send', value: { id: 1n, destination: ACCOUNT, messages, shortLived: true } } },
+      { frame: { case: 'sendMulti', value: { id: 2n, shared: { type: 7, content: new Uint8Array(4) }, recipients, shortLived: true } } },
+      { frame: { case: 'sealedSend', value: { id: 3n, destination: ACCOUNT, accessKey: new Uint8Array(16), messages, shortLived: true } } },
+      { frame: { case: 'sealedMultiSend', value: { id: 4n, accessKey: new Uint8Array(16), message: new Uint8Array(8), shortLived: true } } },
+    ];
+    for (const init of kinds) {
+      const parsed = parseClientFrame(frame(init));
+      if (!parsed.ok || !('body' in parsed.frame)) throw new Error('not parsed');
+      expect(parsed.frame.body).toMatchObject({ shortLived: true, online: false });
+      // Absent (an older client): false, a normal stored send.
+      const plain = structuredClone(init) as { frame: { value: { shortLived?: boolean } } };
+      delete plain.frame.value.shortLived;
+      const old = parseClientFrame(frame(plain as ClientFrameInit));
+      if (!old.ok || !('body' in old.frame)) throw new Error('not parsed');
+      expect(old.frame.body).toMatchObject({ shortLived: false });
+    }
   });
 
   it('refuses truncated bytes, garbage, an empty frame and an unknown oneof case', () => {

@@ -30,7 +30,7 @@ export type ClientFrame =
   | { type: 'send'; id: number; destination: string; body: DecodedSendRequest }
   | { type: 'send-multi'; id: number; body: DecodedMultiSendRequest }
   | { type: 'sealed-send'; id: number; destination: string; accessKey: Buffer | undefined; body: DecodedSendRequest }
-  | { type: 'sealed-multi-send'; id: number; accessKey: Buffer | undefined; body: { message: Buffer; online: boolean } };
+  | { type: 'sealed-multi-send'; id: number; accessKey: Buffer | undefined; body: { message: Buffer; online: boolean; shortLived: boolean } };
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }
@@ -92,7 +92,12 @@ export function parseClientFrame(data: Buffer): ParsedFrame {
         if (message.length > MAX_SEALED_MULTI_BYTES) throw new FrameError('too-large', `the multi-recipient message is larger than ${MAX_SEALED_MULTI_BYTES} bytes`);
         return {
           ok: true,
-          frame: { type: 'sealed-multi-send', id: checkId(f.value.id), accessKey: accessKey(f.value.accessKey), body: { message: asBuffer(message), online: f.value.online } },
+          frame: {
+            type: 'sealed-multi-send',
+            id: checkId(f.value.id),
+            accessKey: accessKey(f.value.accessKey),
+            body: { message: asBuffer(message), online: f.value.online, shortLived: f.value.shortLived },
+          },
         };
       }
       default:
@@ -159,7 +164,7 @@ function checkSend(s: SocketWire.Send | SocketWire.SealedSend): DecodedSendReque
     return { deviceId: m.deviceId, registrationId: m.registrationId, type: checkType(m.type), content: checkContent(m.content) };
   });
   const timestamp = 'timestamp' in s ? checkTimestamp(s.timestamp) : undefined;
-  return { ...(timestamp !== undefined ? { timestamp } : {}), messages, resend: s.resend, online: s.online };
+  return { ...(timestamp !== undefined ? { timestamp } : {}), messages, resend: s.resend, online: s.online, shortLived: s.shortLived };
 }
 
 function checkMulti(m: SocketWire.SendMulti): DecodedMultiSendRequest {
@@ -184,6 +189,7 @@ function checkMulti(m: SocketWire.SendMulti): DecodedMultiSendRequest {
   return {
     ...(timestamp !== undefined ? { timestamp } : {}),
     online: m.online,
+    shortLived: m.shortLived,
     urgent: m.urgent,
     ...(m.shared ? { shared: { type: checkType(m.shared.type), content: checkContent(m.shared.content) } } : {}),
     recipients,

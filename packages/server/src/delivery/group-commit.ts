@@ -1,4 +1,4 @@
-import { ErrorCode } from '@kluis/protocol';
+import { ErrorCode, SHORT_LIVED_TTL_MS } from '@kluis/protocol';
 import type { Db, Executor } from '../db/schema.js';
 import { ApiError, isStorageFull, storageFull, storeUnavailable } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -7,7 +7,7 @@ import type { EnvelopeStore, NewEnvelope } from '../store/envelopes.js';
 import { deviceKey, type Bus, type LiveEnvelope, type OnlineEnvelope } from './bus.js';
 import type { MultiSendCommand, MultiSendSubmitter } from './multi-send.js';
 import { SEALED_SENDER } from '../sealed/sealed-send.js';
-import { coarsen, envelopeTimeStep } from '../store/coarse-time.js';
+import { coarsen, coarsenUp, envelopeTimeStep } from '../store/coarse-time.js';
 import { deviceDifferences, reconcileDevices, type DeviceDifferences } from './reconcile.js';
 import { isSealed, type SendCommand, type SendOutcome, type SendSubmitter } from './send.js';
 
@@ -44,6 +44,8 @@ interface Staging {
   now: number;
   /** expires_at of this batch's rows, as coarse. */
   expiresAt: number;
+  /** expires_at of its short-lived rows (call signals): on the same grid, rounded up. */
+  shortLivedExpiresAt: number;
   rows: NewEnvelope[];
   pushes: string[];
   online: Map<string, OnlineEnvelope[]>;
@@ -249,7 +251,12 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
         const registrations = await this.loadRegistrations(trx, sends);
         const rows: NewEnvelope[] = [];
         const pushes: string[] = [];
-        const staging: Staging = { now, expiresAt: coarsen(exact + envelopeTtlMs, step), rows, pushes, online };
+        const expiresAt = coarsen(exact + envelopeTtlMs, step);
+        // Rounded up, to the regular rows' step: never gone before SHORT_LIVED_TTL_MS, and no
+        // finer a time than any other row's (one that could join a sealed envelope to its
+        // sender's sync copy). Never later than a regular row (a queue TTL under 2 min: tests).
+        const shortLivedExpiresAt = Math.min(expiresAt, coarsenUp(exact + SHORT_LIVED_TTL_MS, step));
+        const staging: Staging = { now, expiresAt, shortLivedExpiresAt, rows, pushes, online };
         for (let i = 0; i < sends.length; i++) {
           const command = sends[i]!.command;
           if ('destinations' in command) {
@@ -270,7 +277,7 @@ export class GroupCommitWriter implements SendSubmitter, MultiSendSubmitter {
             outcomes[i] = { ok: false, error: mismatch };
             continue;
           }
-          stage(command.sender, command.destination, command.timestamp, command.online, command.messages, staging);
+          stage(command.sender, command.destination, command.timestamp, command, command.messages, staging);
           outcomes[i] = { ok: true, response: { serverTimestamp: now, ...(skipped !== undefined ? { skippedDevices: [skipped] } : {}) } };
         }
         const ids = await envelopes.insertMany(trx, rows);
@@ -347,15 +354,17 @@ function answerOnline(c: Committed): Committed {
   return { ...c, sends, outcomes };
 }
 
-/** Rows (stored sends) or online pushes for one destination account. */
+/** Rows (stored sends) or online pushes for one destination account. An online short-lived send is just online. */
 function stage(
   sender: { accountId: string; deviceId: number },
   accountId: string,
   clientTimestamp: number,
-  isOnline: boolean,
+  kind: { online: boolean; shortLived: boolean },
   messages: SendCommand['messages'],
   st: Staging,
 ): void {
+  const isOnline = kind.online;
+  const expiresAt = kind.shortLived ? st.shortLivedExpiresAt : st.expiresAt;
   for (const m of messages) {
     const sealed = isSealed(m.type);
     const sourceAccount = sealed ? null : sender.accountId;
@@ -380,7 +389,7 @@ function stage(
       timestamp,
       serverTimestamp: st.now,
       content: m.content,
-      expiresAt: st.expiresAt,
+      expiresAt,
     });
     st.pushes.push(key);
   }
@@ -441,7 +450,7 @@ function stageMulti(command: MultiSendCommand, registrations: Map<string, Map<nu
   const withheld = command.withheld;
   for (const d of command.destinations) {
     const messages = withheld ? d.messages.filter((m) => !withheld.has(deviceKey(d.accountId, m.deviceId))) : d.messages;
-    stage(command.sender, d.accountId, command.timestamp, command.online, messages, st);
+    stage(command.sender, d.accountId, command.timestamp, command, messages, st);
   }
   return { ok: true, response: { serverTimestamp: st.now, ...(skipped ? { skipped: [skipped] } : {}) } };
 }

@@ -10,6 +10,8 @@ export interface MultiSendCommand {
   sender: DeviceIdentity;
   timestamp: number;
   online: boolean;
+  /** Stored with a short expiry (see SendCommand.shortLived). */
+  shortLived: boolean;
   destinations: Array<{ accountId: string; messages: SendCommand['messages'] }>;
   /** Envelope rows this send writes (the writer sizes its transactions by rows). */
   deviceCount: number;
@@ -30,6 +32,7 @@ export interface MultiSendCommand {
 export interface DecodedMultiSendRequest {
   timestamp?: number;
   online?: boolean;
+  shortLived?: boolean;
   urgent?: boolean;
   shared?: { type: number; content: Buffer };
   recipients: Array<{ accountId: string; devices: Array<{ deviceId: number; registrationId: number; type?: number; content?: Buffer }> }>;
@@ -89,7 +92,7 @@ export function prepareMultiSend(sender: DeviceIdentity, request: DecodedMultiSe
     deviceCount += messages.length;
     destinations.push({ accountId: r.accountId, messages });
   }
-  return { kind: 'multi', sender, timestamp: request.timestamp ?? 0, online: request.online === true, destinations, deviceCount };
+  return { kind: 'multi', sender, timestamp: request.timestamp ?? 0, online: request.online === true, shortLived: request.shortLived === true, destinations, deviceCount };
 }
 
 /** The one multi-send implementation behind PUT /v1/messages and the socket's 'send-multi' frame. */

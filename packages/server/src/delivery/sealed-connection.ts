@@ -8,7 +8,7 @@ export interface SealedConnectionDeps extends FrameSocketDeps {
   /** A sealed send (PUT /v1/sealed/:accountId): the key is checked and rate limits taken as over HTTP. */
   sendSealed(destination: string, accessKey: Buffer | undefined, request: DecodedSendRequest): Promise<SendAnswer>;
   /** A sealed multi-recipient send (PUT /v1/sealed). */
-  sendSealedMulti(accessKey: Buffer | undefined, request: { message: Buffer; online: boolean }): Promise<SendAnswer>;
+  sendSealedMulti(accessKey: Buffer | undefined, request: { message: Buffer; online: boolean; shortLived: boolean }): Promise<SendAnswer>;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface SendCommand {
   resend: boolean;
   /** Never stored: pushed to the devices connected right now, dropped for the others. */
   online: boolean;
+  /** Stored with a short expiry (SHORT_LIVED_TTL_MS, rounded up to the hour): call signals. Ignored with `online`. */
+  shortLived: boolean;
   messages: Array<{
     deviceId: number;
     registrationId: number;
@@ -35,6 +37,7 @@ export interface DecodedSendRequest {
   messages: OutgoingCiphertext[];
   resend?: boolean;
   online?: boolean;
+  shortLived?: boolean;
 }
 
 /** The HTTP route's body (canonical base64, checked by the schema) as raw bytes, decoded once. */
@@ -56,7 +59,7 @@ export function prepareSend(sender: DeviceIdentity, destination: string, request
     }
     messages.push({ deviceId: m.deviceId, registrationId: m.registrationId, type: m.type, content, guid: randomUUID() });
   }
-  return { sender, destination, timestamp: request.timestamp ?? 0, resend: request.resend === true, online: request.online === true, messages };
+  return { sender, destination, timestamp: request.timestamp ?? 0, resend: request.resend === true, online: request.online === true, shortLived: request.shortLived === true, messages };
 }
 
 /** Sealed-sender envelopes keep no sender: the server must not learn who wrote them. */

@@ -37,7 +37,7 @@ export async function authorizeSealed(access: AccessKeyCache, destination: strin
 export async function prepareSealedMulti(
   access: AccessKeyCache,
   presented: Buffer | undefined,
-  request: { message: Uint8Array; online: boolean },
+  request: { message: Uint8Array; online: boolean; shortLived: boolean },
   /** Rate limits: `admit` runs once the recipients are known, before any lookup; `refused` may turn the 401 into another error. */
   gate?: { admit(accountIds: readonly string[]): void; refused(accountIds: readonly string[], err: ApiError): unknown },
 ): Promise<MultiSendCommand> {
@@ -83,5 +83,5 @@ export async function prepareSealedMulti(
   // them (unknown, or which devices they have) would be an oracle open to anyone.
   const excluded = parsed.excludedRecipientServiceIdStrings();
   if (excluded.length > MAX_GROUP_MEMBERS) throw new ApiError(ErrorCode.BadRequest, `a multi-recipient message excludes at most ${MAX_GROUP_MEMBERS} accounts`);
-  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online, destinations, deviceCount, sealedExcludes: excluded.length > 0 };
+  return { kind: 'multi', sender: SEALED_SENDER, timestamp: 0, online: request.online, shortLived: request.shortLived, destinations, deviceCount, sealedExcludes: excluded.length > 0 };
 }

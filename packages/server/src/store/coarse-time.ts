@@ -26,8 +26,9 @@ export function dayEnd(ms: number): number {
 export const ENVELOPE_TIME_GRANULARITY_MS = 60 * 60 * 1000;
 
 /**
- * The step for a queue with this TTL: an hour, or less for very short TTLs (tests, and
- * short-lived envelope kinds), so an envelope expires at most 1/64 of its TTL early.
+ * The step for a queue with this TTL: an hour, or less for very short TTLs (tests), so an
+ * envelope expires at most 1/64 of its TTL early. Short-lived envelopes (call signals) use
+ * the same step, rounded up (coarsenUp): a finer grid of their own would set them apart.
  */
 export function envelopeTimeStep(envelopeTtlMs: number): number {
   return Math.max(1, Math.min(ENVELOPE_TIME_GRANULARITY_MS, Math.floor(envelopeTtlMs / 64)));
@@ -36,4 +37,13 @@ export function envelopeTimeStep(envelopeTtlMs: number): number {
 /** Rounds down to the step: the stored and pushed `serverTimestamp`, and `expires_at`. */
 export function coarsen(ms: number, step: number): number {
   return ms - (ms % step);
+}
+
+/**
+ * Rounds up to the step: `expires_at` of a short-lived envelope, which must not go before
+ * its minimum time in the queue, yet be as coarse as every other stored time.
+ */
+export function coarsenUp(ms: number, step: number): number {
+  const down = coarsen(ms, step);
+  return down === ms ? ms : down + step;
 }
