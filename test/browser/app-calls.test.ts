@@ -115,12 +115,22 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
     // Choosing another camera mid-call: the new track goes out without renegotiating.
     await callScreen(alice.page).getByRole('button', { name: 'Microphone and camera' }).click();
     const picker = alice.page.getByRole('dialog', { name: 'Microphone and camera' });
+    await picker.getByLabel('Camera').locator('option').first().waitFor({ state: 'attached' });
     const cameras = await picker.getByLabel('Camera').locator('option').allTextContents();
     expect(cameras.length).toBeGreaterThan(0);
     expect((await picker.getByLabel('Microphone').locator('option').allTextContents()).length).toBeGreaterThan(0);
     await picker.getByLabel('Camera').selectOption({ index: cameras.length - 1 });
     await picker.getByRole('button', { name: 'Close' }).click();
     await stillFlowing(bob.page, true);
+
+    // Screen sharing replaces the camera on the same sender, and back.
+    const before = (await openPeers(alice.page))[0]!.outVideoPackets;
+    await callScreen(alice.page).getByRole('button', { name: 'Share your screen' }).click();
+    await callScreen(alice.page).getByRole('button', { name: 'Stop sharing' }).waitFor();
+    await poll(async () => (await openPeers(alice.page))[0]!.outVideoPackets > before).toBe(true);
+    await stillFlowing(bob.page, true);
+    await callScreen(alice.page).getByRole('button', { name: 'Stop sharing' }).click();
+    await callScreen(alice.page).getByRole('button', { name: 'Share your screen' }).waitFor();
 
     // The call goes on while alice reads another conversation.
     await callScreen(alice.page).getByRole('button', { name: 'Back to chats' }).click();

@@ -3,7 +3,13 @@ import { expect } from 'vitest';
 import { conv, type AppPage } from './app-helpers.js';
 
 /** Chromium with a fake camera and microphone (a test pattern and a beep), allowed without asking. */
-export const MEDIA_ARGS = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required'];
+export const MEDIA_ARGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  // Screen sharing picks the whole (headless) screen without a chooser.
+  '--auto-select-desktop-capture-source=Entire screen',
+];
 export const MEDIA_PERMISSIONS = ['microphone', 'camera', 'notifications'];
 
 /**
