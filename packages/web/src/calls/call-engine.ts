@@ -1,3 +1,4 @@
+import { GroupPresence } from './group-presence.js';
 import { PeerLink } from './peer-link.js';
 import { linkStats, qualityOf, type LinkStats } from './quality.js';
 import type { Ringer } from './ringer.js';
@@ -51,6 +52,7 @@ export class CallEngine {
   private endedTimer: number | undefined;
   private closeNote: (() => void) | undefined;
   private lastStats: LinkStats | undefined;
+  private readonly presence = new GroupPresence();
   /** The peer count the group's video limits were last set for. */
   private budgetFor = 0;
   private tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; screen: MediaStreamTrack | null } = { audio: null, video: null, screen: null };
@@ -223,7 +225,7 @@ export class CallEngine {
     const s = e.signal;
     const from: CallDevice = { accountId: e.from.accountId, deviceId: e.from.deviceId };
     const key = deviceKey(from);
-    if (s.type === 'join' || s.type === 'leave') this.track(e.conversation, s.callId, key, s.type === 'join' ? s.media : null);
+    if ((s.type === 'join' || s.type === 'leave') && this.presence.note(e.conversation, s.callId, key, s.type === 'join' ? s.media : null)) this.set({ ongoing: this.presence.ongoing });
     const v = this.v;
     const mine = v.callId === s.callId && this.busy;
     switch (s.type) {
@@ -312,19 +314,6 @@ export class CallEngine {
       void this.deps.dismiss(callId).catch(() => {});
       this.reset();
     }, NO_ANSWER_MS);
-  }
-
-  /** Who is in which group call, from the joins and leaves heard (this device's own not among them). */
-  private readonly present = new Map<string, { callId: string; media: CallMedia; devices: Set<string> }>();
-
-  private track(conv: string, callId: string, device: string, joined: CallMedia | null): void {
-    let call = this.present.get(conv);
-    if (joined && call?.callId !== callId) this.present.set(conv, (call = { callId, media: joined, devices: new Set() }));
-    if (!call || call.callId !== callId) return;
-    if (joined) call.devices.add(device);
-    else call.devices.delete(device);
-    if (call.devices.size === 0) this.present.delete(conv);
-    this.set({ ongoing: Object.fromEntries([...this.present].map(([c, x]) => [c, { callId: x.callId, media: x.media }])) });
   }
 
   /** Another device of this account answered, declined or joined: this one stops ringing. */
