@@ -231,25 +231,29 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
     await conv(bob.page, /^Call club/).waitFor();
     await conv(carol.page, /^Call club/).waitFor();
 
+    // carol reads kluis in Dutch.
+    await openPane(carol.page, 'Account', 'Account');
+    await carol.page.getByLabel('Language').first().selectOption('nl');
     await alice.page.getByRole('button', { name: 'Video call', exact: true }).click();
     await callStatus(alice.page).getByText('Waiting for others to join…').waitFor();
     await incoming(bob.page).getByText('alice started a group call in Call club').waitFor();
-    await incoming(carol.page).getByText('alice started a group call in Call club').waitFor();
+    await incoming(carol.page).getByText('alice is een groepsgesprek begonnen in Call club').waitFor();
     await incoming(bob.page).getByRole('button', { name: 'Accept with video' }).click();
     await incoming(bob2.page).waitFor({ state: 'detached' });
     await mediaFlowing(bob.page, 1, true);
-    await incoming(carol.page).getByRole('button', { name: 'Accept with video' }).click();
+    await shot(carol.page, 'call-incoming-group-nl');
+    await incoming(carol.page).getByRole('button', { name: 'Opnemen met video' }).click();
     for (const a of [alice, bob, carol]) {
       const links = await mediaFlowing(a.page, 2, true);
       for (const s of links) expect(s.local?.type).toBe('relay');
     }
     await shot(alice.page, 'call-group');
     await carol.page.setViewportSize(PHONE);
-    await shot(carol.page, 'call-group-phone');
+    await shot(carol.page, 'call-group-phone-nl');
     await carol.page.setViewportSize(DESKTOP);
 
     // carol leaves: her links close on every side; alice and bob go on with each other.
-    await callScreen(carol.page).getByRole('button', { name: 'Hang up' }).click();
+    await callScreen(carol.page).getByRole('button', { name: 'Ophangen' }).click();
     await callScreen(carol.page).waitFor({ state: 'detached', timeout: 10_000 });
     expect((await openPeers(carol.page)).length).toBe(0);
     await poll(async () => (await openPeers(alice.page)).length).toBe(1);
@@ -258,9 +262,9 @@ describe('calls in the kluis app: 1:1 and group, relayed through coturn, signall
     await stillFlowing(bob.page, true);
     // The call is still on in the group: carol joins again from its header.
     await conv(carol.page, /^Call club/).click();
-    await carol.page.getByRole('button', { name: 'Join call' }).click();
+    await carol.page.getByRole('button', { name: 'Deelnemen' }).click();
     for (const a of [alice, bob, carol]) await mediaFlowing(a.page, 2, true);
-    await callScreen(carol.page).getByRole('button', { name: 'Hang up' }).click();
+    await callScreen(carol.page).getByRole('button', { name: 'Ophangen' }).click();
     await poll(async () => (await openPeers(alice.page)).length).toBe(1);
     await callScreen(bob.page).getByRole('button', { name: 'Hang up' }).click();
     await callScreen(alice.page).getByRole('button', { name: 'Hang up' }).click();
