@@ -2,9 +2,10 @@ import { defineConfig } from 'vitest/config';
 import { defaultClientConditions, defaultServerConditions } from 'vite';
 
 /*
- * `npm run test:browser`: the operator console in Debian's Chromium (apt-get install -y
- * chromium), driven by playwright-core. Kept out of `npm test`, which needs npm
- * packages only; the global setup builds the console with Vite first.
+ * `npm run test:browser`: the operator console and the kluis app in Debian's Chromium
+ * (apt-get install -y chromium coturn), driven by playwright-core, with calls relayed by a
+ * real coturn (test/harness/coturn.ts). Kept out of `npm test`, which needs npm packages
+ * only; the global setup builds the console and the app with Vite first.
  */
 export default defineConfig({
   // Workspace packages from their TypeScript sources (exports "kluis-source"), never from a
