@@ -1,28 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-
-/** `[Section]` → key → every value given (systemd allows repeats), comments dropped. */
-function parseUnit(text: string): Map<string, Map<string, string[]>> {
-  const sections = new Map<string, Map<string, string[]>>();
-  let current: Map<string, string[]> | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) {
-      current = new Map();
-      sections.set(header[1]!, current);
-      continue;
-    }
-    const eq = line.indexOf('=');
-    if (!current || eq < 0) continue;
-    const key = line.slice(0, eq).trim();
-    current.set(key, [...(current.get(key) ?? []), line.slice(eq + 1).trim()]);
-  }
-  return sections;
-}
-
-const last = (s: Map<string, string[]> | undefined, key: string) => s?.get(key)?.at(-1);
+import { last, parseUnit } from './unit-file.js';
 
 describe('deploy/systemd/kluis@.service', () => {
   it('restarts the node on any death and never gives up (a SIGBUS at every start once left it down)', async () => {

@@ -11,6 +11,7 @@ import { defineRoute } from './route.js';
  */
 export const createInvites = defineRoute({
   name: 'createInvites',
+  summary: "Mint invite codes for the default brand's oldest plan on sale (shown once) (operator)",
   auth: 'operator',
   body: CreateInvitesRequest,
   bodyOptional: true,
