@@ -10,7 +10,7 @@ import { GroupsApi } from './client/groups-api.js';
 import { IdentityApi, importLegacyVerifiedMarks } from './client/identity-api.js';
 import { MessagesApi } from './client/messages-api.js';
 import { SERVICES } from './client/services-key.js';
-import type { FileInput } from './conversations/conversations.js';
+import type { SendInput } from './conversations/conversations.js';
 import { KluisError } from './errors.js';
 import { link } from './linking.js';
 import { register, reregister } from './registration.js';
@@ -153,9 +153,12 @@ export class Client {
   /**
    * Sends text and/or files to a conversation: a username, or a group's conversation id
    * ("g:…"). The message is stored locally with the first encryption; `replyTo` quotes a
-   * stored message. Our other devices get a copy.
+   * stored message. Our other devices get a copy. `id` (a lowercase UUID the caller makes
+   * when its user asks to send) makes sending idempotent: the same id again — a second
+   * click, a retry after an error — waits for or sends again that one message, with its
+   * timestamp, so nobody is shown it twice.
    */
-  async send(conversation: string, text?: string, o: { replyTo?: string; files?: FileInput[] } = {}): Promise<StoredMessage> {
+  async send(conversation: string, text?: string, o: SendInput = {}): Promise<StoredMessage> {
     this.s.account.me();
     if (text !== undefined && Buffer.byteLength(text, 'utf8') > MAX_TEXT_BYTES)
       throw new KluisError('TOO_LARGE', `message text is over ${MAX_TEXT_BYTES} bytes`);

@@ -13,7 +13,7 @@ export type {
   StoredAttachment,
   StoredMessage,
 } from './types.js';
-export type { FileInput } from './conversations/conversations.js';
+export type { FileInput, SendInput } from './conversations/conversations.js';
 export type { Settings } from './conversations/messenger.js';
 export { formatTimer } from './conversations/conversation-events.js';
 export {

@@ -23,15 +23,18 @@ export const RegisterBody = Type.Object(
 );
 export const LinkBody = Type.Object({ serverUrl: ServerUrl, code: CodeInput, passphrase: Passphrase, deviceName: DeviceName }, strict);
 export const UnlockBody = Type.Object({ passphrase: Passphrase }, strict);
+const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 export const SendBody = Type.Object(
   {
     text: Type.Optional(Type.String({ maxLength: 64 * 1024 })),
     replyTo: Type.Optional(Type.String({ maxLength: 128 })),
     files: Type.Optional(Type.Array(FileId, { maxItems: 32 })),
+    /** The message's id, made by the page when its user pressed Enter: the same id again is the same message. */
+    id: Type.Optional(Type.String({ pattern: UUID })),
   },
   strict,
 );
-const CallId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' });
+const CallId = Type.String({ pattern: UUID });
 const CallMedia = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
 const CallTo = Type.Object({ accountId: Type.String({ minLength: 1, maxLength: 64 }), deviceId: Type.Integer({ minimum: 1, maximum: 127 }) }, strict);
 const Sdp = Type.String({ minLength: 1, maxLength: 32 * 1024 });

@@ -82,7 +82,10 @@ export const conversationRoutes = [
     const uploads = c.session.takeUploads(b.files ?? []);
     if (!b.text?.trim() && uploads.length === 0) throw new KluisError(SdkErrorCode.EmptyMessage, 'nothing to send');
     try {
+      // With the page's id: a repeated request (a second Enter, a retry after an error, the
+      // browser sending a request again) is the same message, never a second one.
       const m = await cl.send(conv, b.text, {
+        ...(b.id ? { id: b.id } : {}),
         ...(b.replyTo ? { replyTo: b.replyTo } : {}),
         files: uploads.map((u) => ({
           path: u.path,

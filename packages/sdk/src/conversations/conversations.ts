@@ -35,6 +35,15 @@ export interface ConversationOptions {
 /** A file to send: its path, and what the SDK cannot tell from its bytes (the type is sniffed when not given). */
 export type FileInput = { path: string } & Partial<Pick<AttachmentMeta, 'contentType'>> & Pick<AttachmentMeta, 'fileName' | 'voiceNote' | 'durationMs'>;
 
+export interface SendInput {
+  replyTo?: string;
+  files?: FileInput[];
+  /** The message's id, chosen by the caller (a lowercase UUID): the same id again is the same message. */
+  id?: string;
+}
+
+const MESSAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Everything above the message pipeline: what the Client's conversation methods call. */
 export class Conversations {
   readonly book: GroupBook;
@@ -46,6 +55,8 @@ export class Conversations {
   private readonly groupSender: GroupSender;
   private ticker: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** Sends with a caller's message id, while they run. */
+  private readonly sending = new Map<string, Promise<StoredMessage>>();
 
   constructor(
     private readonly ctx: Ctx,
@@ -100,7 +111,31 @@ export class Conversations {
 
   // ---------------------------------------------------------------- sending
 
-  async send(conversation: string, text: string | undefined, o: { replyTo?: string; files?: FileInput[] } = {}): Promise<StoredMessage> {
+  /**
+   * `id`, when given, is the message's id from the moment its user asked for it to be sent:
+   * a send with an id that is in flight waits for that one, and one whose message is stored
+   * already sends that message again (same timestamp), never a second one.
+   */
+  async send(conversation: string, text: string | undefined, o: SendInput = {}): Promise<StoredMessage> {
+    const id = o.id;
+    if (id === undefined) return this.sendNew(conversation, text, o);
+    if (!MESSAGE_ID.test(id)) throw new KluisError('BAD_MESSAGE_ID', 'a message id is a lowercase UUID');
+    const running = this.sending.get(id);
+    if (running) return running;
+    const run = (async () => {
+      const stored = this.ctx.data.getMessage(id);
+      if (!stored) return this.sendNew(conversation, text, o);
+      if (stored.conversation !== this.conversationKey(conversation)) throw new KluisError('NOT_YOURS', `${id} is a message of another conversation`);
+      const m = await this.messenger.retry(id);
+      // The first attempt failed before the files were kept; this one keeps them.
+      if (o.files?.length && o.files.length === (m.attachments?.length ?? 0)) await this.attachments.keepSent(id, o.files);
+      return this.stored(this.ctx.data.getMessage(id)!);
+    })().finally(() => this.sending.delete(id));
+    this.sending.set(id, run);
+    return run;
+  }
+
+  private async sendNew(conversation: string, text: string | undefined, o: SendInput): Promise<StoredMessage> {
     const parts: OutgoingParts = {};
     if (text !== undefined && text !== '') parts.text = text;
     if (o.replyTo) {
@@ -115,7 +150,7 @@ export class Conversations {
       for (const f of o.files) parts.attachments.push(await this.attachments.upload(f));
     }
     if (parts.text === undefined && !parts.attachments?.length) throw new KluisError('EMPTY_MESSAGE', 'nothing to send');
-    const m = await this.messenger.send(conversation, parts);
+    const m = await this.messenger.send(conversation, parts, o.id);
     if (o.files?.length) await this.attachments.keepSent(m.id, o.files);
     return this.stored(this.ctx.data.getMessage(m.id)!);
   }

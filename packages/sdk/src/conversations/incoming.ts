@@ -3,7 +3,7 @@ import { b64 } from '../keys.js';
 import type { Ctx } from '../context.js';
 import type { GroupBook, GroupChange } from '../groups/group-book.js';
 import { memberOf } from '../groups/group-state.js';
-import type { MessageRow } from '../store/data-store.js';
+import { dedupeKey, type MessageRow } from '../store/data-store.js';
 import type { ConversationEvent } from '../types.js';
 import { eventColumns, missingColumns, notShownColumns } from './conversation-events.js';
 import { groupConversationId, groupHex } from './ids.js';
@@ -163,6 +163,10 @@ export class IncomingApplier {
   private data(meta: IncomingMeta, d: pb.DataMessage, fromMe: boolean, fx: Effects, syncDestination?: { accountId: string; username: string }): void {
     const { conv, data } = this.ctx;
     const me = this.ctx.me();
+    // A copy of one stored already (a retry, a resend, the other of a sealed and an
+    // identified envelope, our own message coming back): dropped whole, so that an old copy
+    // changes nothing either (the timer, counters).
+    if (data.hasContentFrom(meta.src, meta.dev, Number(d.timestamp))) return;
     let conversation: string;
     let peer: string | null = null;
     let groupId: string | null = null;
@@ -236,7 +240,7 @@ export class IncomingApplier {
       expiresAt: fromMe && d.expireTimerSeconds ? Number(d.timestamp) + d.expireTimerSeconds * 1000 : null,
       readAt: fromMe ? now : null,
     };
-    if (!data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.data`)) return;
+    if (!data.insertMessage(row, dedupeKey(meta.src, meta.dev, row.timestamp, 'data'))) return;
     fx.created.push(row);
     if (!fromMe) fx.later.push(() => this.follow.deliveryReceipt(meta.src, row.timestamp));
     if (attachments.length > 0) fx.later.push(() => this.follow.downloadAttachments(row.id));
@@ -255,7 +259,7 @@ export class IncomingApplier {
   ): void {
     this.ctx.conv.ensure(conversation, groupId ? 'group' : 'direct', peer, 0);
     const row = this.row(meta, d, { conversation, groupId, peer, fromMe, kind, ...eventColumns(parts) });
-    if (this.ctx.data.insertMessage(row, `${meta.src}.${meta.dev}.${row.timestamp}.${kind}`)) fx.created.push(row);
+    if (this.ctx.data.insertMessage(row, dedupeKey(meta.src, meta.dev, row.timestamp, kind))) fx.created.push(row);
   }
 
   /** The columns every stored message or event shares. */

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clone, create } from '@bufbuild/protobuf';
-import { encodeContent, MAX_GROUP_MEMBERS, normalizeUsername, pb, PRIMARY_DEVICE_ID, type ContentInit } from '@kluis/protocol';
+import { decodeContent, encodeContent, MAX_GROUP_MEMBERS, normalizeUsername, pb, PRIMARY_DEVICE_ID, type ContentInit } from '@kluis/protocol';
 import type { Ctx } from '../context.js';
 import { IdentityChangedError, KluisError } from '../errors.js';
 import { describeChange, type GroupBook } from '../groups/group-book.js';
@@ -8,7 +8,8 @@ import { GroupRole, isAdmin, leftState, memberOf, type GroupState } from '../gro
 import type { GroupSender } from '../groups/group-sender.js';
 import { b64, unb64 } from '../keys.js';
 import type { Sender } from '../sender.js';
-import type { MessageRow } from '../store/data-store.js';
+import { dedupeKey, type MessageRow } from '../store/data-store.js';
+import type { Bytes } from '../store/protocol-store.js';
 import type { StoredMessage } from '../types.js';
 import { eventColumns } from './conversation-events.js';
 import { groupConversationId, groupHex, groupIdOf, isGroupConversation } from './ids.js';
@@ -124,8 +125,8 @@ export class Messenger {
     });
   }
 
-  /** Sends text and/or attachments; returns the local message. */
-  async send(conversation: string, parts: OutgoingParts): Promise<StoredMessage> {
+  /** Sends text and/or attachments; returns the local message (`id`: its id, else a new one). */
+  async send(conversation: string, parts: OutgoingParts, id?: string): Promise<StoredMessage> {
     const t = await this.target(conversation);
     this.assertCanSend(t);
     const timestamp = this.nextTimestamp();
@@ -133,13 +134,37 @@ export class Messenger {
     if (parts.text !== undefined) d.text = parts.text;
     if (parts.attachments) d.attachments = parts.attachments;
     if (parts.quote) d.quote = create(pb.QuoteSchema, { id: BigInt(parts.quote.id), authorAccountId: parts.quote.authorAccountId, text: parts.quote.text });
-    const row = this.outgoingRow(t, d, 'text', { body: parts.text ?? '' });
+    const row = this.outgoingRow(t, d, 'text', { body: parts.text ?? '' }, id);
     if (parts.attachments?.length) row.attachments = JSON.stringify(parts.attachments.map((a) => attachmentRecord(a, 'downloaded')));
     if (parts.quote) row.quote = JSON.stringify(parts.quote);
     // Nothing about the attachments goes to the server after the send: a per-blob count
     // of recipient devices would tell a copy of the database how large the fan-out was.
     await this.deliver(t, d, row);
     return toStored(this.ctx.data.getMessage(row.id)!, this.ctx.conv);
+  }
+
+  /**
+   * Sends a stored message of ours again exactly as it was (timestamp, counter, content):
+   * whoever got the earlier attempt keeps one copy. A message already sent is left as it is.
+   */
+  async retry(messageId: string): Promise<StoredMessage> {
+    const me = this.ctx.me();
+    const row = this.ctx.data.getMessage(messageId);
+    if (!row) throw new KluisError('UNKNOWN_MESSAGE', `no message ${messageId}`);
+    if (row.direction !== 'outgoing' || row.sync || row.kind !== 'text' || row.senderDevice !== me.deviceId)
+      throw new KluisError('NOT_YOURS', `${messageId} is not a message this device sent`);
+    if (row.status === 'sent' || row.deleted) return this.stored(row.id);
+    const t = await this.target(row.conversation);
+    this.assertCanSend(t);
+    const sent = this.ctx.data.getSentContent(row.timestamp, t.kind === 'group' ? t.conversation : t.peer.accountId);
+    const content = sent ? decodeContent(sent.content) : undefined;
+    if (!sent || content?.body.case !== 'data' || content.body.value.timestamp !== BigInt(row.timestamp))
+      throw new KluisError('TOO_OLD', 'this message is no longer kept for sending again; send it anew');
+    const d = content.body.value;
+    this.ctx.data.setMessageStatus(row.id, 'sending');
+    const sync = { sent: { timestamp: d.timestamp, message: d, ...this.syncDestination(t) } };
+    await this.deliverBytes(t, sent.content, row.timestamp, Number(d.counter), sync, row);
+    return this.stored(row.id);
   }
 
   async react(messageId: string, emoji: string, remove = false): Promise<void> {
@@ -257,11 +282,11 @@ export class Messenger {
     if (this.ctx.conv.isBlocked(t.peer.accountId)) throw new KluisError('BLOCKED', `${t.peer.username} is blocked`);
   }
 
-  outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], content: Pick<MessageRow, 'body' | 'event'>): MessageRow {
+  outgoingRow(t: Target, d: pb.DataMessage, kind: MessageRow['kind'], content: Pick<MessageRow, 'body' | 'event'>, id: string = randomUUID()): MessageRow {
     const me = this.ctx.me();
     const now = this.ctx.now();
     return {
-      id: randomUUID(),
+      id,
       conversation: t.conversation,
       peerAccountId: t.kind === 'direct' ? t.peer.accountId : null,
       direction: 'outgoing',
@@ -300,13 +325,22 @@ export class Messenger {
     init: ContentInit,
     timestamp: number,
     counter: number,
-    sync: NonNullable<Extract<ContentInit['body'], { case: 'sync' }>>['value'],
+    sync: SyncValue,
     row?: MessageRow,
   ): Promise<number> {
-    const content = encodeContent(init);
+    return this.deliverBytes(t, encodeContent(init), timestamp, counter, sync, row);
+  }
+
+  /** `row` is stored with the first encryption (kept as it is when it was stored before: a retry). */
+  private async deliverBytes(t: Target, content: Bytes, timestamp: number, counter: number, sync: SyncValue, row?: MessageRow): Promise<number> {
     const at = { conversation: t.conversation, counter };
+    const me = this.ctx.me();
     const record = () => {
-      if (row) this.ctx.data.insertMessage(row, null);
+      if (!row || this.ctx.data.getMessage(row.id)) return;
+      // Under the key an incoming copy would have: should this device ever get its own
+      // message back (a sync copy, a resend), it is the same message, not a second one.
+      if (!this.ctx.data.insertMessage(row, dedupeKey(me.accountId, me.deviceId, timestamp, row.kind === 'timer' ? 'timer' : row.kind === 'group-update' ? 'group-update' : 'data')))
+        throw new KluisError('TIMESTAMP_IN_USE', 'a message with this timestamp is stored already; send it again');
     };
     try {
       if (t.kind === 'group') {
@@ -329,8 +363,14 @@ export class Messenger {
       if (row) this.ctx.data.setMessageStatus(row.id, 'sent', serverTimestamp);
       const devices = this.ctx.store.sessionsForAccount(t.peer.accountId).length;
       const syncContent = encodeContent({ body: { case: 'sync', value: sync } });
-      this.ctx.data.putSentContent(timestamp, this.ctx.me().accountId, syncContent);
-      await this.sender.sendToAccount(this.ctx.me().accountId, syncContent, timestamp, { username: this.ctx.me().username });
+      this.ctx.data.putSentContent(timestamp, me.accountId, syncContent);
+      try {
+        await this.sender.sendToAccount(me.accountId, syncContent, timestamp, { username: me.username });
+      } catch (e) {
+        // The peer has it; only our other devices' copy failed. Marked failed (or thrown), a
+        // message that was delivered would be sent again by its user: shown twice everywhere.
+        this.ctx.emit('error', e instanceof Error ? e : new Error(String(e)));
+      }
       return devices + Math.max(0, this.ctx.ownDevices().length - 1);
     } catch (e) {
       if (row) this.ctx.data.setMessageStatus(row.id, 'failed');
@@ -338,7 +378,7 @@ export class Messenger {
     }
   }
 
-  async syncToOwnDevices(sync: NonNullable<Extract<ContentInit['body'], { case: 'sync' }>>['value']): Promise<void> {
+  async syncToOwnDevices(sync: SyncValue): Promise<void> {
     const me = this.ctx.me();
     if (this.ctx.ownDevices().filter((d) => d !== me.deviceId).length === 0) return;
     const content = encodeContent({ body: { case: 'sync', value: sync } });
@@ -392,6 +432,8 @@ export class Messenger {
     return toStored(this.ctx.data.getMessage(id)!, this.ctx.conv, (a) => this.ctx.data.usernameOf(a));
   }
 }
+
+type SyncValue = NonNullable<Extract<ContentInit['body'], { case: 'sync' }>>['value'];
 
 export function checkTimer(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds < 0 || (seconds > 0 && (seconds < MIN_TIMER_SECONDS || seconds > MAX_TIMER_SECONDS)))

@@ -40,6 +40,18 @@ export interface MessageRow {
 
 export type MessageKind = 'text' | 'group-update' | 'timer' | 'missing' | 'call';
 
+const DEDUPE_KINDS = ['data', 'timer', 'group-update'] as const;
+export type DedupeKind = (typeof DEDUPE_KINDS)[number];
+
+/**
+ * What makes a stored message unique: its sender's account and device and its timestamp
+ * (strictly increasing per device). Every copy of one message — a retry, a resend, a sealed
+ * and an identified envelope, a sync copy — has the same key, on the sender's device too.
+ */
+export function dedupeKey(accountId: string, deviceId: number, timestamp: number, kind: DedupeKind): string {
+  return `${accountId}.${deviceId}.${timestamp}.${kind}`;
+}
+
 export interface SentContentRow {
   timestamp: number;
   accountId: string;
@@ -143,6 +155,11 @@ export class DataStore {
         m.event ?? null,
       ]);
     return r.changes > 0;
+  }
+  /** A message or event from this sender device with this timestamp is stored already (any copy of it). */
+  hasContentFrom(accountId: string, deviceId: number, timestamp: number): boolean {
+    const keys = DEDUPE_KINDS.map((k) => dedupeKey(accountId, deviceId, timestamp, k));
+    return this.db.prepare('SELECT 1 AS x FROM messages WHERE dedupe_key IN (?, ?, ?)').get(keys) !== undefined;
   }
   setMessageStatus(id: string, status: MessageStatus, serverTimestamp?: number): void {
     this.db

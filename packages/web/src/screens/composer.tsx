@@ -35,6 +35,11 @@ export function Composer(p: {
   const { blocked, editing, replyTo, outbox } = p;
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
+  // Set at once, not at the next render: a second Enter or click in between is ignored.
+  const sending = useRef(false);
+  // The message being sent and its id, from the first Enter until it is sent: a retry of the
+  // same message after an error is that message again (the host sends it with its timestamp).
+  const pending = useRef<{ id: string; what: string } | undefined>(undefined);
   const fileRef = useRef<HTMLInputElement>(null);
   const lastTyping = useRef(0);
   const stopTyping = useRef<number | undefined>(undefined);
@@ -71,9 +76,10 @@ export function Composer(p: {
   };
 
   const send = async () => {
-    if (busy || blocked) return;
+    if (sending.current || busy || blocked) return;
     const body = text.trim();
     if (!body && outbox.files.length === 0) return;
+    sending.current = true;
     setBusy(true);
     p.onError(null);
     try {
@@ -86,7 +92,11 @@ export function Composer(p: {
             return upload(f, ms === undefined ? undefined : { durationMs: ms });
           }),
         );
-        await call('send', { params: { conv: p.conv }, body: { ...(body ? { text } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}), files: fileIds } });
+        const what = JSON.stringify([text, replyTo?.id ?? null, outbox.files.map((f) => [f.name, f.size, f.lastModified])]);
+        if (pending.current?.what !== what) pending.current = { id: crypto.randomUUID(), what };
+        const id = pending.current.id;
+        await call('send', { params: { conv: p.conv }, body: { ...(body ? { text } : {}), ...(replyTo ? { replyTo: replyTo.id } : {}), files: fileIds, id } });
+        pending.current = undefined;
         clearTimeout(stopTyping.current);
         lastTyping.current = 0;
       }
@@ -97,6 +107,7 @@ export function Composer(p: {
     } catch (e) {
       p.onError(e);
     } finally {
+      sending.current = false;
       setBusy(false);
       p.inputRef.current?.focus();
     }
