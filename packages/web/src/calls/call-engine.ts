@@ -6,6 +6,8 @@ import { deviceKey, IDLE, type CallDevice, type CallMedia, type CallSignal, type
 
 /** No answer within this long is a missed call (the caller hangs up, the callee stops ringing). */
 export const NO_ANSWER_MS = 45_000;
+/** A group call's size: in a mesh each device sends its camera to every other. */
+export const MAX_GROUP_CALL = 8;
 /** How long "call ended" stays on screen. */
 const ENDED_SHOWN_MS = 2500;
 const STATS_EVERY_MS = 2000;
@@ -108,6 +110,7 @@ export class CallEngine {
     if (this.v.phase !== 'incoming' || !inc) return;
     const { callId, conv, group } = this.v;
     this.stopRinging();
+    if (group && this.presence.count(conv) >= MAX_GROUP_CALL) return this.end('full');
     this.set({ phase: group ? 'active' : 'connecting', media: this.v.media === 'video' ? media : 'audio', connectedAt: group ? Date.now() : null });
     try {
       await this.openMedia(this.v.media);
@@ -133,6 +136,10 @@ export class CallEngine {
     const call = this.v.ongoing[conv];
     if (!call || this.busy) return;
     this.reset();
+    if (this.presence.count(conv) >= MAX_GROUP_CALL) {
+      this.set({ phase: 'active', callId: call.callId, conv, title, group: true, media: call.media });
+      return this.end('full');
+    }
     const { callId, media } = call;
     this.set({ phase: 'active', callId, conv, title, group: true, media, connectedAt: Date.now() });
     try {
@@ -243,6 +250,8 @@ export class CallEngine {
       case 'join':
         if (e.fromSelf) return this.elsewhere(s.callId);
         if (mine && v.group && v.phase !== 'incoming') {
+          // A ninth device gets no offer: it sees the call as full by the joins it heard.
+          if (!this.links.has(key) && this.links.size >= MAX_GROUP_CALL - 1) return;
           const link = this.groupLink(from, e.from.username);
           const sdp = await link.offer();
           await this.deps.send(v.conv, { type: 'offer', callId: s.callId, media: v.media, sdp, to: from });

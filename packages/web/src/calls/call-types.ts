@@ -13,7 +13,7 @@ export interface CallDevice {
 export type CallPhase = 'idle' | 'incoming' | 'outgoing' | 'connecting' | 'active' | 'ended';
 
 /** Why a call ended, as this device tells its user. */
-export type EndReason = 'hung-up' | 'remote' | 'declined' | 'busy' | 'no-answer' | 'failed' | 'no-media';
+export type EndReason = 'hung-up' | 'remote' | 'declined' | 'busy' | 'no-answer' | 'failed' | 'no-media' | 'full';
 
 export type Quality = 'good' | 'fair' | 'poor';
 

@@ -22,3 +22,12 @@ describe('group call presence', () => {
     expect(p.note('g:1', 'call-a', 'alice:1', null)).toBe(false);
   });
 });
+
+describe('group call size', () => {
+  it('counts the devices heard in the current call', () => {
+    const p = new GroupPresence();
+    for (let i = 0; i < 8; i++) p.note('g:1', 'c', `u${i}:1`, 'video');
+    expect(p.count('g:1')).toBe(8);
+    expect(p.count('g:2')).toBe(0);
+  });
+});

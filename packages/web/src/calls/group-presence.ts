@@ -19,6 +19,11 @@ export class GroupPresence {
     return true;
   }
 
+  /** Devices heard in the group's current call. */
+  count(conv: string): number {
+    return this.calls.get(conv)?.devices.size ?? 0;
+  }
+
   get ongoing(): CallView['ongoing'] {
     return Object.fromEntries([...this.calls].map(([conv, c]) => [conv, { callId: c.callId, media: c.media }]));
   }
