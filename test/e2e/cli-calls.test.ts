@@ -3,38 +3,22 @@
  * profile is offline shows up in its call history, as JSON and as one plain line.
  */
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, type CliIo } from '@kluis/cli';
+import { cliInProcess } from '../harness/cli-in-process.js';
 import { Harness } from '../harness/index.js';
 import { connectedUser } from '../harness/sdk-helpers.js';
 
-/** Runs the CLI in this process: for what fails before a profile is opened. */
-async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const io: CliIo = { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: {} };
-  const code = await main(['node', 'kluis', ...args], io);
-  return { code, stdout, stderr };
-}
 
 describe('kluis calls', () => {
   const h = new Harness();
   afterAll(() => h.dispose());
 
   it('has --help and rejects a bad --limit with exit code 2', async () => {
-    const help = await inProcess(['calls', '--help']);
+    const help = await cliInProcess(['calls', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: kluis calls');
     for (const bad of ['0', '1001', 'many', '2.5']) {
-      const r = await inProcess(['calls', '--limit', bad]);
+      const r = await cliInProcess(['calls', '--limit', bad]);
       expect(r.code, bad).toBe(2);
       expect(r.stderr, bad).toContain(`--limit takes a number from 1 to 1000, not "${bad}"`);
     }

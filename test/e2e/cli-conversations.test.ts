@@ -1,28 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, type CliIo } from '@kluis/cli';
+import { cliInProcess } from '../harness/cli-in-process.js';
 import { Harness } from '../harness/index.js';
 
 type Json = Record<string, any>;
 
-/** Runs the CLI in this process: for what needs no account (help, argument checks). */
-async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const io: CliIo = { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), env: {} };
-  const code = await main(['node', 'kluis', ...args], io);
-  return { code, stdout, stderr };
-}
 
 const lines = (out: string): Json[] =>
   out
@@ -71,7 +55,7 @@ describe('the conversation CLI', () => {
       ['profile', 'show'],
     ];
     for (const c of commands) {
-      const r = await inProcess([...c, '--help']);
+      const r = await cliInProcess([...c, '--help']);
       expect(r.code, c.join(' ')).toBe(0);
       expect(r.stdout, c.join(' ')).toContain(`Usage: kluis ${c.join(' ')}`);
     }
@@ -79,14 +63,14 @@ describe('the conversation CLI', () => {
 
   it('rejects bad input with exit code 2 and says what would work', async () => {
     for (const bad of ['10s', '5w', 'soon', '1.5h', '0s']) {
-      const r = await inProcess(['timer', 'bob', bad]);
+      const r = await cliInProcess(['timer', 'bob', bad]);
       expect(r.code, bad).toBe(2);
       expect(r.stderr, bad).toMatch(/off, or a number with s\/m\/h\/d\/w from 30s to 4w/);
     }
-    expect((await inProcess(['react', 'abcdef12', 'ok'])).code).toBe(2);
-    expect((await inProcess(['send', 'bob'])).stderr).toMatch(/nothing to send/);
-    expect((await inProcess(['settings', '--read-receipts', 'maybe'])).code).toBe(2);
-    expect((await inProcess(['group', 'create', 'x', '--members', 'not a/user'])).code).toBe(2);
+    expect((await cliInProcess(['react', 'abcdef12', 'ok'])).code).toBe(2);
+    expect((await cliInProcess(['send', 'bob'])).stderr).toMatch(/nothing to send/);
+    expect((await cliInProcess(['settings', '--read-receipts', 'maybe'])).code).toBe(2);
+    expect((await cliInProcess(['group', 'create', 'x', '--members', 'not a/user'])).code).toBe(2);
   });
 
   // 23 CLI processes in 9 rounds; each loads tsx, the SDK and libsignal (seconds apiece): about a

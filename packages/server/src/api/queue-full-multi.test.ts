@@ -4,7 +4,7 @@
  * full ones and names them in `queueFull`; 507 only when every device is full. 1:1 sends
  * are still refused whole.
  */
-import { randomBytes } from 'node:crypto';
+import { AccessKeys } from '../test-support/access-keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount, linkDevice, sendBody, type TestDevice } from '../test-support/accounts.js';
 import { call } from '../test-support/http.js';
@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from '../test-support/test-server.js
 const MAX = 3;
 let ts: TestServer;
 let peek: ReturnType<typeof openSqliteForTest>;
-const keys = new Map<string, Buffer>();
+const keys = new AccessKeys(() => ts);
 
 beforeAll(async () => {
   ts = await startTestServer({ maxQueueEnvelopes: MAX, rateLimits: false });
@@ -40,17 +40,8 @@ const shared = (groups: Dev[][], content: string) => ({
 });
 const multi = (from: TestDevice, body: unknown) => call(ts.url, 'PUT', '/v1/messages', { auth: from.auth, body });
 
-async function withKey(d: TestDevice): Promise<TestDevice> {
-  const key = randomBytes(16);
-  keys.set(d.accountId, key);
-  expect((await call(ts.url, 'PUT', '/v1/accounts/access-key', { auth: d.auth, body: { accessKey: key.toString('base64'), unrestricted: false } })).status).toBe(200);
-  return d;
-}
-const xor = (...ds: TestDevice[]) => {
-  const out = Buffer.alloc(16);
-  for (const d of ds) for (let i = 0; i < 16; i++) out[i]! ^= keys.get(d.accountId)![i]!;
-  return out;
-};
+const withKey = (d: TestDevice) => keys.give(d);
+const xor = (...ds: TestDevice[]) => keys.xor(...ds);
 
 /** Fills one device's queue to the cap with 1:1 resends (a resend may name one device of several). */
 async function fill(from: TestDevice, d: TestDevice): Promise<void> {

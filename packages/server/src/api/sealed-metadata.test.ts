@@ -4,7 +4,8 @@
  * whose account set is the whole group — the sender's own account included, its sending
  * device left out without a 409 (the server cannot name it).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { AccessKeys } from '../test-support/access-keys.js';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENVELOPE_TIME_GRANULARITY_MS } from '../store/coarse-time.js';
 import { linkDevice, registerAccount, sendBody, type TestDevice } from '../test-support/accounts.js';
@@ -21,7 +22,7 @@ let bob: TestDevice;
 let bob2: TestDevice;
 /** One device only. */
 let carol: TestDevice;
-const keys = new Map<string, Buffer>();
+const keys = new AccessKeys(() => ts);
 let peek: ReturnType<typeof openSqliteForTest>;
 
 beforeAll(async () => {
@@ -31,12 +32,7 @@ beforeAll(async () => {
   bob = await registerAccount(ts);
   bob2 = await linkDevice(ts, bob);
   carol = await registerAccount(ts);
-  for (const d of [alice, bob, carol]) {
-    const key = randomBytes(16);
-    keys.set(d.accountId, key);
-    const r = await call(ts.url, 'PUT', '/v1/accounts/access-key', { auth: d.auth, body: { accessKey: key.toString('base64'), unrestricted: false } });
-    expect(r.status).toBe(200);
-  }
+  for (const d of [alice, bob, carol]) await keys.give(d);
   peek = openSqliteForTest(ts.dataDir);
 });
 afterAll(async () => {
@@ -44,11 +40,7 @@ afterAll(async () => {
   await ts.close();
 });
 
-const xor = (...accounts: TestDevice[]) => {
-  const out = Buffer.alloc(16);
-  for (const a of accounts) for (let i = 0; i < 16; i++) out[i]! ^= keys.get(a.accountId)![i]!;
-  return out;
-};
+const xor = (...accounts: TestDevice[]) => keys.xor(...accounts);
 
 async function sealedPut(path: string, key: Buffer, body: unknown) {
   return call(ts.url, 'PUT', path, { body, headers: { 'unidentified-access-key': key.toString('base64') } });

@@ -3,6 +3,7 @@
  * answered exactly as PUT /v1/sealed… answers (statuses, bytes of the refusals, rate
  * limits), storing the same rows; and neither socket takes the other's frames.
  */
+import { AccessKeys } from '../test-support/access-keys.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonClientFrame } from '@kluis/protocol';
@@ -21,7 +22,7 @@ const base = Date.now();
 const clock = () => base + offset;
 let ts: TestServer;
 let peek: ReturnType<typeof openSqliteForTest>;
-const keys = new Map<string, Buffer>();
+const keys = new AccessKeys(() => ts);
 
 beforeAll(async () => {
   ts = await startTestServer({}, { clock });
@@ -33,20 +34,8 @@ afterAll(async () => {
 });
 
 /** An account with an access key of its own (and one device). */
-async function keyed(): Promise<TestDevice> {
-  const d = await registerAccount(ts);
-  const key = randomBytes(16);
-  keys.set(d.accountId, key);
-  const r = await call(ts.url, 'PUT', '/v1/accounts/access-key', { auth: d.auth, body: { accessKey: key.toString('base64'), unrestricted: false } });
-  expect(r.status).toBe(200);
-  return d;
-}
-
-const xor = (...accounts: TestDevice[]) => {
-  const out = Buffer.alloc(16);
-  for (const a of accounts) for (let i = 0; i < 16; i++) out[i]! ^= keys.get(a.accountId)![i]!;
-  return out;
-};
+const keyed = async (): Promise<TestDevice> => keys.give(await registerAccount(ts));
+const xor = (...accounts: TestDevice[]) => keys.xor(...accounts);
 
 /** A sealed 1:1 body as the socket carries it (no timestamp field). */
 const sealedBody = (to: TestDevice, text = 'sealed') => {

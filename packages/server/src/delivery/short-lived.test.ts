@@ -5,7 +5,7 @@
  * moment stays. Every send path (identified, sealed, multi, sealed multi), over HTTP and
  * over the sockets.
  */
-import { randomBytes } from 'node:crypto';
+import { AccessKeys } from '../test-support/access-keys.js';
 import { SHORT_LIVED_TTL_MS, type JsonClientFrame } from '@kluis/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coarsen, coarsenUp, ENVELOPE_TIME_GRANULARITY_MS } from '../store/coarse-time.js';
@@ -23,7 +23,7 @@ let now = Date.now();
 let ts: TestServer;
 let alice: TestDevice;
 let peek: ReturnType<typeof openSqliteForTest>;
-const keys = new Map<string, Buffer>();
+const keys = new AccessKeys(() => ts);
 
 beforeAll(async () => {
   ts = await startTestServer({ rateLimits: false, envelopeTtlMs: TTL }, { clock: () => now });
@@ -36,20 +36,8 @@ afterAll(async () => {
 });
 
 /** A fresh recipient with an access key (sealed sends), so each case sees only its own rows. */
-async function recipient(): Promise<TestDevice> {
-  const d = await registerAccount(ts);
-  const key = randomBytes(16);
-  keys.set(d.accountId, key);
-  const r = await call(ts.url, 'PUT', '/v1/accounts/access-key', { auth: d.auth, body: { accessKey: key.toString('base64'), unrestricted: false } });
-  expect(r.status).toBe(200);
-  return d;
-}
-
-const xor = (...ds: TestDevice[]) => {
-  const out = Buffer.alloc(16);
-  for (const d of ds) for (let i = 0; i < 16; i++) out[i]! ^= keys.get(d.accountId)![i]!;
-  return out;
-};
+const recipient = async (): Promise<TestDevice> => keys.give(await registerAccount(ts));
+const xor = (...ds: TestDevice[]) => keys.xor(...ds);
 
 /** expires_at of every row queued for these devices, earliest first. */
 const expiries = (...ds: TestDevice[]) =>
